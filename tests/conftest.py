@@ -30,9 +30,9 @@ _ROOT = Path(__file__).resolve().parent.parent
 if sys.path[:1] != [str(_ROOT)]:
     sys.path.insert(0, str(_ROOT))
 
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
-from shared.devstack.services import ServiceSet, start_services
+from shared.devstack.asgi import serve_asgi  # noqa: E402
+from shared.devstack.ports import free_port  # noqa: E402
+from shared.devstack.services import ServiceSet, start_services  # noqa: E402
 
 __all__ = ["ServiceUrls", "free_port"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Generator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -28,7 +28,11 @@ class _QuietServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_asgi(
-    app: Any, *, port: int | None = None, lifespan: str = "auto", startup_timeout: float = 30.0
+    app: Any,
+    *,
+    port: int | None = None,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    startup_timeout: float = 30.0,
 ) -> AsyncIterator[str]:
     """Serve `app` until the block ends; yields its base URL (no trailing slash)."""
     port = port or free_port()

@@ -41,7 +41,7 @@ def _gone(pids: set[int], timeout: float = 10.0) -> set[int]:
 
 def _running(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
@@ -72,7 +72,7 @@ async def _check_services(services: ServiceSet) -> None:
     try:
         assert await client.ping()
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5
 
 
 async def test_services_start_answer_and_stop_leaving_no_process(tmp_path: Path) -> None:
