@@ -105,7 +105,11 @@ async def test_persistent_data_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_env_urls_are_used_as_given(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": "postgresql://x@127.0.0.1:1/x", "NATS_URL": "nats://n:1", "REDIS_URL": "redis://r:1"}
+    env = {
+        "DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+        "NATS_URL": "nats://n:1",
+        "REDIS_URL": "redis://r:1",
+    }
     services = start_services(tmp_path, persistent=False, env=env)
     assert (services.database_url, services.nats_url, services.redis_url) == tuple(env.values())
     assert services.processes == []
