@@ -1,0 +1,110 @@
+"""``python -m gateway --supergraph FILE --host 127.0.0.1 --port N [--workers K]``.
+
+Serves the gateway with uvicorn (uvloop + httptools, no access log). Configuration comes from
+``GATEWAY_*`` environment variables (see gateway.config.GatewayConfig); command-line flags win.
+Startup problems (missing file, invalid supergraph, port in use) end with one clear line, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import sys
+from pathlib import Path
+
+import graphql
+from pydantic import ValidationError
+from starlette.applications import Starlette
+
+from gateway.config import GatewayConfig
+
+
+def _fail(message: str) -> int:
+    print(f"gateway: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="The federation gateway.")
+    parser.add_argument("--supergraph", type=Path, help="supergraph SDL file (or GATEWAY_SUPERGRAPH)")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 4000)")
+    parser.add_argument("--workers", type=int, help="worker processes (default 1)")
+    parser.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    return parser.parse_args(argv)
+
+
+def _read_supergraph(path: Path | None) -> str:
+    if path is None:
+        raise SystemExit(_fail("no supergraph: pass --supergraph FILE or set GATEWAY_SUPERGRAPH"))
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SystemExit(_fail(f"supergraph file not found: {path}")) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(_fail(f"cannot read supergraph file {path}: {exc}")) from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind once before starting so a busy port gives a clear message instead of uvicorn's log + exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SystemExit(_fail(f"port {port} on {host} is already in use")) from None
+            raise SystemExit(_fail(f"cannot listen on {host}:{port}: {exc.strerror}")) from None
+
+
+def build_app() -> Starlette:
+    """uvicorn app factory (one call per worker process): settings from GATEWAY_* variables."""
+    from gateway.engine import Gateway
+    from gateway.http.app import create_app
+
+    config = GatewayConfig()
+    sdl = _read_supergraph(config.supergraph)
+    gateway = Gateway.from_supergraph_sdl(sdl, subgraph_timeout=config.subgraph_timeout,
+                                          subgraph_headers=config.subgraph_headers)
+    return create_app(gateway, config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    overrides = {"supergraph": args.supergraph, "host": args.host, "port": args.port, "workers": args.workers,
+                 "log_level": args.log_level}
+    # Flags become GATEWAY_* variables so that every worker process (which calls build_app) sees them.
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"GATEWAY_{name.upper()}"] = str(value.resolve() if isinstance(value, Path) else value)
+    try:
+        config = GatewayConfig()
+    except ValidationError as exc:
+        return _fail(f"invalid configuration: {exc}")
+
+    sdl = _read_supergraph(config.supergraph)
+    try:
+        from gateway.engine import Gateway
+
+        Gateway.from_supergraph_sdl(sdl)  # fail here, once, on a bad supergraph
+    except graphql.GraphQLError as exc:
+        return _fail(f"{config.supergraph} is not a valid supergraph: {exc.message}")
+    except (ValueError, KeyError, TypeError) as exc:
+        return _fail(f"{config.supergraph} is not a valid supergraph: {exc}")
+    _check_port_free(config.host, config.port)
+
+    import uvicorn
+
+    print(f"gateway: serving http://{config.host}:{config.port}/graphql "
+          f"(GraphiQL in a browser, health at /healthcheck)", file=sys.stderr, flush=True)
+    uvicorn.run("gateway.__main__:build_app", factory=True, host=config.host, port=config.port,
+                workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
+                access_log=False, log_level=config.log_level, lifespan="on", server_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

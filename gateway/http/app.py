@@ -1,0 +1,226 @@
+"""The gateway's ASGI app: GraphQL over HTTP (GET and POST), GraphiQL, health check.
+
+Request path: negotiate the response media type -> read parameters (GET query string or POST JSON) ->
+parse (LRU cache) -> select the operation -> validate (LRU cache) -> coerce variables -> execute
+(introspection-only operations locally, everything else through ``Gateway.execute``) -> orjson.
+
+Status codes follow the GraphQL-over-HTTP spec: with ``application/graphql-response+json`` a request
+error (parse, validation, variable coercion) is a 400 without a ``data`` entry; with
+``application/json`` it is a 200; malformed HTTP requests are 4xx for both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import graphql
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.config import GatewayConfig
+from gateway.engine import Gateway, OperationRequest
+from gateway.http.documents import DocumentStore
+from gateway.http.errors import (
+    BAD_USER_INPUT,
+    INTERNAL_SERVER_ERROR,
+    PARSE_FAILED,
+    VALIDATION_FAILED,
+    GraphQLRequestError,
+    HTTPRequestError,
+    ensure_error_codes,
+)
+from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
+from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
+from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
+from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
+
+logger = logging.getLogger("gateway.http")
+
+_ALLOW = {"Allow": "GET, POST"}
+_HEALTHY = orjson.dumps({"status": "pass"})
+_TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+_EXPLAIN_HEADERS = ("x-query-plan", "apollo-query-plan-experimental")
+
+
+def _json_response(body: Any, status: int, media_type: str,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=f"{media_type}; charset=utf-8",
+                    headers=dict(headers) if headers else None)
+
+
+def _content_type(request: Request) -> tuple[str, str | None]:
+    raw = request.headers.get("content-type", "")
+    media, *params = raw.split(";")
+    charset = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+class GraphQLEndpoint:
+    """Handles one GraphQL-over-HTTP request; holds the caches shared by all requests of a process."""
+
+    def __init__(self, gateway: Gateway, config: GatewayConfig) -> None:
+        self.gateway = gateway
+        self.config = config
+        self.schema = gateway.api_schema
+        self.documents = DocumentStore(self.schema, parse_cache_size=config.parse_cache_size,
+                                       validation_cache_size=config.validation_cache_size,
+                                       max_tokens=config.max_query_tokens)
+        self._graphiql_page = graphiql_html()
+
+    async def handle(self, request: Request) -> Response:
+        accept = request.headers.get("accept")
+        method = request.method
+        if (method == "GET" and self.config.graphiql and "query" not in request.query_params
+                and prefers_html(accept)):
+            return Response(self._graphiql_page, media_type="text/html; charset=utf-8")
+        media_type = negotiate_response_type(accept)
+        if media_type is None:
+            body = {"errors": [{"message": f"None of the media types in Accept can be produced; use "
+                                           f"{GRAPHQL_RESPONSE_JSON} or {JSON}.",
+                                "extensions": {"code": "BAD_REQUEST"}}]}
+            return _json_response(body, 406, JSON)
+        try:
+            params = await self._read_params(request)
+            body, status = await self._run(params, request, media_type)
+        except HTTPRequestError as error:
+            return _json_response(error.body, error.status, media_type, error.headers)
+        except GraphQLRequestError as error:
+            status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+            return _json_response({"errors": error.errors}, status, media_type)
+        try:
+            return _json_response(body, status, media_type)
+        except TypeError:
+            logger.exception("response is not JSON-serializable")
+            internal = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR)
+            return _json_response(internal.body, 500, media_type)
+
+    async def _read_params(self, request: Request) -> GraphQLParams:
+        if request.method in ("GET", "HEAD"):
+            return params_from_query_string(request.query_params)
+        if request.method != "POST":
+            raise HTTPRequestError(405, "GraphQL requests use GET or POST.", headers=_ALLOW)
+        media, charset = _content_type(request)
+        if charset not in (None, "utf-8", "utf8"):
+            raise HTTPRequestError(415, f"Unsupported charset '{charset}': send UTF-8.")
+        if media not in ("application/json", "application/graphql"):
+            raise HTTPRequestError(415, "Send the request as application/json (a JSON object with 'query', "
+                                        "'operationName', 'variables', 'extensions').")
+        raw = await self._read_body(request)
+        if not raw.strip():
+            raise HTTPRequestError(400, "The request body is missing.")
+        if media == "application/graphql":
+            return GraphQLParams(self._decode_text(raw), None, None, None)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPRequestError(400, f"The request body is not valid JSON: {exc.msg}.") from None
+        return params_from_body(body)
+
+    @staticmethod
+    def _decode_text(raw: bytes) -> str:
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise HTTPRequestError(400, "The request body is not valid UTF-8.") from None
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HTTPRequestError(413, f"The request body is larger than {limit} bytes.")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPRequestError(413, f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _explain(self, request: Request) -> bool:
+        if not self.config.allow_explain:
+            return False
+        headers = request.headers
+        return any(headers.get(name, "").strip().lower() in _TRUE_VALUES for name in _EXPLAIN_HEADERS)
+
+    async def _run(self, params: GraphQLParams, request: Request,
+                   media_type: str) -> tuple[dict[str, Any], int]:
+        parsed = self.documents.parse(params.query)
+        if parsed.error is not None:
+            raise GraphQLRequestError([parsed.error], PARSE_FAILED)
+        document = parsed.document
+        assert document is not None
+        operation = select_operation(document, params.operation_name)
+        if request.method != "POST" and operation.operation != graphql.OperationType.QUERY:
+            raise HTTPRequestError(405, f"A {operation.operation.value} cannot be sent with GET; use POST.",
+                                   headers={"Allow": "POST"})
+        errors = self.documents.validate(params.query, document)
+        if errors:
+            raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        if operation.variable_definitions or params.variables:
+            coerced = graphql.get_variable_values(self.schema, operation.variable_definitions or (),
+                                                  params.variables or {},
+                                                  max_errors=self.config.max_variables_errors)
+            if isinstance(coerced, list):
+                raise GraphQLRequestError(coerced, BAD_USER_INPUT)
+
+        if is_introspection_only(document, operation):
+            return execute_introspection(self.schema, document, params.operation_name, params.variables), 200
+
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
+        op_request = OperationRequest(document=document, operation_name=params.operation_name,
+                                      variables=params.variables, headers=headers,
+                                      explain=self._explain(request))
+        try:
+            response = await self.gateway.execute(op_request)
+        except Exception:
+            logger.exception("gateway failed to execute an operation")
+            raise HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR) from None
+        ensure_error_codes(response)
+        if "data" in response or media_type == JSON:
+            return response, 200
+        # No data entry: the engine refused the request as a whole.
+        codes = {error.get("extensions", {}).get("code") for error in response.get("errors", ())}
+        return response, 500 if INTERNAL_SERVER_ERROR in codes else 400
+
+
+async def healthcheck(request: Request) -> Response:
+    return Response(_HEALTHY, media_type="application/json")
+
+
+def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints."""
+    config = config or GatewayConfig()
+    endpoint = GraphQLEndpoint(gateway, config)
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # we answer the others with a GraphQL-shaped 405
+    routes: list[BaseRoute] = [
+        Route("/healthcheck", healthcheck, methods=["GET"]),
+        Route("/graphql", endpoint.handle, methods=methods),
+        Route("/", endpoint.handle, methods=methods),
+        *extra_routes,
+    ]
+    if config.graphiql:
+        assets = GZipMiddleware(StaticFiles(directory=ASSETS_DIR), minimum_size=1024)
+        routes.append(Mount(ASSETS_PATH, app=assets))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await gateway.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.graphql = endpoint
+    return app

@@ -1,0 +1,45 @@
+"""Parse and validate operations against the API schema, with LRU caches keyed by query text.
+
+Both caches are keyed by the raw query text: the API schema is fixed for the life of the process,
+so the same text always parses to the same document and validates to the same errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import graphql
+
+from gateway.http.lru import LRUCache
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOutcome:
+    document: graphql.DocumentNode | None
+    error: graphql.GraphQLError | None
+
+
+class DocumentStore:
+    def __init__(self, schema: graphql.GraphQLSchema, *, parse_cache_size: int, validation_cache_size: int,
+                 max_tokens: int) -> None:
+        self.schema = schema
+        self.max_tokens = max_tokens
+        self.parsed: LRUCache[str, ParseOutcome] = LRUCache(parse_cache_size)
+        self.validated: LRUCache[str, tuple[graphql.GraphQLError, ...]] = LRUCache(validation_cache_size)
+
+    def parse(self, query: str) -> ParseOutcome:
+        outcome = self.parsed.get(query)
+        if outcome is None:
+            try:
+                outcome = ParseOutcome(graphql.parse(query, max_tokens=self.max_tokens), None)
+            except graphql.GraphQLError as error:
+                outcome = ParseOutcome(None, error)
+            self.parsed.put(query, outcome)
+        return outcome
+
+    def validate(self, query: str, document: graphql.DocumentNode) -> tuple[graphql.GraphQLError, ...]:
+        errors = self.validated.get(query)
+        if errors is None:
+            errors = tuple(graphql.validate(self.schema, document))
+            self.validated.put(query, errors)
+        return errors
