@@ -1,0 +1,1 @@
+"""The federation gateway benchmark (graphql-hive/graphql-gateways-benchmark scenario)."""
