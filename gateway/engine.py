@@ -6,13 +6,23 @@ The HTTP layer parses and validates the operation against ``Gateway.api_schema``
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import graphql
+from graphql import language as ast
 
+from gateway.execution.executor import ExecutionState, Executor
+from gateway.execution.http_client import SubgraphClient
+from gateway.execution.shaping import Shaper
+from gateway.planning.plan import QueryPlan, plan_to_json
+from gateway.planning.planner import Planner, PlanningError
 from gateway.supergraph.api_schema import build_api_schema
+from gateway.supergraph.model import Supergraph, parse_supergraph
+
+_PLAN_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +34,26 @@ class OperationRequest:
     explain: bool = False  # when true, put the query plan (plain JSON) in extensions["queryPlan"]
 
 
+def _document_key(doc: ast.DocumentNode) -> str:
+    body = doc.loc.source.body if doc.loc is not None else graphql.print_ast(doc)
+    return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+
+
+def _condition_variables(doc: ast.DocumentNode) -> tuple[str, ...]:
+    """Variables used by @skip/@include: they change the plan, so they are part of its cache key."""
+    names: set[str] = set()
+
+    class _V(graphql.Visitor):
+        def enter_directive(self, node: ast.DirectiveNode, *_: Any) -> None:
+            if node.name.value in ("skip", "include"):
+                for a in node.arguments or ():
+                    if isinstance(a.value, ast.VariableNode):
+                        names.add(a.value.name.value)
+
+    graphql.visit(doc, _V())
+    return tuple(sorted(names))
+
+
 class Gateway:
     """Executes operations against a federation supergraph."""
 
@@ -32,21 +62,75 @@ class Gateway:
     def __init__(self, supergraph_document: graphql.DocumentNode, *, subgraph_timeout: float = 30.0,
                  subgraph_headers: Mapping[str, str] | None = None) -> None:
         self.api_schema = build_api_schema(supergraph_document)
+        self.supergraph: Supergraph = parse_supergraph(supergraph_document)
+        self.supergraph_schema = graphql.build_ast_schema(supergraph_document, assume_valid_sdl=True)
+        self.planner = Planner(self.supergraph, self.supergraph_schema)
         self.subgraph_timeout = subgraph_timeout
         self.subgraph_headers = dict(subgraph_headers or {})
+        self.client = SubgraphClient(subgraph_timeout, self.subgraph_headers)
+        object_types = frozenset(t.name for t in self.supergraph.types.values() if t.kind == "OBJECT")
+        self.executor = Executor(self.client, object_types)
+        self.enum_values: dict[str, frozenset[str]] = {
+            name: frozenset(t.values) for name, t in self.api_schema.type_map.items()
+            if isinstance(t, graphql.GraphQLEnumType) and not name.startswith("__")}
+        self._plans: dict[tuple[Any, ...], QueryPlan] = {}
+        self._cond_vars: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def from_supergraph_sdl(cls, sdl: str, *, subgraph_timeout: float = 30.0,
                             subgraph_headers: Mapping[str, str] | None = None) -> Gateway:
         return cls(graphql.parse(sdl), subgraph_timeout=subgraph_timeout, subgraph_headers=subgraph_headers)
 
-    async def execute(self, request: OperationRequest) -> dict[str, Any]:
+    def plan(self, document: ast.DocumentNode, operation_name: str | None,
+             variables: Mapping[str, Any] | None) -> QueryPlan:
+        """The (cached) plan of an operation."""
+        dkey = _document_key(document)
+        cond = self._cond_vars.get(dkey)
+        if cond is None:
+            cond = self._cond_vars[dkey] = _condition_variables(document)
+        variables = variables or {}
+        key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self.planner.plan(document, operation_name, dict(variables))
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.pop(next(iter(self._plans)))
+            self._plans[key] = plan
+        return plan
+
+    async def execute(self, request: OperationRequest, *, extra_subgraph_headers: Mapping[str, str] | None = None
+                      ) -> dict[str, Any]:
         """Full GraphQL response: {"data": ...} plus "errors"/"extensions" when present.
 
         Never raises for subgraph failures: partial data + errors with paths and extensions.code.
+        ``extra_subgraph_headers`` (per request, e.g. a signed principal) go to every subgraph call.
         """
-        return {"data": None, "errors": [{"message": "query planning not implemented yet",
-                                          "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+        variables = request.variables or {}
+        try:
+            plan = self.plan(request.document, request.operation_name, variables)
+        except PlanningError as exc:
+            return {"errors": [{"message": str(exc), "extensions": {"code": "QUERY_PLANNING_FAILED"}}]}
+        state = ExecutionState(variables, extra_subgraph_headers)
+        if any(f.name in ("__schema", "__type") for f in plan.root_fields):
+            self._introspect(request, plan, state)
+        await self.executor.run(plan.node, state)
+        shaper = Shaper(state.errors, self.enum_values)
+        data = shaper.shape_root(state.data, plan.root_fields, plan.root_type)
+        response: dict[str, Any] = {"data": data}
+        if state.errors:
+            response["errors"] = state.errors
+        if request.explain:
+            response["extensions"] = {"queryPlan": plan_to_json(plan)}
+        return response
+
+    def _introspect(self, request: OperationRequest, plan: QueryPlan, state: ExecutionState) -> None:
+        result = graphql.execute(self.api_schema, request.document, operation_name=request.operation_name,
+                                 variable_values=request.variables)
+        if isinstance(result, graphql.ExecutionResult) and result.data:
+            for f in plan.root_fields:
+                if f.name in ("__schema", "__type") and f.key in result.data:
+                    state.data[f.key] = result.data[f.key]
 
     async def close(self) -> None:
         """Close pooled connections (the aiohttp session is created lazily in the running loop)."""
+        await self.client.close()

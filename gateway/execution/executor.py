@@ -1,0 +1,239 @@
+"""Runs a query plan: fetches, ``_entities`` batching with deduplication, merging into one tree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from gateway.execution.http_client import SubgraphClient, SubgraphError
+from gateway.planning.plan import (
+    Condition,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    SelectionTree,
+    Sequence,
+    Subscription,
+)
+
+_MISSING = object()
+
+
+class ExecutionState:
+    __slots__ = ("data", "errors", "extra_headers", "variables")
+
+    def __init__(self, variables: Mapping[str, Any], extra_headers: Mapping[str, str] | None) -> None:
+        self.data: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.variables = variables
+        self.extra_headers = extra_headers
+
+
+class Executor:
+    def __init__(self, client: SubgraphClient, object_types: frozenset[str]) -> None:
+        self.client = client
+        self.object_types = object_types  # concrete type names: a merged __typename that is one stays
+
+    async def run(self, node: PlanNode | None, state: ExecutionState) -> None:
+        if node is None:
+            return
+        if isinstance(node, Sequence):
+            for n in node.nodes:
+                await self.run(n, state)
+        elif isinstance(node, Parallel):
+            await asyncio.gather(*(self.run(n, state) for n in node.nodes))
+        elif isinstance(node, Flatten):
+            await self._entity_fetch(node, state)
+        elif isinstance(node, Fetch):
+            await self._root_fetch(node, state)
+        elif isinstance(node, Condition):
+            branch = node.if_true if state.variables.get(node.variable) else node.if_false
+            await self.run(branch, state)
+        elif isinstance(node, Subscription):
+            await self.run(node.primary, state)
+            await self.run(node.rest, state)
+
+    def _vars(self, fetch: Fetch, state: ExecutionState) -> dict[str, Any]:
+        return {v: state.variables[v] for v in fetch.variable_usages if v in state.variables}
+
+    async def _call(self, fetch: Fetch, payload: dict[str, Any], state: ExecutionState,
+                    error_path: list[Any] | None) -> dict[str, Any] | None:
+        try:
+            return await self.client.post(fetch.url, payload, state.extra_headers)
+        except SubgraphError as exc:
+            err: dict[str, Any] = {"message": str(exc),
+                                   "extensions": {"code": exc.code, "serviceName": fetch.subgraph}}
+            if error_path:
+                err["path"] = error_path
+            state.errors.append(err)
+            return None
+
+    async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
+        payload = {"query": fetch.operation, "variables": self._vars(fetch, state)}
+        result = await self._call(fetch, payload, state, None)
+        if result is None:
+            return
+        for e in result.get("errors") or ():
+            state.errors.append(_with_service(e, fetch.subgraph))
+        data = result.get("data")
+        if isinstance(data, dict):
+            self._merge(state.data, data)
+
+    async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
+        fetch = node.node
+        reps: list[dict[str, Any]] = []
+        targets: list[list[tuple[dict[str, Any], list[Any]]]] = []
+        index: dict[bytes, int] = {}
+        for path in node.paths:
+            inputs = [i for i in fetch.inputs if i.path == path]
+            for obj, obj_path in _objects_at(state.data, path):
+                tn = obj.get("__typename")
+                for inp in inputs:
+                    if inp.match_type != tn:
+                        continue
+                    rep = _project(obj, inp.requires)
+                    if rep is _MISSING or not isinstance(rep, dict):
+                        break
+                    rep["__typename"] = inp.send_as
+                    k = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+                    i = index.get(k)
+                    if i is None:
+                        i = index[k] = len(reps)
+                        reps.append(rep)
+                        targets.append([])
+                    targets[i].append((obj, obj_path))
+                    break
+        if not reps:
+            return
+        variables = self._vars(fetch, state)
+        variables["representations"] = reps
+        first_path = targets[0][0][1] if targets else None
+        result = await self._call(fetch, {"query": fetch.operation, "variables": variables}, state,
+                                  list(first_path[:-1]) if first_path else None)
+        if result is None:
+            return
+        for e in result.get("errors") or ():
+            e = _with_service(e, fetch.subgraph)
+            p = e.get("path")
+            if isinstance(p, list) and len(p) >= 2 and p[0] == "_entities" and isinstance(p[1], int) \
+                    and p[1] < len(targets):
+                e["path"] = [*targets[p[1]][0][1], *p[2:]]
+            else:
+                e.pop("path", None)
+            state.errors.append(e)
+        data = result.get("data")
+        entities = data.get("_entities") if isinstance(data, dict) else None
+        if not isinstance(entities, list):
+            return
+        for i, ent in enumerate(entities[: len(targets)]):
+            if isinstance(ent, dict):
+                for obj, _ in targets[i]:
+                    self._merge(obj, ent)
+
+    def _merge(self, target: dict[str, Any], src: dict[str, Any]) -> None:
+        for k, v in src.items():
+            cur = target.get(k, _MISSING)
+            if cur is _MISSING:
+                target[k] = v
+            elif k == "__typename":
+                if cur not in self.object_types:
+                    target[k] = v
+            elif isinstance(cur, dict) and isinstance(v, dict):
+                self._merge(cur, v)
+            elif isinstance(cur, list) and isinstance(v, list) and len(cur) == len(v):
+                self._merge_lists(cur, v)
+            else:
+                target[k] = v
+
+    def _merge_lists(self, cur: list[Any], v: list[Any]) -> None:
+        for i, (a, b) in enumerate(zip(cur, v, strict=True)):
+            if isinstance(a, dict) and isinstance(b, dict):
+                self._merge(a, b)
+            elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+                self._merge_lists(a, b)
+            else:
+                cur[i] = b
+
+
+def _with_service(e: Any, service: str) -> dict[str, Any]:
+    if not isinstance(e, dict):
+        e = {"message": str(e)}
+    ext = e.get("extensions")
+    ext = dict(ext) if isinstance(ext, dict) else {}
+    ext.setdefault("serviceName", service)
+    return {**e, "extensions": ext}
+
+
+def _objects_at(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Every object reached by following ``path`` (lists are walked transparently), with its path."""
+    found: list[tuple[dict[str, Any], list[Any]]] = []
+
+    def walk(v: Any, i: int, cur: list[Any]) -> None:
+        if isinstance(v, list):
+            for n, item in enumerate(v):
+                walk(item, i, [*cur, n])
+            return
+        if not isinstance(v, dict):
+            return
+        if i == len(path):
+            found.append((v, cur))
+            return
+        walk(v.get(path[i]), i + 1, [*cur, path[i]])
+
+    walk(data, 0, [])
+    return found
+
+
+def _project(v: Any, sel: SelectionTree) -> Any:
+    if isinstance(v, list):
+        out_list = []
+        for item in v:
+            r = _project(item, sel)
+            if r is _MISSING:
+                return _MISSING
+            out_list.append(r)
+        return out_list
+    if not isinstance(v, dict):
+        return v
+    out: dict[str, Any] = {}
+    for key, child in sel.fields:
+        val = v.get(key, _MISSING)
+        if val is _MISSING:
+            if key == "__typename":
+                continue
+            return _MISSING
+        if child is not None and val is not None:
+            val = _project(val, child)
+            if val is _MISSING:
+                return _MISSING
+        out[key] = val
+    tn = v.get("__typename")
+    for cond, fsel in sel.fragments:
+        if cond != tn:
+            # Fragments on abstract types: take what is there.
+            part = _project_present(v, fsel)
+        else:
+            part = _project(v, fsel)
+            if part is _MISSING:
+                return _MISSING
+        if isinstance(part, dict):
+            out.update(part)
+    return out
+
+
+def _project_present(v: dict[str, Any], sel: SelectionTree) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, child in sel.fields:
+        if key in v:
+            val = v[key]
+            if child is not None and val is not None:
+                r = _project(val, child)
+                if r is _MISSING:
+                    continue
+                val = r
+            out[key] = val
+    return out

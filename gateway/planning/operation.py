@@ -1,0 +1,162 @@
+"""Normalized operations: fragments inlined, @skip/@include applied, selections split per concrete type.
+
+Planning and response shaping both walk this tree.  A composite field holds, for every object type it
+may return, the fields collected for that type (GraphQL CollectFields), so the planner always knows the
+concrete type it is placing fields for, and the shaper picks the list by the runtime ``__typename``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphql
+from graphql import language as ast
+
+
+@dataclass(slots=True)
+class NField:
+    key: str  # response key (alias or name)
+    name: str
+    args: tuple[ast.ArgumentNode, ...]
+    type_name: str  # named type in the supergraph
+    wrap: tuple[str, ...]  # type wrappers outermost first: "!" non-null, "[" list; e.g. "[Book!]!" -> ("!", "[", "!")
+    # composite fields: concrete object type -> fields; "" holds fields selected on the abstract type itself
+    sub: dict[str, list[NField]] | None = None
+    is_abstract: bool = False
+    variables: frozenset[str] = field(default_factory=frozenset)
+
+
+def type_wrappers(t: graphql.GraphQLOutputType | graphql.GraphQLInputType) -> tuple[tuple[str, ...], Any]:
+    wrap: list[str] = []
+    while True:
+        if isinstance(t, graphql.GraphQLNonNull):
+            wrap.append("!")
+            t = t.of_type
+        elif isinstance(t, graphql.GraphQLList):
+            wrap.append("[")
+            t = t.of_type
+        else:
+            return tuple(wrap), t
+
+
+def _variables_in(args: tuple[ast.ArgumentNode, ...]) -> frozenset[str]:
+    names: set[str] = set()
+
+    class _V(graphql.Visitor):
+        def enter_variable(self, node: ast.VariableNode, *_: Any) -> None:
+            names.add(node.name.value)
+
+    for a in args:
+        graphql.visit(a, _V())
+    return frozenset(names)
+
+
+class Normalizer:
+    """Turns selection sets into per-concrete-type ``NField`` lists against the supergraph schema."""
+
+    def __init__(self, schema: graphql.GraphQLSchema, fragments: dict[str, ast.FragmentDefinitionNode],
+                 variables: dict[str, Any]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def _included(self, node: Any) -> bool:
+        for d in node.directives or ():
+            name = d.name.value
+            if name not in ("skip", "include"):
+                continue
+            val: Any = True
+            for a in d.arguments or ():
+                if a.name.value == "if":
+                    val = graphql.value_from_ast(a.value, graphql.GraphQLBoolean, self.variables)
+            if name == "skip" and val is True:
+                return False
+            if name == "include" and val is not True:
+                return False
+        return True
+
+    def _applies(self, cond: str | None, runtime: graphql.GraphQLNamedType) -> bool:
+        if cond is None or cond == runtime.name:
+            return True
+        ct = self.schema.get_type(cond)
+        if isinstance(runtime, graphql.GraphQLObjectType) and isinstance(
+                ct, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+            return self.schema.is_sub_type(ct, runtime)
+        return False
+
+    def collect(self, runtime: graphql.GraphQLNamedType, sel: ast.SelectionSetNode,
+                out: dict[str, list[ast.FieldNode]], visited: set[str] | None = None) -> None:
+        for s in sel.selections:
+            if not self._included(s):
+                continue
+            if isinstance(s, ast.FieldNode):
+                key = s.alias.value if s.alias else s.name.value
+                out.setdefault(key, []).append(s)
+            elif isinstance(s, ast.InlineFragmentNode):
+                cond = s.type_condition.name.value if s.type_condition else None
+                if self._applies(cond, runtime):
+                    self.collect(runtime, s.selection_set, out, visited)
+            elif isinstance(s, ast.FragmentSpreadNode):
+                frag = self.fragments.get(s.name.value)
+                if frag is None:
+                    continue
+                if self._applies(frag.type_condition.name.value, runtime):
+                    self.collect(runtime, frag.selection_set, out, visited)
+
+    def fields_for(self, parent: graphql.GraphQLNamedType, nodes: list[ast.SelectionSetNode]) -> list[NField]:
+        grouped: dict[str, list[ast.FieldNode]] = {}
+        for sel in nodes:
+            self.collect(parent, sel, grouped)
+        result: list[NField] = []
+        for key, fnodes in grouped.items():
+            first = fnodes[0]
+            name = first.name.value
+            if name == "__typename":
+                result.append(NField(key, name, (), "String", ("!",)))
+                continue
+            if name in ("__schema", "__type"):
+                # Answered by the gateway's own introspection; passed through as is.
+                result.append(NField(key, name, tuple(first.arguments or ()), "__" + name, ()))
+                continue
+            if not isinstance(parent, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType):
+                continue
+            fdef = parent.fields.get(name)
+            if fdef is None:
+                continue
+            wrap, named = type_wrappers(fdef.type)
+            args = tuple(first.arguments or ())
+            nf = NField(key, name, args, named.name, wrap, variables=_variables_in(args))
+            if isinstance(named, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+                subsels = [n.selection_set for n in fnodes if n.selection_set is not None]
+                nf.sub = self.sub_for(named, subsels)
+                nf.is_abstract = not isinstance(named, graphql.GraphQLObjectType)
+            result.append(nf)
+        return result
+
+    def sub_for(self, named: graphql.GraphQLNamedType, subsels: list[ast.SelectionSetNode]) -> dict[str, list[NField]]:
+        sub: dict[str, list[NField]] = {}
+        if isinstance(named, graphql.GraphQLObjectType):
+            sub[named.name] = self.fields_for(named, subsels)
+            return sub
+        assert isinstance(named, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType)
+        for obj in self.schema.get_possible_types(named):
+            sub[obj.name] = self.fields_for(obj, subsels)
+        sub[""] = self.fields_for(named, subsels)
+        return sub
+
+
+def parse_field_set(schema: graphql.GraphQLSchema, type_name: str, field_set: str) -> list[NField]:
+    """Normalize a federation FieldSet (``"id organization { id }"``) on ``type_name``."""
+    doc = graphql.parse("{" + field_set + "}", no_location=True)
+    op = doc.definitions[0]
+    assert isinstance(op, ast.OperationDefinitionNode)
+    t = schema.get_type(type_name)
+    assert t is not None
+    return Normalizer(schema, {}, {}).fields_for(t, [op.selection_set])
+
+
+def print_args(args: tuple[ast.ArgumentNode, ...]) -> str:
+    if not args:
+        return ""
+    return "(" + ", ".join(f"{a.name.value}: {graphql.print_ast(a.value)}" for a in args) + ")"

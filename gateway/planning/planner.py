@@ -1,0 +1,589 @@
+"""The query planner: (supergraph, operation, variables) -> QueryPlan.
+
+Fields are placed greedily: a field goes to the fetch of the subgraph that is already serving its
+parent when that subgraph resolves it; otherwise an entity fetch (``_entities``) to a subgraph that
+does is added after it, keyed by an ``@key`` the current subgraph can provide.  ``@requires`` inputs are
+planned like client fields on the parent, and the entity fetch waits for every fetch that produces
+them.  Fetch groups are then layered by dependency depth; groups of one subgraph on one layer share a
+single ``_entities`` call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import graphql
+from graphql import language as ast
+
+from gateway.planning.operation import NField, Normalizer, parse_field_set, print_args
+from gateway.planning.plan import (
+    EntityInput,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    QueryPlan,
+    SelectionTree,
+    Sequence,
+)
+from gateway.supergraph.model import Supergraph, TypeInfo
+
+Provided = dict[str, dict[str, Any]]  # concrete type -> field name -> Provided of the child
+
+
+class PlanningError(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class OutField:
+    name: str
+    key: str
+    args: str
+    sub: OutSel | None = None
+
+
+@dataclass(slots=True)
+class OutSel:
+    fields: dict[str, OutField] = field(default_factory=dict)
+    frags: dict[str, OutSel] = field(default_factory=dict)
+
+    def add(self, key: str, name: str, args: str = "", composite: bool = False) -> OutField:
+        f = self.fields.get(key)
+        if f is None:
+            f = OutField(name, key, args, OutSel() if composite else None)
+            self.fields[key] = f
+        elif composite and f.sub is None:
+            f.sub = OutSel()
+        return f
+
+    def frag(self, cond: str) -> OutSel:
+        s = self.frags.get(cond)
+        if s is None:
+            s = self.frags[cond] = OutSel()
+        return s
+
+    def merge(self, other: OutSel) -> None:
+        for k, f in other.fields.items():
+            mine = self.add(k, f.name, f.args, f.sub is not None)
+            if f.sub is not None and mine.sub is not None:
+                mine.sub.merge(f.sub)
+        for c, s in other.frags.items():
+            self.frag(c).merge(s)
+
+    def text(self) -> str:
+        parts: list[str] = []
+        for f in self.fields.values():
+            head = f.name if f.key == f.name else f"{f.key}: {f.name}"
+            head += f.args
+            if f.sub is not None:
+                head += " { " + f.sub.text() + " }"
+            parts.append(head)
+        for c, s in self.frags.items():
+            if s.fields or s.frags:
+                parts.append(f"... on {c} {{ {s.text()} }}")
+        return " ".join(parts) if parts else "__typename"
+
+
+@dataclass(slots=True)
+class Group:
+    id: int
+    subgraph: str
+    path: tuple[str, ...]
+    root_kind: str | None  # "query"/"mutation" for root fetches, None for entity fetches
+    sel: OutSel = field(default_factory=OutSel)
+    inputs: dict[str, tuple[str, OutSel]] = field(default_factory=dict)  # match type -> (send as, requires)
+    deps: set[int] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    root_index: int = 0  # which top-level mutation field this group serves
+
+
+def _to_tree(sel: OutSel) -> SelectionTree:
+    return SelectionTree(
+        fields=tuple((k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()),
+        fragments=tuple((c, _to_tree(s)) for c, s in sel.frags.items()),
+    )
+
+
+class Planner:
+    """Plans operations for one supergraph.  Instances are reusable; ``plan`` is pure."""
+
+    def __init__(self, supergraph: Supergraph, schema: graphql.GraphQLSchema) -> None:
+        self.sg = supergraph
+        self.schema = schema
+        self._fieldsets: dict[tuple[str, str], list[NField]] = {}
+
+    # ---- supergraph questions -------------------------------------------------------------------
+
+    def fieldset(self, type_name: str, fs: str) -> list[NField]:
+        k = (type_name, fs)
+        r = self._fieldsets.get(k)
+        if r is None:
+            r = self._fieldsets[k] = parse_field_set(self.schema, type_name, fs)
+        return r
+
+    def type_in(self, graph: str, type_name: str) -> bool:
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return True
+        return not ti.join_types or any(jt.graph == graph for jt in ti.join_types)
+
+    def is_interface_object(self, graph: str, type_name: str) -> bool:
+        ti = self.sg.types.get(type_name)
+        return ti is not None and any(jt.graph == graph and jt.is_interface_object for jt in ti.join_types)
+
+    def keys(self, graph: str, type_name: str) -> list[str]:
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return []
+        return [jt.key for jt in ti.join_types if jt.graph == graph and jt.key and jt.resolvable]
+
+    def _key_field_names(self, graph: str, ti: TypeInfo) -> set[str]:
+        names: set[str] = set()
+        for jt in ti.join_types:
+            if jt.graph == graph and jt.key:
+                names.update(f.name for f in self.fieldset(ti.name, jt.key))
+        return names
+
+    def direct(self, graph: str, type_name: str, name: str) -> bool:
+        """Can ``graph`` resolve ``type_name.name`` on the type itself (not through an interface object)?"""
+        if name == "__typename":
+            return True
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return False
+        fi = ti.fields.get(name)
+        if fi is None:
+            return False
+        if not self.type_in(graph, type_name):
+            return False
+        if not fi.join_fields:
+            if ti.owner is not None:
+                return graph == ti.owner or name in self._key_field_names(graph, ti)
+            return True
+        for jf in fi.join_fields:
+            if jf.graph != graph:
+                continue
+            if jf.used_overridden:
+                return False
+            if jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels:
+                return False
+            if jf.external:
+                return name in self._key_field_names(graph, ti)
+            return True
+        # Progressive override: the overridden graph keeps resolving while the label is off.
+        for jf in fi.join_fields:
+            if (jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels
+                    and jf.override is not None and self.sg.subgraphs.get(graph) is not None
+                    and self.sg.subgraphs[graph].name == jf.override):
+                return True
+        return False
+
+    def interface_objects_for(self, graph: str, type_name: str, name: str) -> str | None:
+        """The interface-object type through which ``graph`` resolves ``type_name.name``, if any."""
+        ti = self.sg.types.get(type_name)
+        if ti is None or ti.kind != "OBJECT":
+            return None
+        ifaces: set[str] = set()
+        for s in ti.implements.values():
+            ifaces |= s
+        for iname in sorted(ifaces):
+            if self.is_interface_object(graph, iname) and self.direct(graph, iname, name):
+                return iname
+        return None
+
+    def resolvable(self, graph: str, type_name: str, name: str, provided: Provided | None) -> bool:
+        if provided is not None and name in provided.get(type_name, ()):
+            return True
+        return self.direct(graph, type_name, name) or self.interface_objects_for(graph, type_name, name) is not None
+
+    def field_graph_type(self, graph: str, type_name: str, name: str) -> str:
+        ti = self.sg.types.get(type_name)
+        fi = ti.fields.get(name) if ti else None
+        if fi is None:
+            return ""
+        for jf in fi.join_fields:
+            if jf.graph == graph and jf.type:
+                return graphql.get_named_type(
+                    graphql.type_from_ast(self.schema, graphql.parse_type(jf.type))).name  # type: ignore[arg-type]
+        return graphql.get_named_type(graphql.type_from_ast(self.schema, graphql.parse_type(fi.type))).name  # type: ignore[arg-type]
+
+    def possible_in(self, graph: str, type_name: str) -> set[str]:
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return set()
+        if ti.kind == "OBJECT":
+            return {type_name}
+        if ti.kind == "UNION":
+            return {m for m in ti.union_members.get(graph, set()) if self.type_in(graph, m)}
+        return {t.name for t in self.sg.types.values()
+                if t.kind == "OBJECT" and type_name in t.implements.get(graph, set()) and self.type_in(graph, t.name)}
+
+    def provided_for(self, graph: str, parent: str, name: str, return_type: str) -> Provided | None:
+        ti = self.sg.types.get(parent)
+        fi = ti.fields.get(name) if ti else None
+        if fi is None:
+            return None
+        for jf in fi.join_fields:
+            if jf.graph == graph and jf.provides:
+                return self._provided_tree(return_type, jf.provides)
+        return None
+
+    def _provided_tree(self, type_name: str, fs: str) -> Provided:
+        doc = graphql.parse("{" + fs + "}", no_location=True)
+        op = doc.definitions[0]
+        assert isinstance(op, ast.OperationDefinitionNode)
+        named = self.schema.get_type(type_name)
+        assert named is not None
+        sub = Normalizer(self.schema, {}, {}).sub_for(named, [op.selection_set])
+        return {t: self._fields_to_provided(fs_) for t, fs_ in sub.items()}
+
+    def _fields_to_provided(self, fields: list[NField]) -> dict[str, Any]:
+        return {f.name: ({t: self._fields_to_provided(x) for t, x in f.sub.items()} if f.sub else {})
+                for f in fields}
+
+    # ---- planning ----------------------------------------------------------------------------------
+
+    def plan(self, document: ast.DocumentNode, operation_name: str | None,
+             variables: dict[str, Any] | None) -> QueryPlan:
+        return _PlanBuilder(self, document, operation_name, variables or {}).build()
+
+
+class _PlanBuilder:
+    def __init__(self, planner: Planner, document: ast.DocumentNode, operation_name: str | None,
+                 variables: dict[str, Any]) -> None:
+        self.p = planner
+        self.sg = planner.sg
+        ops = [d for d in document.definitions if isinstance(d, ast.OperationDefinitionNode)]
+        if operation_name:
+            ops = [o for o in ops if o.name and o.name.value == operation_name]
+        if len(ops) != 1:
+            raise PlanningError("Unknown operation" if operation_name else "Must provide operation name")
+        self.op = ops[0]
+        self.frags = {d.name.value: d for d in document.definitions if isinstance(d, ast.FragmentDefinitionNode)}
+        self.var_defs = {v.variable.name.value: v for v in self.op.variable_definitions or ()}
+        self.norm = Normalizer(planner.schema, self.frags, variables)
+        self.groups: list[Group] = []
+        self.entity_index: dict[tuple[str, tuple[str, ...], int, bool], Group] = {}
+        self.root_index: dict[str, Group] = {}
+        self._routing: set[tuple[int, str, str]] = set()
+
+    def build(self) -> QueryPlan:
+        kind = self.op.operation.value
+        root_name = {"query": self.sg.query_type, "mutation": self.sg.mutation_type,
+                     "subscription": self.sg.subscription_type}[kind]
+        if root_name is None:
+            raise PlanningError(f"The schema has no {kind} type")
+        root_type = self.p.schema.get_type(root_name)
+        assert root_type is not None
+        fields = self.norm.fields_for(root_type, [self.op.selection_set])
+        for i, f in enumerate(fields):
+            if f.name.startswith("__"):
+                continue  # __typename / introspection are answered by the gateway itself
+            self._plan_root_field(root_name, f, kind, i)
+        node = self._assemble(kind)
+        return QueryPlan(node=node, root_type=root_name, root_fields=tuple(fields), operation_kind=kind)
+
+    # ---- groups --------------------------------------------------------------------------------
+
+    def _new_group(self, subgraph: str, path: tuple[str, ...], root_kind: str | None, root_index: int) -> Group:
+        g = Group(id=len(self.groups), subgraph=subgraph, path=path, root_kind=root_kind, root_index=root_index)
+        self.groups.append(g)
+        return g
+
+    def _plan_root_field(self, root_name: str, f: NField, kind: str, index: int) -> None:
+        ti = self.sg.types[root_name]
+        cands = [g for g in self.sg.subgraphs if self.p.direct(g, root_name, f.name)]
+        if not cands:
+            raise PlanningError(f"No subgraph resolves {root_name}.{f.name}")
+        if kind == "query":
+            cands.sort(key=lambda g: (g not in self.root_index, self._estimate(g, root_name, [f], None, 3)))
+        else:
+            cands.sort(key=lambda g: self._estimate(g, root_name, [f], None, 3))
+        graph = cands[0]
+        del ti
+        if kind == "query" and graph in self.root_index:
+            g = self.root_index[graph]
+        else:
+            g = self._new_group(graph, (), kind, index)
+            if kind == "query":
+                self.root_index[graph] = g
+        self._plan_fields(g, g.sel, root_name, [f], (), None)
+
+    def _estimate(self, graph: str, type_name: str, fields: list[NField], provided: Provided | None,
+                  depth: int) -> int:
+        """Rough count of extra fetches needed to resolve ``fields`` starting in ``graph``."""
+        cost = 0
+        for f in fields:
+            if f.name == "__typename":
+                continue
+            if not self.p.resolvable(graph, type_name, f.name, provided):
+                cost += 1
+                continue
+            if f.sub and depth > 0:
+                rt = self.p.field_graph_type(graph, type_name, f.name)
+                child_prov = self.p.provided_for(graph, type_name, f.name, f.type_name)
+                if self.p.is_interface_object(graph, rt):
+                    cost += 1
+                    continue
+                possible = self.p.possible_in(graph, rt)
+                for t, sub in f.sub.items():
+                    if t and t in possible:
+                        cost += self._estimate(graph, t, sub, child_prov, depth - 1)
+        return cost
+
+    def _plan_fields(self, g: Group, out: OutSel, type_name: str, fields: list[NField], path: tuple[str, ...],
+                     provided: Provided | None) -> set[int]:
+        """Place ``fields`` (on objects of ``type_name`` at ``path``) into ``g``/``out`` or route them.
+
+        Returns the ids of every group that ended up producing some of them.
+        """
+        producers: set[int] = {g.id}
+        for f in fields:
+            if f.name == "__typename":
+                out.add("__typename", "__typename")
+                continue
+            if self.p.resolvable(g.subgraph, type_name, f.name, provided):
+                producers |= self._place(g, out, type_name, f, path, provided)
+            else:
+                producers |= self._route(g, out, type_name, f, path, provided)
+        return producers
+
+    def _place(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
+               provided: Provided | None) -> set[int]:
+        of = out.add(f.key, f.name, print_args(f.args), f.sub is not None)
+        g.variables |= f.variables
+        if f.sub is None:
+            return {g.id}
+        assert of.sub is not None
+        child_path = (*path, f.key)
+        child_prov: Provided | None = None
+        if provided is not None and f.name in provided.get(type_name, {}):
+            child_prov = provided[type_name][f.name] or None
+        prov2 = self.p.provided_for(g.subgraph, type_name, f.name, f.type_name)
+        if prov2 is not None:
+            child_prov = prov2 if child_prov is None else {**child_prov, **prov2}
+        rt = self.p.field_graph_type(g.subgraph, type_name, f.name)
+        of.sub.add("__typename", "__typename")
+        if self.p.is_interface_object(g.subgraph, rt):
+            return self._place_interface_object(g, of.sub, rt, f, child_path, child_prov)
+        producers: set[int] = {g.id}
+        possible = self.p.possible_in(g.subgraph, rt)
+        for t, sub in f.sub.items():
+            if not t or t not in possible:
+                continue
+            target = of.sub if t == rt else of.sub.frag(t)
+            producers |= self._plan_fields(g, target, t, sub, child_path, child_prov)
+        return producers
+
+    def _place_interface_object(self, g: Group, out: OutSel, iface: str, f: NField, path: tuple[str, ...],
+                                provided: Provided | None) -> set[int]:
+        """``g``'s subgraph returns ``iface`` as an interface object (``__typename`` is the interface)."""
+        assert f.sub is not None
+        producers: set[int] = {g.id}
+        for key in self.p.keys(g.subgraph, iface)[:1]:
+            producers |= self._plan_fields(g, out, iface, self.p.fieldset(iface, key), path, provided)
+        remaining: dict[str, list[NField]] = {}
+        needs_type = False
+        for t, sub in f.sub.items():
+            for nf in sub:
+                if nf.name == "__typename":
+                    needs_type = needs_type or bool(t)
+                    continue
+                if t == "" and self.p.resolvable(g.subgraph, iface, nf.name, provided):
+                    producers |= self._place(g, out, iface, nf, path, provided)
+                elif t and not self.p.resolvable(g.subgraph, iface, nf.name, provided):
+                    remaining.setdefault(t, []).append(nf)
+                elif t:
+                    producers |= self._place(g, out, iface, nf, path, provided)
+        if not remaining and not needs_type:
+            return producers
+        # Find the subgraph that knows the real object types behind the interface.
+        real = [s for s in self.sg.subgraphs if self.p.type_in(s, iface) and not self.p.is_interface_object(s, iface)
+                and self.p.keys(s, iface)]
+        if not real:
+            return producers
+        s_real = real[0]
+        key = self.p.keys(s_real, iface)[0]
+        key_fields = self.p.fieldset(iface, key)
+        producers |= self._plan_fields(g, out, iface, key_fields, path, provided)
+        rg = self._entity_group(s_real, path, g, False, producers)
+        req = OutSel()
+        self._selection_of(req, key_fields)
+        req.add("__typename", "__typename")
+        self._add_input(rg, iface, iface, req)
+        frag = rg.sel.frag(iface)
+        frag.add("__typename", "__typename")
+        possible = self.p.possible_in(s_real, iface)
+        for t, sub in remaining.items():
+            if t in possible:
+                producers |= self._plan_fields(rg, frag.frag(t), t, sub, path, None)
+        producers.add(rg.id)
+        return producers
+
+    def _selection_of(self, out: OutSel, fields: list[NField]) -> None:
+        for f in fields:
+            of = out.add(f.key, f.name, print_args(f.args), f.sub is not None)
+            if f.sub is not None and of.sub is not None:
+                for t, sub in f.sub.items():
+                    if t:
+                        self._selection_of(of.sub if len([x for x in f.sub if x]) == 1 else of.sub.frag(t), sub)
+
+    def _add_input(self, g: Group, match: str, send_as: str, req: OutSel) -> None:
+        cur = g.inputs.get(match)
+        if cur is None:
+            g.inputs[match] = (send_as, req)
+        else:
+            cur[1].merge(req)
+
+    def _entity_group(self, subgraph: str, path: tuple[str, ...], parent: Group, requires: bool,
+                      deps: set[int]) -> Group:
+        k = (subgraph, path, parent.id, requires)
+        g = self.entity_index.get(k)
+        if g is None:
+            g = self._new_group(subgraph, path, None, parent.root_index)
+            self.entity_index[k] = g
+        g.deps |= {d for d in deps if d != g.id}
+        g.deps.add(parent.id)
+        return g
+
+    def _route(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
+               provided: Provided | None) -> set[int]:
+        """Resolve ``f`` through an entity fetch to another subgraph."""
+        guard = (g.id, type_name, f.key)
+        if guard in self._routing:
+            return {g.id}
+        self._routing.add(guard)
+        try:
+            return self._route_inner(g, out, type_name, f, path, provided)
+        finally:
+            self._routing.discard(guard)
+
+    def _route_inner(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
+                     provided: Provided | None) -> set[int]:
+        options: list[tuple[tuple[int, int, int], str, str, str]] = []
+        for s in self.sg.subgraphs:
+            if s == g.subgraph:
+                continue
+            send_as = type_name
+            if not self.p.direct(s, type_name, f.name):
+                io = self.p.interface_objects_for(s, type_name, f.name)
+                if io is None:
+                    continue
+                send_as = io
+            for key in self.p.keys(s, send_as):
+                key_fields = self.p.fieldset(send_as, key)
+                key_local = all(self.p.resolvable(g.subgraph, type_name, kf.name, provided) for kf in key_fields)
+                existing = (s, path, g.id, False) in self.entity_index
+                est = self._estimate(s, type_name, [f], None, 2)
+                options.append(((0 if key_local else 1, 0 if existing else 1, est), s, send_as, key))
+        if not options:
+            # Nothing can resolve it from here: leave it to null (the shaper reports nothing extra).
+            return {g.id}
+        options.sort(key=lambda o: o[0])
+        _, s, send_as, key = options[0]
+        key_fields = self.p.fieldset(send_as, key)
+        producers = self._plan_fields(g, out, type_name, key_fields, path, provided)
+        req = OutSel()
+        req.add("__typename", "__typename")
+        self._selection_of(req, key_fields)
+        requires = self._requires_of(s, send_as, type_name, f.name)
+        if requires:
+            req_fields = self.p.fieldset(send_as, requires)
+            producers |= self._plan_fields(g, out, type_name, self._concrete(req_fields, type_name), path, provided)
+            self._selection_of(req, req_fields)
+        eg = self._entity_group(s, path, g, bool(requires), producers)
+        self._add_input(eg, type_name, send_as, req)
+        target = eg.sel.frag(send_as)
+        self._plan_fields(eg, target, type_name, [f], path, None)
+        return producers | {eg.id}
+
+    def _concrete(self, fields: list[NField], type_name: str) -> list[NField]:
+        return fields
+
+    def _requires_of(self, graph: str, send_as: str, type_name: str, name: str) -> str | None:
+        for tn in (type_name, send_as):
+            ti = self.sg.types.get(tn)
+            fi = ti.fields.get(name) if ti else None
+            if fi is None:
+                continue
+            for jf in fi.join_fields:
+                if jf.graph == graph and jf.requires:
+                    return jf.requires
+        return None
+
+    # ---- assembling the plan --------------------------------------------------------------------------
+
+    def _levels(self) -> dict[int, int]:
+        level: dict[int, int] = {}
+
+        def lv(gid: int, stack: frozenset[int]) -> int:
+            if gid in level:
+                return level[gid]
+            g = self.groups[gid]
+            deps = [d for d in g.deps if d not in stack]
+            v = 0 if not deps else 1 + max(lv(d, stack | {gid}) for d in deps)
+            level[gid] = v
+            return v
+
+        for g in self.groups:
+            lv(g.id, frozenset())
+        return level
+
+    def _fetch_for(self, groups: list[Group], kind: str) -> PlanNode:
+        first = groups[0]
+        sub = self.sg.subgraphs[first.subgraph]
+        variables: set[str] = set()
+        for g in groups:
+            variables |= g.variables
+        var_defs = [f"${v}: {graphql.print_ast(self.var_defs[v].type)}" for v in sorted(variables)
+                    if v in self.var_defs]
+        if first.root_kind is not None:
+            sel = OutSel()
+            for g in groups:
+                sel.merge(g.sel)
+            head = first.root_kind + (f"({', '.join(var_defs)})" if var_defs else "")
+            return Fetch(subgraph=sub.name, url=sub.url, operation=f"{head} {{ {sel.text()} }}",
+                         operation_kind=first.root_kind, variable_usages=tuple(sorted(variables)))
+        sel = OutSel()
+        inputs: list[EntityInput] = []
+        paths: list[tuple[str, ...]] = []
+        for g in groups:
+            sel.merge(g.sel)
+            if g.path not in paths:
+                paths.append(g.path)
+            for match, (send_as, req) in g.inputs.items():
+                inputs.append(EntityInput(path=g.path, match_type=match, send_as=send_as, requires=_to_tree(req)))
+        defs = ", ".join(["$representations: [_Any!]!", *var_defs])
+        op = f"query({defs}) {{ _entities(representations: $representations) {{ {sel.text()} }} }}"
+        fetch = Fetch(subgraph=sub.name, url=sub.url, operation=op, operation_kind="query",
+                      variable_usages=tuple(sorted(variables)), inputs=tuple(inputs))
+        return Flatten(paths=tuple(paths), node=fetch)
+
+    def _layered(self, groups: list[Group], level: dict[int, int], kind: str) -> PlanNode | None:
+        by_level: dict[int, dict[str, list[Group]]] = {}
+        for g in groups:
+            if g.root_kind is None and not g.inputs:
+                continue
+            by_level.setdefault(level[g.id], {}).setdefault(
+                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", []).append(g)
+        steps: list[PlanNode] = []
+        for lv in sorted(by_level):
+            nodes = [self._fetch_for(gs, kind) for gs in by_level[lv].values()]
+            steps.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
+        if not steps:
+            return None
+        return steps[0] if len(steps) == 1 else Sequence(tuple(steps))
+
+    def _assemble(self, kind: str) -> PlanNode | None:
+        level = self._levels()
+        if kind != "mutation":
+            return self._layered(self.groups, level, kind)
+        by_root: dict[int, list[Group]] = {}
+        for g in self.groups:
+            by_root.setdefault(g.root_index, []).append(g)
+        steps = [n for i in sorted(by_root) if (n := self._layered(by_root[i], level, kind)) is not None]
+        if not steps:
+            return None
+        return steps[0] if len(steps) == 1 else Sequence(tuple(steps))
