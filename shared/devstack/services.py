@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -351,22 +350,3 @@ def _redis_ready(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _main() -> None:
-    """`python -m shared.devstack.services DIR`: start the services, print the URLs, wait for Ctrl-C."""
-    data_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ".data")
-    try:
-        with start_services(data_dir, persistent=True) as services:
-            for key, value in services.env().items():
-                print(f"{key}={value}", flush=True)
-            while True:
-                time.sleep(3600)
-    except ServiceStartError as exc:
-        sys.exit(str(exc))
-    except KeyboardInterrupt:
-        pass
-
-
-if __name__ == "__main__":
-    _main()

@@ -1,0 +1,61 @@
+"""`python -m shared.devstack up` (behind `make up`) and `python -m shared.devstack services`.
+
+up        the whole stack: services, migrations, demo data once, subgraphs, gateway
+services  only PostgreSQL, NATS and Redis (prints their URLs), e.g. to run tests against
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from shared.devstack.launcher import LaunchOptions, say, up
+from shared.devstack.services import ServicePorts, ServiceStartError, start_services
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m shared.devstack", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("up", "start the whole stack"), ("services", "start only PostgreSQL, NATS, Redis")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--data-dir", type=Path, default=Path(".data"), help="where data lives (.data)")
+        sub.add_argument("--pg-port", type=int, help="PostgreSQL port (default: a free one)")
+        sub.add_argument("--nats-port", type=int, help="NATS port (default: a free one)")
+        sub.add_argument("--redis-port", type=int, help="Redis port (default: a free one)")
+        if name == "up":
+            sub.add_argument("--gateway-port", type=int, help="gateway port (default 4000, or a free one)")
+            sub.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    return parser
+
+
+def _services_only(data_dir: Path, ports: ServicePorts) -> int:
+    try:
+        with start_services(data_dir, persistent=True, ports=ports) as services:
+            for key, value in services.env().items():
+                print(f"{key}={value}", flush=True)
+            say("press Ctrl-C to stop")
+            while True:
+                time.sleep(3600)
+    except ServiceStartError as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    ports = ServicePorts(postgres=args.pg_port, nats=args.nats_port, redis=args.redis_port)
+    if args.command == "services":
+        return _services_only(args.data_dir, ports)
+    options = LaunchOptions(
+        data_dir=args.data_dir, gateway_port=args.gateway_port, service_ports=ports, seed=not args.no_seed
+    )
+    return up(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""`make up`: services -> migrations -> demo data (once) -> subgraphs -> supergraph -> gateway.
+
+Everything this starts runs in its own process group and is stopped on Ctrl-C, SIGTERM or any
+error (gateway first, then subgraphs, then the servers). Pieces of the project that do not exist
+yet (a subgraph without `app.py`, the gateway, the composer) are reported and skipped; what works
+stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from shared.devstack.ports import LOOPBACK, free_port, port_is_free
+from shared.devstack.processes import ManagedProcess, install_exit_handlers, spawn
+from shared.devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
+
+APP_DATABASE = "b2b"
+SEED_MARKER_TABLE = "public.devstack_seed"
+HEALTH_TIMEOUT = 90.0
+_print_lock = threading.Lock()
+
+
+class LaunchError(Exception):
+    """Stops the launch with a one-line message for the user."""
+
+
+@dataclass
+class LaunchOptions:
+    data_dir: Path
+    gateway_port: int | None = None  # None: the registry default, or a free port if it is taken
+    service_ports: ServicePorts = field(default_factory=ServicePorts)
+    seed: bool = True
+
+
+@dataclass
+class RunningSubgraph:
+    name: str
+    url: str  # http://127.0.0.1:PORT/graphql
+    process: ManagedProcess
+
+
+def say(message: str) -> None:
+    with _print_lock:
+        print(f"[devstack] {message}", flush=True)
+
+
+# --- child processes with prefixed output ------------------------------------------------------
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    prefix = f"{name:>9} | "
+    for raw in iter(stream.readline, b""):
+        line = raw.decode(errors="replace").rstrip()
+        with _print_lock:
+            print(prefix + line, flush=True)
+    stream.close()
+
+
+def start_child(name: str, argv: Sequence[str], env: Mapping[str, str]) -> ManagedProcess:
+    """Start a child whose output lines are printed prefixed with its name."""
+    proc = spawn(name, argv, stdout=subprocess.PIPE, env=env, cwd=Path.cwd())
+    assert proc.popen.stdout is not None
+    threading.Thread(target=_pump, args=(name, proc.popen.stdout), daemon=True).start()
+    return proc
+
+
+def _choose_port(label: str, default: int, explicit: bool) -> int:
+    """`default` if free; an explicit port that is taken is an error, a default one is replaced."""
+    if port_is_free(default):
+        return default
+    if explicit:
+        raise LaunchError(
+            f"{label}: port {default} on {LOOPBACK} is already in use; free it or choose another"
+        )
+    port = free_port()
+    say(f"{label}: port {default} is in use, using {port} instead")
+    return port
+
+
+# --- HTTP probes (stdlib only: nothing to install before the stack is up) ---------------------
+
+
+def _http(url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_http_ok(url: str, proc: ManagedProcess, timeout: float = HEALTH_TIMEOUT) -> bool:
+    """Poll GET `url` until it answers 200 (True) or the process dies / time runs out (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            return False
+        with contextlib.suppress(OSError):
+            if _http(url)[0] == 200:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def _gateway_context_header(secret: str) -> dict[str, str]:
+    """A signed anonymous context, so a subgraph that insists on one still serves its SDL."""
+    try:
+        from shared.gateway_context import HEADER, Principal, sign_context
+    except ImportError:
+        return {}
+    return {HEADER: sign_context(Principal(), secret.encode())}
+
+
+def fetch_sdl(graphql_url: str, secret: str) -> str:
+    body = json.dumps({"query": "{ _service { sdl } }"}).encode()
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    headers.update(_gateway_context_header(secret))
+    status, raw = _http(graphql_url, body, headers)
+    payload: Any = json.loads(raw or b"{}")
+    sdl = (payload.get("data") or {}).get("_service", {}).get("sdl") if isinstance(payload, dict) else None
+    if status != 200 or not isinstance(sdl, str):
+        raise LaunchError(f"{graphql_url} did not return its SDL (HTTP {status}): {raw[:200]!r}")
+    return sdl
+
+
+# --- database: app database, migrations, demo data once ---------------------------------------
+
+
+def _database_url_for_app(services: ServiceSet, started_postgres: bool) -> str:
+    """The embedded server gets a dedicated database; a DATABASE_URL from the env is used as is."""
+    if not started_postgres:
+        return services.database_url
+    from sqlalchemy.engine import make_url
+
+    asyncio.run(_ensure_database(services.database_url, APP_DATABASE))
+    return make_url(services.database_url).set(database=APP_DATABASE).render_as_string(hide_password=False)
+
+
+async def _ensure_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _seeded(database_url: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(_libpq(database_url))
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", SEED_MARKER_TABLE))
+    finally:
+        await conn.close()
+
+
+async def _mark_seeded(database_url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_libpq(database_url))
+    try:
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {SEED_MARKER_TABLE} (seeded_at timestamptz NOT NULL)")
+        await conn.execute(f"INSERT INTO {SEED_MARKER_TABLE} VALUES (now())")
+    finally:
+        await conn.close()
+
+
+def migrate_and_seed(database_url: str, seed: bool) -> None:
+    if importlib.util.find_spec("shared.migrate") is None:
+        say("shared.migrate is not there yet: no migrations run")
+    else:
+        from shared.migrate import upgrade_all
+
+        say("running migrations")
+        upgrade_all(database_url)
+    if not seed:
+        return
+    if importlib.util.find_spec("shared.seed") is None:
+        say("shared.seed is not there yet: no demo data loaded")
+        return
+    if asyncio.run(_seeded(database_url)):
+        say("demo data already loaded (kept)")
+        return
+    from shared.seed import seed_all
+
+    say("loading demo data")
+    asyncio.run(seed_all(database_url))
+    asyncio.run(_mark_seeded(database_url))
+
+
+# --- subgraphs, supergraph, gateway -----------------------------------------------------------
+
+
+def present_subgraphs() -> list[tuple[str, int]]:
+    """(name, default port) of every registry subgraph whose `app.py` exists."""
+    from subgraphs import SUBGRAPHS
+
+    found: list[tuple[str, int]] = []
+    for spec in SUBGRAPHS:
+        module = importlib.util.find_spec(spec.module)
+        if module is None or not module.submodule_search_locations:
+            continue
+        if (Path(next(iter(module.submodule_search_locations))) / "app.py").is_file():
+            found.append((spec.name, spec.default_port))
+    return found
+
+
+def start_subgraphs(env: Mapping[str, str]) -> list[RunningSubgraph]:
+    wanted = present_subgraphs()
+    if not wanted:
+        say("no subgraph has an app.py yet: nothing to serve")
+        return []
+    starting: list[tuple[str, int, ManagedProcess]] = []
+    for name, default_port in wanted:
+        port = _choose_port(f"subgraph {name}", default_port, explicit=False)
+        argv = [sys.executable, "-m", "uvicorn", f"subgraphs.{name}.app:create_app", "--factory"]
+        argv += ["--host", LOOPBACK, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        starting.append((name, port, start_child(name, argv, env)))
+    running: list[RunningSubgraph] = []
+    for name, port, proc in starting:
+        base = f"http://{LOOPBACK}:{port}"
+        if wait_http_ok(f"{base}/healthz", proc):
+            say(f"subgraph {name} is up at {base}/graphql")
+            running.append(RunningSubgraph(name, f"{base}/graphql", proc))
+        else:
+            say(f"subgraph {name} did not become healthy (see its output above); continuing without it")
+            proc.stop()
+    return running
+
+
+def build_supergraph(subgraphs: Sequence[RunningSubgraph], secret: str, out: Path) -> Path | None:
+    """Compose the running subgraphs into `out`; else fall back to the checked-in supergraph."""
+    checked_in = Path("schema") / "supergraph.graphql"
+    compose = _composer()
+    if compose is not None and subgraphs:
+        source_type, compose_fn = compose
+        sources = [source_type(name=s.name, url=s.url, sdl=fetch_sdl(s.url, secret)) for s in subgraphs]
+        out.write_text(compose_fn(sources))
+        say(f"supergraph composed from {len(sources)} subgraph(s) into {out}")
+        return out
+    reason = (
+        "the composer (gateway.supergraph.compose) is not there yet" if compose is None else "no subgraphs"
+    )
+    if checked_in.is_file():
+        out.write_text(checked_in.read_text())
+        say(f"{reason}: using the checked-in {checked_in}")
+        return out
+    say(f"{reason} and there is no {checked_in}: no supergraph")
+    return None
+
+
+def _composer() -> tuple[Any, Any] | None:
+    """G3's (SubgraphSource, compose_supergraph), or None while they do not exist."""
+    try:
+        module = importlib.import_module("gateway.supergraph.compose")
+        return module.SubgraphSource, module.compose_supergraph
+    except (ImportError, AttributeError) as exc:
+        if importlib.util.find_spec("gateway.supergraph.compose") is not None:
+            say(f"the composer could not be loaded: {exc!r}")
+        return None
+
+
+def start_gateway(supergraph: Path, port: int, env: Mapping[str, str]) -> ManagedProcess | None:
+    if importlib.util.find_spec("gateway.__main__") is None:
+        say("the gateway (python -m gateway) is not there yet: not started")
+        return None
+    argv = [sys.executable, "-m", "gateway", "--supergraph", str(supergraph), "--host", LOOPBACK]
+    argv += ["--port", str(port)]
+    proc = start_child("gateway", argv, env)
+    if not wait_http_ok(f"http://{LOOPBACK}:{port}/healthcheck", proc):
+        proc.stop()
+        raise LaunchError("the gateway did not become healthy (see its output above)")
+    return proc
+
+
+def gateway_secret(data_dir: Path) -> str:
+    """B2B_GATEWAY_SECRET from the environment, else generated once into the data folder."""
+    if os.environ.get("B2B_GATEWAY_SECRET"):
+        return os.environ["B2B_GATEWAY_SECRET"]
+    path = data_dir / "gateway_secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# --- the whole launch -------------------------------------------------------------------------
+
+
+def up(options: LaunchOptions) -> int:
+    """Bring the stack up and keep it up until a signal; 0 on a clean stop, 1 on a launch error."""
+    install_exit_handlers()
+    data_dir = options.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    children: list[ManagedProcess] = []
+    services: ServiceSet | None = None
+    try:
+        # Fail fast on an explicit gateway port that is taken, before anything is started.
+        gateway_port = _choose_port(
+            "gateway",
+            options.gateway_port or _default_gateway_port(),
+            explicit=options.gateway_port is not None,
+        )
+        say(f"starting services (data in {data_dir})")
+        started_pg = not os.environ.get("DATABASE_URL")
+        services = start_services(data_dir, persistent=True, ports=options.service_ports)
+        database_url = _database_url_for_app(services, started_pg)
+        say(f"PostgreSQL {_redact(database_url)}  NATS {services.nats_url}  Redis {services.redis_url}")
+        migrate_and_seed(database_url, options.seed)
+
+        secret = gateway_secret(data_dir)
+        env = dict(os.environ)
+        env.update(services.env(), DATABASE_URL=database_url, B2B_GATEWAY_SECRET=secret, PYTHONUNBUFFERED="1")
+        subgraphs = start_subgraphs(env)
+        children.extend(s.process for s in subgraphs)
+        supergraph = build_supergraph(subgraphs, secret, data_dir / "supergraph.graphql")
+        gateway = start_gateway(supergraph, gateway_port, env) if supergraph is not None else None
+        if gateway is not None:
+            children.append(gateway)
+            say("the stack is up; GraphiQL and the API:")
+            with _print_lock:
+                print(f"http://{LOOPBACK}:{gateway_port}/graphql", flush=True)
+        else:
+            say("running without a gateway; subgraphs: " + (", ".join(s.url for s in subgraphs) or "none"))
+        say("press Ctrl-C to stop everything")
+        _watch(children)
+        return 0
+    except (LaunchError, ServiceStartError) as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # A second Ctrl-C must not cut the cleanup short.
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if children or services is not None:
+            say("stopping")
+        for proc in reversed(children):
+            proc.stop()
+        if services is not None:
+            services.stop()
+
+
+def _watch(children: Sequence[ManagedProcess]) -> None:
+    """Sleep until a signal; report a child that exits on its own (the rest stays up)."""
+    reported: set[int] = set()
+    while True:
+        for proc in children:
+            if proc.pid not in reported and not proc.alive():
+                reported.add(proc.pid)
+                say(f"{proc.name} exited with code {proc.popen.returncode}")
+        time.sleep(0.5)
+
+
+def _default_gateway_port() -> int:
+    from subgraphs import GATEWAY_DEFAULT_PORT
+
+    return GATEWAY_DEFAULT_PORT
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
