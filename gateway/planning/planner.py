@@ -99,6 +99,23 @@ class Group:
     root_index: int = 0  # which top-level mutation field this group serves
 
 
+def with_variable_defaults(op: ast.OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
+    """Variables with the operation's default values filled in for the ones not given."""
+    out = dict(variables)
+    for v in op.variable_definitions or ():
+        name = v.variable.name.value
+        if name not in out and v.default_value is not None:
+            out[name] = graphql.value_from_ast_untyped(v.default_value)
+    return out
+
+
+def _print_var_def(v: ast.VariableDefinitionNode) -> str:
+    text = f"${v.variable.name.value}: {graphql.print_ast(v.type)}"
+    if v.default_value is not None:
+        text += f" = {graphql.print_ast(v.default_value)}"
+    return text
+
+
 def _to_tree(sel: OutSel) -> SelectionTree:
     return SelectionTree(
         fields=tuple((k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()),
@@ -169,9 +186,7 @@ class Planner:
                 return False
             if jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels:
                 return False
-            if jf.external:
-                return name in self._key_field_names(graph, ti)
-            return True
+            return not jf.external
         # Progressive override: the overridden graph keeps resolving while the label is off.
         for jf in fi.join_fields:
             if (jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels
@@ -263,6 +278,7 @@ class _PlanBuilder:
         self.op = ops[0]
         self.frags = {d.name.value: d for d in document.definitions if isinstance(d, ast.FragmentDefinitionNode)}
         self.var_defs = {v.variable.name.value: v for v in self.op.variable_definitions or ()}
+        variables = with_variable_defaults(self.op, variables)
         self.norm = Normalizer(planner.schema, self.frags, variables)
         self.groups: list[Group] = []
         self.entity_index: dict[tuple[str, tuple[str, ...], int, bool], Group] = {}
@@ -298,7 +314,7 @@ class _PlanBuilder:
         if not cands:
             raise PlanningError(f"No subgraph resolves {root_name}.{f.name}")
         if kind == "query":
-            cands.sort(key=lambda g: (g not in self.root_index, self._estimate(g, root_name, [f], None, 3)))
+            cands.sort(key=lambda g: (self._estimate(g, root_name, [f], None, 3), g not in self.root_index))
         else:
             cands.sort(key=lambda g: self._estimate(g, root_name, [f], None, 3))
         graph = cands[0]
@@ -344,7 +360,9 @@ class _PlanBuilder:
             if f.name == "__typename":
                 out.add("__typename", "__typename")
                 continue
-            if self.p.resolvable(g.subgraph, type_name, f.name, provided):
+            if self.p.resolvable(g.subgraph, type_name, f.name, provided) and (
+                    self._requires_of(g.subgraph, type_name, type_name, f.name) is None
+                    or (provided is not None and f.name in provided.get(type_name, ()))):
                 producers |= self._place(g, out, type_name, f, path, provided)
             else:
                 producers |= self._route(g, out, type_name, f, path, provided)
@@ -370,11 +388,16 @@ class _PlanBuilder:
             return self._place_interface_object(g, of.sub, rt, f, child_path, child_prov)
         producers: set[int] = {g.id}
         possible = self.p.possible_in(g.subgraph, rt)
+        planned_any = False
         for t, sub in f.sub.items():
             if not t or t not in possible:
                 continue
+            planned_any = True
             target = of.sub if t == rt else of.sub.frag(t)
             producers |= self._plan_fields(g, target, t, sub, child_path, child_prov)
+        if not planned_any and f.is_abstract and any(x.name != "__typename" for x in f.sub.get("", ())):
+            # No object type is known behind this abstract type here: plan on the abstract type itself.
+            producers |= self._plan_fields(g, of.sub, rt, f.sub[""], child_path, child_prov)
         return producers
 
     def _place_interface_object(self, g: Group, out: OutSel, iface: str, f: NField, path: tuple[str, ...],
@@ -391,12 +414,12 @@ class _PlanBuilder:
                 if nf.name == "__typename":
                     needs_type = needs_type or bool(t)
                     continue
-                if t == "" and self.p.resolvable(g.subgraph, iface, nf.name, provided):
+                local = self.p.resolvable(g.subgraph, iface, nf.name, provided) and (
+                    self._requires_of(g.subgraph, iface, iface, nf.name) is None)
+                if local:
                     producers |= self._place(g, out, iface, nf, path, provided)
-                elif t and not self.p.resolvable(g.subgraph, iface, nf.name, provided):
-                    remaining.setdefault(t, []).append(nf)
                 elif t:
-                    producers |= self._place(g, out, iface, nf, path, provided)
+                    remaining.setdefault(t, []).append(nf)
         if not remaining and not needs_type:
             return producers
         # Find the subgraph that knows the real object types behind the interface.
@@ -453,7 +476,7 @@ class _PlanBuilder:
         """Resolve ``f`` through an entity fetch to another subgraph."""
         guard = (g.id, type_name, f.key)
         if guard in self._routing:
-            return {g.id}
+            raise PlanningError(f"Cannot plan {type_name}.{f.name}: its key cannot be provided")
         self._routing.add(guard)
         try:
             return self._route_inner(g, out, type_name, f, path, provided)
@@ -464,7 +487,7 @@ class _PlanBuilder:
                      provided: Provided | None) -> set[int]:
         options: list[tuple[tuple[int, int, int], str, str, str]] = []
         for s in self.sg.subgraphs:
-            if s == g.subgraph:
+            if s == g.subgraph and self._requires_of(s, type_name, type_name, f.name) is None:
                 continue
             send_as = type_name
             if not self.p.direct(s, type_name, f.name):
@@ -479,8 +502,8 @@ class _PlanBuilder:
                 est = self._estimate(s, type_name, [f], None, 2)
                 options.append(((0 if key_local else 1, 0 if existing else 1, est), s, send_as, key))
         if not options:
-            # Nothing can resolve it from here: leave it to null (the shaper reports nothing extra).
-            return {g.id}
+            raise PlanningError(f"Cannot plan {type_name}.{f.name}: no subgraph can resolve it from "
+                                f"subgraph {self.sg.subgraphs[g.subgraph].name}")
         options.sort(key=lambda o: o[0])
         _, s, send_as, key = options[0]
         key_fields = self.p.fieldset(send_as, key)
@@ -496,7 +519,7 @@ class _PlanBuilder:
         eg = self._entity_group(s, path, g, bool(requires), producers)
         self._add_input(eg, type_name, send_as, req)
         target = eg.sel.frag(send_as)
-        self._plan_fields(eg, target, type_name, [f], path, None)
+        self._place(eg, target, type_name, f, path, None)
         return producers | {eg.id}
 
     def _concrete(self, fields: list[NField], type_name: str) -> list[NField]:
@@ -537,8 +560,7 @@ class _PlanBuilder:
         variables: set[str] = set()
         for g in groups:
             variables |= g.variables
-        var_defs = [f"${v}: {graphql.print_ast(self.var_defs[v].type)}" for v in sorted(variables)
-                    if v in self.var_defs]
+        var_defs = [_print_var_def(self.var_defs[v]) for v in sorted(variables) if v in self.var_defs]
         if first.root_kind is not None:
             sel = OutSel()
             for g in groups:
