@@ -1,0 +1,1 @@
+"""The pricing subgraph: price lists, contract prices, quantity breaks and rules, quotes."""
