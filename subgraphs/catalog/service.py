@@ -382,11 +382,16 @@ def coerce_attribute(d: AttributeDef, raw: Any) -> str | int | bool:
             raise ValueError(f"{d.name}: {raw!r} is not one of {', '.join(d.allowed_values)}")
         return match
     if d.allowed_values:
-        allowed = {
-            attribute_text(coerce_attribute(AttributeDef(d.name, d.type), v)) for v in d.allowed_values
+        # Numbers restricted to a list match by value; a decimal keeps the list's spelling
+        # (`1.0` stays `1.0`, so filters and facets show what the schema shows).
+        spelled = {
+            attribute_text(coerce_attribute(AttributeDef(d.name, d.type), v)): v for v in d.allowed_values
         }
-        if attribute_text(value) not in allowed:
+        text = attribute_text(value)
+        if text not in spelled:
             raise ValueError(f"{d.name}: {raw!r} is not one of {', '.join(d.allowed_values)}")
+        if d.type == AttributeType.DECIMAL:
+            value = spelled[text]
     return value
 
 
