@@ -26,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--nats-port", type=int, help="NATS port (default: a free one)")
         sub.add_argument("--redis-port", type=int, help="Redis port (default: a free one)")
         if name == "up":
-            sub.add_argument("--gateway-port", type=int, help="gateway port (default 4000, or a free one)")
+            sub.add_argument(
+                "--gateway-port",
+                type=int,
+                help="gateway port (default 4000, a free one if taken; 0: any free port)",
+            )
             sub.add_argument("--no-seed", action="store_true", help="do not load the demo data")
     return parser
 

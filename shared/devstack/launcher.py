@@ -132,8 +132,14 @@ def fetch_sdl(graphql_url: str, secret: str) -> str:
     body = json.dumps({"query": "{ _service { sdl } }"}).encode()
     headers = {"content-type": "application/json", "accept": "application/json"}
     headers.update(_gateway_context_header(secret))
-    status, raw = _http(graphql_url, body, headers)
-    payload: Any = json.loads(raw or b"{}")
+    try:
+        status, raw = _http(graphql_url, body, headers)
+    except OSError as exc:
+        raise LaunchError(f"{graphql_url} did not answer the SDL query: {exc}") from None
+    try:
+        payload: Any = json.loads(raw or b"{}")
+    except ValueError:
+        payload = None
     sdl = (payload.get("data") or {}).get("_service", {}).get("sdl") if isinstance(payload, dict) else None
     if status != 200 or not isinstance(sdl, str):
         raise LaunchError(f"{graphql_url} did not return its SDL (HTTP {status}): {raw[:200]!r}")
@@ -256,23 +262,43 @@ def start_subgraphs(env: Mapping[str, str]) -> list[RunningSubgraph]:
 
 def build_supergraph(subgraphs: Sequence[RunningSubgraph], secret: str, out: Path) -> Path | None:
     """Compose the running subgraphs into `out`; else fall back to the checked-in supergraph."""
-    checked_in = Path("schema") / "supergraph.graphql"
     compose = _composer()
-    if compose is not None and subgraphs:
-        source_type, compose_fn = compose
-        sources = [source_type(name=s.name, url=s.url, sdl=fetch_sdl(s.url, secret)) for s in subgraphs]
-        out.write_text(compose_fn(sources))
-        say(f"supergraph composed from {len(sources)} subgraph(s) into {out}")
-        return out
-    reason = (
-        "the composer (gateway.supergraph.compose) is not there yet" if compose is None else "no subgraphs"
-    )
+    if compose is None:
+        reason = "the composer (gateway.supergraph.compose) is not there yet"
+    elif not subgraphs:
+        reason = "no subgraph is running"
+    else:
+        try:
+            sdl = _compose(compose, subgraphs, secret)
+        except LaunchError as exc:
+            reason = str(exc)
+        else:
+            out.write_text(sdl)
+            say(f"supergraph composed from the running subgraphs into {out}")
+            return out
+    checked_in = Path("schema") / "supergraph.graphql"
     if checked_in.is_file():
         out.write_text(checked_in.read_text())
         say(f"{reason}: using the checked-in {checked_in}")
         return out
     say(f"{reason} and there is no {checked_in}: no supergraph")
     return None
+
+
+def _compose(compose: tuple[Any, Any], subgraphs: Sequence[RunningSubgraph], secret: str) -> str:
+    source_type, compose_fn = compose
+    sources = []
+    for sub in subgraphs:
+        try:
+            sources.append(source_type(name=sub.name, url=sub.url, sdl=fetch_sdl(sub.url, secret)))
+        except LaunchError as exc:
+            say(f"subgraph {sub.name} left out of the supergraph: {exc}")
+    if not sources:
+        raise LaunchError("no subgraph served its SDL")
+    try:
+        return str(compose_fn(sources))
+    except Exception as exc:  # the composer's own message names the conflicting types and subgraphs
+        raise LaunchError(f"composition failed: {exc}") from exc
 
 
 def _composer() -> tuple[Any, Any] | None:
@@ -322,11 +348,11 @@ def up(options: LaunchOptions) -> int:
     services: ServiceSet | None = None
     try:
         # Fail fast on an explicit gateway port that is taken, before anything is started.
-        gateway_port = _choose_port(
-            "gateway",
-            options.gateway_port or _default_gateway_port(),
-            explicit=options.gateway_port is not None,
-        )
+        if options.gateway_port == 0:
+            gateway_port = free_port()  # "any free port" (the tests ask for this)
+        else:
+            explicit = options.gateway_port is not None
+            gateway_port = _choose_port("gateway", options.gateway_port or _default_gateway_port(), explicit)
         say(f"starting services (data in {data_dir})")
         started_pg = not os.environ.get("DATABASE_URL")
         services = start_services(data_dir, persistent=True, ports=options.service_ports)
