@@ -69,7 +69,7 @@ class Field:
 @dataclass(slots=True)
 class Key:
     fields: str
-    resolvable: bool
+    resolvable: bool | None  # None when not given (the default, true)
     of_extension: bool
     location: SourceLocation | None
 

@@ -79,7 +79,7 @@ def _str_arg(directive: ast.DirectiveNode, name: str) -> str | None:
     return None
 
 
-def _bool_arg(directive: ast.DirectiveNode, name: str, default: bool) -> bool:
+def _bool_arg(directive: ast.DirectiveNode, name: str, default: bool | None) -> bool | None:
     for arg in directive.arguments or ():
         if arg.name.value == name and isinstance(arg.value, ast.BooleanValueNode):
             return arg.value.value
@@ -286,7 +286,7 @@ class _Reader:
                                     f'[{self.sub}] @key on "{t.name}" must have a string "fields" argument',
                                     location(self.sub, d))
                     continue
-                t.keys.append(Key(fields, _bool_arg(d, "resolvable", True), is_ext, location(self.sub, d)))
+                t.keys.append(Key(fields, _bool_arg(d, "resolvable", None), is_ext, location(self.sub, d)))
             elif canonical == "extends":
                 t.extends = True
             elif canonical == "interfaceObject":

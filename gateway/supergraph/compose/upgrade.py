@@ -131,7 +131,7 @@ class _Upgrader:
             for name in list(t.fields):
                 if meta.is_external(t.name, name) and not meta.is_used(t.name, name):
                     del t.fields[name]
-            if not t.fields:
+            if not t.fields and t.name not in _ROOTS:
                 if self._is_referenced(t.name):
                     self.issues.add("TYPE_WITH_ONLY_UNUSED_EXTERNAL",
                                     f'[{self.sub.name}] Type {t.name} contains only external fields and all those '

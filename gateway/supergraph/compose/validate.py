@@ -38,8 +38,7 @@ def _prefix(sub: Subgraph, where: str, directive: str, text: str) -> str:
 
 
 def _walk(sub: Subgraph, meta: Metadata, parent: TypeDef, text: str, code: str, prefix: str,
-          loc: SourceLocation | None, issues: IssueCollector, on_field: Visit | None = None,
-          check: object = None) -> list[Visit]:
+          loc: SourceLocation | None, issues: IssueCollector) -> list[Visit]:
     visits: list[Visit] = []
     try:
         selection = parse_field_set(text)
@@ -47,10 +46,20 @@ def _walk(sub: Subgraph, meta: Metadata, parent: TypeDef, text: str, code: str, 
         issues.add(f"{code}_INVALID_FIELDS", prefix + f"invalid field set syntax: {exc.message}", loc)
         return visits
     try:
-        walk(sub, parent, selection, visits.append, meta.is_external)
+        walk(sub, parent, selection, visits.append, lambda t, f: _external_on_path(sub, meta, t, f))
     except FieldSetError as exc:
         issues.add(f"{code}_{exc.code_suffix}", prefix + exc.message, loc)
     return visits
+
+
+def _external_on_path(sub: Subgraph, meta: Metadata, type_name: str, field_name: str) -> bool:
+    """Whether a selection goes through an external field (for an interface: in any implementation)."""
+    if meta.is_external(type_name, field_name):
+        return True
+    t = sub.types.get(type_name)
+    if t is None or t.kind is not Kind.INTERFACE:
+        return False
+    return any(meta.is_external(impl.name, field_name) for impl in sub.implementations(type_name))
 
 
 def _validate_key(sub: Subgraph, meta: Metadata, t: TypeDef, text: str, loc: SourceLocation | None,
