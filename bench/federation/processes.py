@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -53,13 +55,19 @@ class ManagedProcess:
 
 def _group_alive(popen: subprocess.Popen[bytes]) -> bool:
     popen.poll()  # reap the leader so that it does not linger as a zombie
-    try:
-        os.killpg(popen.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return bool(live_group_members(popen.pid))
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` that still run (orphaned zombies wait for init and do not count)."""
+    members = []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(proc.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
 
 
 def start(name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,

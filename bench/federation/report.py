@@ -64,13 +64,14 @@ def _fmt(value: float | None, fmt: str) -> str:
     return "-" if value is None or math.isnan(value) else fmt.format(value)
 
 
-def render_table(measurements: list[Measurement]) -> str:
-    """One table: each figure with its ratio to ours (peer / ours; for RPS above 1.0 the peer is faster,
-    for latency, subgraph requests and CPU above 1.0 the peer spends more)."""
-    headers = ["pass", "gateway"]
-    for title, _, _ in FIGURES:
-        headers += [title, "x ours"]
-    headers += ["checks (bad/all)", "status"]
+HEADERS: list[str] = ["pass", "gateway"] + [h for title, _, _ in FIGURES for h in (title, "x ours")] + [
+    "sg req/q seq", "checks (bad/all)", "status"]
+
+
+def table_rows(measurements: list[Measurement]) -> list[list[str]]:
+    """The table's cells: each figure with its ratio to ours (peer / ours; for RPS above 1.0 the peer is
+    faster, for latency, subgraph requests and CPU above 1.0 the peer spends more). "sg req/q" is measured
+    under load (in-flight deduplication lowers it); "sg req/q seq" one query at a time (the plan)."""
     rows: list[list[str]] = []
     for m in measurements:
         reference = reference_for(measurements, m)
@@ -78,16 +79,20 @@ def render_table(measurements: list[Measurement]) -> str:
         for _, attr, fmt in FIGURES:
             value = getattr(m, attr)
             row += [_fmt(value, fmt), _fmt(ratio(value, getattr(reference, attr, None)), "{:.2f}")]
+        row.append(_fmt(m.sequential_subgraph_requests_per_query, "{:.2f}"))
         row.append(f"{m.mismatches}/{m.checked}" if m.checked else "-")
         row.append(m.status if not m.reason else f"{m.status}: {m.reason}"[:90])
         rows.append(row)
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    numeric = set(range(2, 2 + 2 * len(FIGURES) + 1))
+    return rows
+
+
+def render_table(measurements: list[Measurement]) -> str:
+    rows = table_rows(measurements)
+    widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+    numeric = set(range(2, len(HEADERS) - 1))
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
-    out = [line(headers), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
+    return "\n".join([line(HEADERS), line(["-" * w for w in widths]), *(line(r) for r in rows)])

@@ -49,6 +49,19 @@ class Subgraphs:
     def total(self) -> int:
         return self.counts()["total"]
 
+    def quiesce(self, *, still_s: float = 0.5, timeout_s: float = 15.0) -> int:
+        """Wait until no subgraph request arrives for ``still_s`` (the gateway may still be working on
+        requests that the warm-up's load generator abandoned); returns the total then."""
+        deadline = time.monotonic() + timeout_s
+        last = self.total()
+        while time.monotonic() < deadline:
+            time.sleep(still_s)
+            now = self.total()
+            if now == last:
+                break
+            last = now
+        return last
+
 
 def start_subgraphs(logs: Path) -> Subgraphs:
     import sys
@@ -115,7 +128,8 @@ def measure_gateway(spec: gateways.GatewaySpec, pass_name: str, subgraphs: Subgr
         say(f"[{pass_name}] {spec.name}: warm-up {profile.warmup_s:.0f} s")
         load.run_load(url, body, connections=profile.connections, duration_s=profile.warmup_s)
         sampler = checker.Sampler(url, body, expected)
-        cpu_before, sg_before = tree_cpu_seconds(proc.pid), subgraphs.total()
+        sg_before = subgraphs.quiesce()
+        cpu_before = tree_cpu_seconds(proc.pid)
         say(f"[{pass_name}] {spec.name}: measuring {profile.duration_s:.0f} s")
         sampler.start()
         try:
