@@ -1,0 +1,81 @@
+"""The per-request context every resolver receives (`info.context`). No GraphQL imports here.
+
+async with info.context.session() as session:   # a transaction scoped to the caller's tenant
+    ...
+loader = info.context.loaders.get(organization_loader)   # one DataLoader per request
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from shared.db import Database
+from shared.errors import ForbiddenError, UnauthenticatedError
+from shared.gateway_context import Principal
+from shared.settings import Settings
+
+LoaderT = TypeVar("LoaderT", bound=DataLoader[Any, Any])
+
+
+class Loaders:
+    """Per-request DataLoaders, created on first use from a factory and cached by that factory.
+
+    A factory is a plain function `(RequestContext) -> DataLoader`, so loaders are defined next to
+    the code that needs them and cannot leak between requests (or tenants).
+    """
+
+    def __init__(self, context: RequestContext) -> None:
+        self._context = context
+        self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
+
+    def get(self, factory: Callable[[RequestContext], LoaderT]) -> LoaderT:
+        loader = self._loaders.get(factory)
+        if loader is None:
+            loader = self._loaders[factory] = factory(self._context)
+        return cast(LoaderT, loader)
+
+
+@dataclass
+class RequestContext:
+    request: Request | None
+    settings: Settings
+    db: Database
+    principal: Principal | None
+    tenant_id: uuid.UUID | None
+    subgraph: str
+    wake_relay: Callable[[], None] = field(default=lambda: None)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise UnauthenticatedError("authentication required")
+        return self.principal
+
+    def require_tenant(self) -> uuid.UUID:
+        if self.tenant_id is None:
+            raise ForbiddenError("this operation needs a tenant")
+        return self.tenant_id
+
+    def require_scope(self, scope: str) -> Principal:
+        principal = self.require_principal()
+        if not principal.has_scope(scope):
+            raise ForbiddenError(f"missing scope {scope}")
+        return principal
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A new transaction bound to the caller's tenant (RLS applies). Each resolver or loader
+        opens its own: an AsyncSession must not be shared by concurrently running resolvers."""
+        async with self.db.tenant_session(self.require_tenant()) as session:
+            yield session

@@ -1,0 +1,107 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, then marks them published.
+
+Delivery is at-least-once from the relay (a crash between publish and mark republishes the row)
+and exactly-once in the stream, because each message carries `Nats-Msg-Id` = event id and the
+stream drops ids it has already stored inside its duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.js import JetStreamContext
+from sqlalchemy import text
+
+from shared.db import Database
+from shared.events.envelope import EventEnvelope
+from shared.migrations_helpers import sql_ident
+
+log = logging.getLogger(__name__)
+
+PublishHook = Callable[[EventEnvelope], Awaitable[None]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        *,
+        schema: str,
+        batch_size: int = 100,
+        poll_interval: float = 0.25,
+        publish_timeout: float = 5.0,
+        after_publish: PublishHook | None = None,
+    ) -> None:
+        self.db = db
+        self.js = js
+        self.schema = sql_ident(schema)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.publish_timeout = publish_timeout
+        # Test seam: runs after a message is acknowledged by JetStream and before its row is marked.
+        self.after_publish = after_publish
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the loop to look at the outbox now (call after committing events)."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows in outbox order; returns how many were published."""
+        published: list[int] = []
+        async with self.db.session() as session:
+            await session.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
+            rows = (
+                await session.execute(
+                    text(
+                        f"SELECT seq, id, subject, envelope FROM {self.schema}.outbox "
+                        "WHERE published_at IS NULL ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"n": self.batch_size},
+                )
+            ).all()
+            for seq, event_id, subject, envelope in rows:
+                event = EventEnvelope.model_validate(envelope)
+                await self.js.publish(
+                    subject,
+                    event.to_bytes(),
+                    timeout=self.publish_timeout,
+                    headers={"Nats-Msg-Id": str(event_id)},
+                )
+                published.append(seq)
+                if self.after_publish is not None:
+                    await self.after_publish(event)
+            # Any failure above rolls this transaction back, so every row of the batch stays
+            # pending; the ones already in the stream are dropped as duplicates when republished.
+            if published:
+                await session.execute(
+                    text(f"UPDATE {self.schema}.outbox SET published_at = now() WHERE seq = ANY(:seqs)"),
+                    {"seqs": published},
+                )
+        return len(published)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Publish until cancelled (or `stop` is set), polling when idle."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                count = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay (%s) failed; retrying", self.schema)
+                count = 0
+                await asyncio.sleep(min(5.0, self.poll_interval * 8))
+            if count >= self.batch_size:
+                continue  # more waiting
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    def start(self) -> asyncio.Task[Any]:
+        return asyncio.create_task(self.run(), name=f"outbox-relay-{self.schema}")

@@ -1,0 +1,17 @@
+"""Strawberry building blocks shared by every subgraph (types declared `@shareable`)."""
+
+from shared.graphql.relay import Connection, Edge, PageArgs, PageInfo, decode_cursor, encode_cursor
+from shared.graphql.types import FEDERATION_VERSION, Info, UserError, user_errors
+
+__all__ = [
+    "FEDERATION_VERSION",
+    "Connection",
+    "Edge",
+    "Info",
+    "PageArgs",
+    "PageInfo",
+    "UserError",
+    "decode_cursor",
+    "encode_cursor",
+    "user_errors",
+]
