@@ -10,7 +10,7 @@ single ``_entities`` call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import graphql
@@ -284,6 +284,8 @@ class _PlanBuilder:
         self.entity_index: dict[tuple[str, tuple[str, ...], int, bool], Group] = {}
         self.root_index: dict[str, Group] = {}
         self._routing: set[tuple[int, str, str]] = set()
+        self._routable_cache: dict[tuple[str, str], bool] = {}
+        self._cands: dict[tuple[str, ...], frozenset[str]] = {}
 
     def build(self) -> QueryPlan:
         kind = self.op.operation.value
@@ -363,10 +365,77 @@ class _PlanBuilder:
             if self.p.resolvable(g.subgraph, type_name, f.name, provided) and (
                     self._requires_of(g.subgraph, type_name, type_name, f.name) is None
                     or (provided is not None and f.name in provided.get(type_name, ()))):
-                producers |= self._place(g, out, type_name, f, path, provided)
+                local, remote = self._split_unroutable(g.subgraph, type_name, f, provided,
+                                                       g.root_kind is not None and not path)
+                producers |= self._place(g, out, type_name, local, path, provided)
+                for s2, part in remote:
+                    if g.root_kind is not None and not path:
+                        producers |= self._plan_in_root(s2, type_name, part, g)
+                    else:
+                        producers |= self._route(g, out, type_name, part, path, provided, only=s2)
             else:
                 producers |= self._route(g, out, type_name, f, path, provided)
         return producers
+
+    def _plan_in_root(self, subgraph: str, root_name: str, f: NField, like: Group) -> set[int]:
+        if like.root_kind == "query" and subgraph in self.root_index:
+            rg = self.root_index[subgraph]
+        else:
+            rg = self._new_group(subgraph, (), like.root_kind, like.root_index)
+            if like.root_kind == "query":
+                self.root_index[subgraph] = rg
+        return self._plan_fields(rg, rg.sel, root_name, [f], (), None)
+
+    def _routable(self, type_name: str, name: str) -> bool:
+        """Can ``type_name.name`` be reached through some subgraph's entity key?"""
+        k = (type_name, name)
+        r = self._routable_cache.get(k)
+        if r is None:
+            r = False
+            for s in self.sg.subgraphs:
+                send_as: str | None = type_name
+                if not self.p.direct(s, type_name, name):
+                    send_as = self.p.interface_objects_for(s, type_name, name)
+                if send_as is not None and self.p.keys(s, send_as):
+                    r = True
+                    break
+            self._routable_cache[k] = r
+        return r
+
+    def _split_unroutable(self, graph: str, type_name: str, f: NField, provided: Provided | None,
+                          at_root: bool) -> tuple[NField, list[tuple[str, NField]]]:
+        """Children of ``f`` that ``graph`` cannot resolve and no entity key can reach are fetched by
+        asking ``f`` again from another subgraph that resolves them (shareable parents)."""
+        if not f.sub:
+            return f, []
+        rt = self.p.field_graph_type(graph, type_name, f.name)
+        if self.p.is_interface_object(graph, rt):
+            return f, []
+        child_prov = self.p.provided_for(graph, type_name, f.name, f.type_name)
+        if provided is not None and f.name in provided.get(type_name, {}):
+            child_prov = {**(provided[type_name][f.name] or {}), **(child_prov or {})}
+        moved: dict[str, dict[str, list[NField]]] = {}
+        keep: dict[str, list[NField]] = {}
+        possible = self.p.possible_in(graph, rt)
+        for t, sub in f.sub.items():
+            kept: list[NField] = []
+            for cf in sub:
+                if (not t or t not in possible or cf.name == "__typename" or self.p.resolvable(graph, t, cf.name, child_prov)
+                        or self._routable(t, cf.name)):
+                    kept.append(cf)
+                    continue
+                alt = [s2 for s2 in self.sg.subgraphs if s2 != graph and self.p.direct(s2, type_name, f.name)
+                       and self.p.direct(s2, t, cf.name) and (at_root or self.p.keys(s2, type_name))]
+                if not alt:
+                    kept.append(cf)
+                    continue
+                moved.setdefault(alt[0], {}).setdefault(t, []).append(cf)
+            keep[t] = kept
+        if not moved:
+            return f, []
+        local = replace(f, sub=keep)
+        remote = [(s2, replace(f, sub={t: parts.get(t, []) for t in f.sub})) for s2, parts in moved.items()]
+        return local, remote
 
     def _place(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
                provided: Provided | None) -> set[int]:
@@ -387,7 +456,7 @@ class _PlanBuilder:
         if self.p.is_interface_object(g.subgraph, rt):
             return self._place_interface_object(g, of.sub, rt, f, child_path, child_prov)
         producers: set[int] = {g.id}
-        possible = self.p.possible_in(g.subgraph, rt)
+        possible = self._possible_on_path(g.subgraph, type_name, f, path, child_path, rt)
         planned_any = False
         for t, sub in f.sub.items():
             if not t or t not in possible:
@@ -399,6 +468,25 @@ class _PlanBuilder:
             # No object type is known behind this abstract type here: plan on the abstract type itself.
             producers |= self._plan_fields(g, of.sub, rt, f.sub[""], child_path, child_prov)
         return producers
+
+    def _possible_on_path(self, graph: str, type_name: str, f: NField, path: tuple[str, ...],
+                          child_path: tuple[str, ...], rt: str) -> set[str]:
+        """Object types to select below ``f``.  Below a shareable path that several subgraphs could
+        serve, only the union/interface members common to all of them are safe to ask for."""
+        possible = self.p.possible_in(graph, rt)
+        resolvers = frozenset(s for s in self.sg.subgraphs if self.p.direct(s, type_name, f.name))
+        ti = self.sg.types.get(type_name)
+        is_entity = ti is not None and any(jt.key for jt in ti.join_types)
+        parent = self._cands.get(path)
+        cands = resolvers if (is_entity or parent is None) else (parent & resolvers)
+        if graph not in cands:
+            cands = frozenset({graph})
+        self._cands[child_path] = cands
+        if f.is_abstract and len(cands) > 1:
+            for s2 in cands:
+                if s2 != graph:
+                    possible &= self.p.possible_in(s2, self.p.field_graph_type(s2, type_name, f.name))
+        return possible
 
     def _place_interface_object(self, g: Group, out: OutSel, iface: str, f: NField, path: tuple[str, ...],
                                 provided: Provided | None) -> set[int]:
@@ -420,6 +508,9 @@ class _PlanBuilder:
                     producers |= self._place(g, out, iface, nf, path, provided)
                 elif t:
                     remaining.setdefault(t, []).append(nf)
+        base = [x.key for x in f.sub.get("", [])]
+        if any(t and [x.key for x in sub] != base for t, sub in f.sub.items()):
+            needs_type = True
         if not remaining and not needs_type:
             return producers
         # Find the subgraph that knows the real object types behind the interface.
@@ -472,21 +563,23 @@ class _PlanBuilder:
         return g
 
     def _route(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
-               provided: Provided | None) -> set[int]:
+               provided: Provided | None, only: str | None = None) -> set[int]:
         """Resolve ``f`` through an entity fetch to another subgraph."""
         guard = (g.id, type_name, f.key)
         if guard in self._routing:
             raise PlanningError(f"Cannot plan {type_name}.{f.name}: its key cannot be provided")
         self._routing.add(guard)
         try:
-            return self._route_inner(g, out, type_name, f, path, provided)
+            return self._route_inner(g, out, type_name, f, path, provided, only)
         finally:
             self._routing.discard(guard)
 
     def _route_inner(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
-                     provided: Provided | None) -> set[int]:
+                     provided: Provided | None, only: str | None) -> set[int]:
         options: list[tuple[tuple[int, int, int], str, str, str]] = []
         for s in self.sg.subgraphs:
+            if only is not None and s != only:
+                continue
             if s == g.subgraph and self._requires_of(s, type_name, type_name, f.name) is None:
                 continue
             send_as = type_name

@@ -18,7 +18,9 @@ def compose_supergraph(subgraphs: Sequence[SubgraphSource]) -> str:
     """Compose subgraph SDLs into a supergraph SDL; raises CompositionError listing every problem."""
     issues = IssueCollector()
     if not subgraphs:
-        raise CompositionError([CompositionIssue("NO_SUBGRAPHS", "At least one subgraph is needed to compose")])
+        raise CompositionError(
+            [CompositionIssue("NO_SUBGRAPHS", "At least one subgraph is needed to compose")]
+        )
     names = [s.name for s in subgraphs]
     for name in sorted({n for n in names if names.count(n) > 1}):
         issues.add("DUPLICATE_SUBGRAPH_NAME", f'Subgraph name "{name}" is used more than once')

@@ -43,13 +43,20 @@ def dnf_conjunction(values: Sequence[list[list[str]]]) -> list[list[str]]:
 
 
 def _matrix_directive(name: str, arg: str, matrix: list[list[str]]) -> ast.ConstDirectiveNode:
-    value = ast.ListValueNode(values=tuple(
-        ast.ListValueNode(values=tuple(ast.StringValueNode(value=s) for s in conj)) for conj in matrix))
-    return ast.ConstDirectiveNode(name=ast.NameNode(value=name),
-                                  arguments=(ast.ConstArgumentNode(name=ast.NameNode(value=arg), value=value),))
+    value = ast.ListValueNode(
+        values=tuple(
+            ast.ListValueNode(values=tuple(ast.StringValueNode(value=s) for s in conj)) for conj in matrix
+        )
+    )
+    return ast.ConstDirectiveNode(
+        name=ast.NameNode(value=name),
+        arguments=(ast.ConstArgumentNode(name=ast.NameNode(value=arg), value=value),),
+    )
 
 
-def merge_applications(per_source: Iterable[Sequence[ast.ConstDirectiveNode]]) -> list[ast.ConstDirectiveNode]:
+def merge_applications(
+    per_source: Iterable[Sequence[ast.ConstDirectiveNode]],
+) -> list[ast.ConstDirectiveNode]:
     """Merge the applications found on one element in each subgraph."""
     by_name: dict[str, list[list[ast.ConstDirectiveNode]]] = {}
     for applications in per_source:

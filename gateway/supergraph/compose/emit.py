@@ -18,8 +18,10 @@ _FEATURE_LINKS = {
     "policy": '@link(url: "https://specs.apollo.dev/policy/v0.1", for: SECURITY)',
 }
 _ACCESS_LOCATIONS = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
-_INACCESSIBLE_LOCATIONS = ("FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | "
-                           "ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION")
+_INACCESSIBLE_LOCATIONS = (
+    "FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | "
+    "ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
+)
 _FEATURE_DEFINITIONS = {
     "inaccessible": [f"directive @inaccessible on {_INACCESSIBLE_LOCATIONS}"],
     "tag": [f"directive @tag(name: String!) repeatable on {_INACCESSIBLE_LOCATIONS} | SCHEMA"],
@@ -28,46 +30,85 @@ _FEATURE_DEFINITIONS = {
         f"directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on {_ACCESS_LOCATIONS}",
         "scalar requiresScopes__Scope",
     ],
-    "policy": [f"directive @policy(policies: [[policy__Policy!]!]!) on {_ACCESS_LOCATIONS}", "scalar policy__Policy"],
+    "policy": [
+        f"directive @policy(policies: [[policy__Policy!]!]!) on {_ACCESS_LOCATIONS}",
+        "scalar policy__Policy",
+    ],
 }
-_JOIN_COMMON = [
-    "directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE",
-    "directive @join__graph(name: String!, url: String!) on ENUM_VALUE",
-    "directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE",
-    "directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, "
-    "resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | "
-    "ENUM | INPUT_OBJECT | SCALAR",
-    "directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION",
-    "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA",
-    "scalar join__FieldSet",
-    "scalar link__Import",
-    'enum link__Purpose {\n  """\n  `SECURITY` features provide metadata necessary to securely resolve fields.\n  """\n'
-    '  SECURITY\n\n  """\n  `EXECUTION` features provide metadata necessary for operation execution.\n  """\n'
-    "  EXECUTION\n}",
-]
-_JOIN_V03 = [
-    "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, "
-    "external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | "
-    "INPUT_FIELD_DEFINITION",
-]
-_JOIN_V05 = [
-    "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, "
-    "external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: "
-    "[join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION",
-    "directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable "
-    "on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION",
-    "input join__ContextArgument {\n  name: String!\n  type: String!\n  context: String!\n"
-    "  selection: join__FieldValue!\n}",
-    "scalar join__DirectiveArguments",
-    "scalar join__FieldValue",
-]
+# Definitions every supergraph carries, one per blank-line separated block.
+_JOIN_COMMON_SDL = '''
+directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
+
+directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+
+directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
+
+directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, \
+resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) \
+repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+
+directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
+
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) \
+repeatable on SCHEMA
+
+scalar join__FieldSet
+
+scalar link__Import
+
+enum link__Purpose {
+  """
+  `SECURITY` features provide metadata necessary to securely resolve fields.
+  """
+  SECURITY
+  """
+  `EXECUTION` features provide metadata necessary for operation execution.
+  """
+  EXECUTION
+}
+'''
+_JOIN_V03_SDL = '''
+directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
+external: Boolean, override: String, usedOverridden: Boolean) \
+repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+'''
+_JOIN_V05_SDL = '''
+directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
+external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, \
+contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+
+directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) \
+repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
+
+input join__ContextArgument {
+  name: String!
+  type: String!
+  context: String!
+  selection: join__FieldValue!
+}
+
+scalar join__DirectiveArguments
+
+scalar join__FieldValue
+'''
+
+
+def _blocks(sdl: str) -> list[str]:
+    return [block.strip() for block in sdl.split("\n\n") if block.strip()]
+
+
+_JOIN_COMMON = _blocks(_JOIN_COMMON_SDL)
+_JOIN_V03 = _blocks(_JOIN_V03_SDL)
+_JOIN_V05 = _blocks(_JOIN_V05_SDL)
 
 
 def _sort_key(block: str) -> tuple[int, str]:
     """Apollo orders definitions by name, case-insensitively, directives first."""
     head = block.lstrip()
     if head.startswith('"'):
-        head = head.split('"""', 2)[-1].lstrip() if head.startswith('"""') else head.split("\n", 1)[-1].lstrip()
+        head = (
+            head.split('"""', 2)[-1].lstrip() if head.startswith('"""') else head.split("\n", 1)[-1].lstrip()
+        )
     words = head.replace("(", " ").split()
     name = words[1] if len(words) > 1 else head
     return (0 if head.startswith("directive") else 1, name.lstrip("@").lower())
@@ -151,8 +192,11 @@ def _type(t: MType) -> str:
 def print_supergraph(sg: Supergraph) -> str:
     features = [name for name in _FEATURE_LINKS if name in sg.features]
     join_version = "v0.5" if sg.uses_override_labels else "v0.3"
-    schema_lines = ["schema", f"  {_LINK}",
-                    f'  @link(url: "https://specs.apollo.dev/join/{join_version}", for: EXECUTION)']
+    schema_lines = [
+        "schema",
+        f"  {_LINK}",
+        f'  @link(url: "https://specs.apollo.dev/join/{join_version}", for: EXECUTION)',
+    ]
     schema_lines += [f"  {_FEATURE_LINKS[name]}" for name in features]
     schema_lines.append("{")
     schema_lines += [f"  {op}: {name}" for op, name in sg.roots.items()]
@@ -163,7 +207,9 @@ def print_supergraph(sg: Supergraph) -> str:
         blocks.extend(_FEATURE_DEFINITIONS[name])
     blocks.extend(ast.print_ast(d) for d in sg.directive_definitions)
     graph_lines = ["enum join__Graph {"]
-    graph_lines += [f"  {g.enum_name} @join__graph(name: {_quote(g.name)}, url: {_quote(g.url)})" for g in sg.graphs]
+    graph_lines += [
+        f"  {g.enum_name} @join__graph(name: {_quote(g.name)}, url: {_quote(g.url)})" for g in sg.graphs
+    ]
     graph_lines.append("}")
     blocks.append("\n".join(graph_lines))
     blocks.extend(_type(t) for t in sg.types.values())

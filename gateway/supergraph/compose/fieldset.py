@@ -80,29 +80,42 @@ def _walk_field(
 ) -> None:
     name = sel.name.value
     if sel.alias is not None:
-        raise FieldSetError("INVALID_FIELDS", f'Cannot use alias "{sel.alias.value}" in "{sel.alias.value}: {name}"')
+        raise FieldSetError(
+            "INVALID_FIELDS", f'Cannot use alias "{sel.alias.value}" in "{sel.alias.value}: {name}"'
+        )
     if name == "__typename":
         return
     f = parent.fields.get(name)
     if f is None or parent.kind is Kind.UNION:
-        raise FieldSetError("INVALID_FIELDS", f'Cannot query field "{name}" on type "{parent.name}" (if the field '
-                            "is defined in another subgraph, you need to add it to this subgraph with @external).")
+        raise FieldSetError(
+            "INVALID_FIELDS",
+            f'Cannot query field "{name}" on type "{parent.name}" (if the field '
+            "is defined in another subgraph, you need to add it to this subgraph with @external).",
+        )
     on_field(Visit(parent, f, sel, external_in_parents))
     target = sub.types.get(named_type(f.type))
     composite = target is not None and target.is_composite
     if sel.selection_set is None:
         if composite:
-            raise FieldSetError("INVALID_FIELDS", f'Field "{parent.name}.{name}" of type "{ast.print_ast(f.type)}" '
-                                "must have a selection of subfields.")
+            raise FieldSetError(
+                "INVALID_FIELDS",
+                f'Field "{parent.name}.{name}" of type "{ast.print_ast(f.type)}" '
+                "must have a selection of subfields.",
+            )
         return
     if not composite or target is None:
-        raise FieldSetError("INVALID_FIELDS", f'Field "{parent.name}.{name}" must not have a selection since type '
-                            f'"{ast.print_ast(f.type)}" has no subfields.')
+        raise FieldSetError(
+            "INVALID_FIELDS",
+            f'Field "{parent.name}.{name}" must not have a selection since type '
+            f'"{ast.print_ast(f.type)}" has no subfields.',
+        )
     below = external_in_parents or (is_external is not None and is_external(parent.name, name))
     walk(sub, target, sel.selection_set, on_field, is_external, below)
 
 
-def target_fields(sub: Subgraph, parent: TypeDef, text: str, include_implementations: bool) -> list[tuple[str, str]]:
+def target_fields(
+    sub: Subgraph, parent: TypeDef, text: str, include_implementations: bool
+) -> list[tuple[str, str]]:
     """(type, field) coordinates a field set selects, ignoring anything invalid (lenient)."""
     out: list[tuple[str, str]] = []
     try:
@@ -113,8 +126,13 @@ def target_fields(sub: Subgraph, parent: TypeDef, text: str, include_implementat
     return out
 
 
-def _collect(sub: Subgraph, parent: TypeDef, selection_set: ast.SelectionSetNode, impls: bool,
-             out: list[tuple[str, str]]) -> None:
+def _collect(
+    sub: Subgraph,
+    parent: TypeDef,
+    selection_set: ast.SelectionSetNode,
+    impls: bool,
+    out: list[tuple[str, str]],
+) -> None:
     for sel in selection_set.selections:
         if isinstance(sel, ast.InlineFragmentNode):
             target = parent

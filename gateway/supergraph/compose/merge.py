@@ -62,7 +62,9 @@ class _MergeContext:
 
 
 class Merger:
-    def __init__(self, subgraphs: Sequence[Subgraph], metas: Sequence[Metadata], issues: IssueCollector) -> None:
+    def __init__(
+        self, subgraphs: Sequence[Subgraph], metas: Sequence[Metadata], issues: IssueCollector
+    ) -> None:
         self.subs = list(subgraphs)
         self.metas = list(metas)
         self.issues = issues
@@ -96,14 +98,20 @@ class Merger:
                 self._merge_type_header(t)
                 self._merge_enum(t)
         if "Query" not in self.types:
-            self.issues.add("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.")
+            self.issues.add(
+                "NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type."
+            )
         self._add_interface_object_fields()
         self._post_merge_validations()
-        roots = {op: name for op, name in (("query", "Query"), ("mutation", "Mutation"),
-                                           ("subscription", "Subscription")) if name in self.types}
+        roots = {
+            op: name
+            for op, name in (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription"))
+            if name in self.types
+        }
         graphs = [Graph(e, s.name, s.url) for e, s in zip(self.enum_names, self.subs, strict=True)]
-        return Supergraph(graphs, self.types, roots, self._directive_definitions(), self.features,
-                          self.uses_labels)
+        return Supergraph(
+            graphs, self.types, roots, self._directive_definitions(), self.features, self.uses_labels
+        )
 
     # -- helpers -------------------------------------------------------------------------------
     def _sources(self, name: str, kind: Kind) -> list[tuple[int, TypeDef]]:
@@ -122,7 +130,9 @@ class Merger:
             if d.name.value in FEATURES:
                 self.features.add(d.name.value)
 
-    def _merged_directives(self, per_source: Sequence[Sequence[ast.ConstDirectiveNode]]) -> list[ast.ConstDirectiveNode]:
+    def _merged_directives(
+        self, per_source: Sequence[Sequence[ast.ConstDirectiveNode]]
+    ) -> list[ast.ConstDirectiveNode]:
         merged = merge_applications(per_source)
         self._note_directives(merged)
         return merged
@@ -134,18 +144,27 @@ class Merger:
                 kinds.setdefault(t.name, {}).setdefault(t.merged_kind, []).append(sub.name)
         for name, by_kind in kinds.items():
             if len(by_kind) > 1:
-                detail = " and ".join(f'{kind.name.lower().replace("_", " ")} type in {_names(subs)}'
-                                      for kind, subs in by_kind.items())
-                self.issues.add("TYPE_KIND_MISMATCH", f'Type "{name}" has mismatched kind: it is defined as {detail}',
-                                *self._type_locations(name))
+                detail = " and ".join(
+                    f"{kind.name.lower().replace('_', ' ')} type in {_names(subs)}"
+                    for kind, subs in by_kind.items()
+                )
+                self.issues.add(
+                    "TYPE_KIND_MISMATCH",
+                    f'Type "{name}" has mismatched kind: it is defined as {detail}',
+                    *self._type_locations(name),
+                )
                 continue
             kind = next(iter(by_kind))
             if kind is Kind.INTERFACE and all(
-                    (t := s.types.get(name)) is None or t.interface_object for s in self.subs):
-                self.issues.add("INTERFACE_OBJECT_USAGE_ERROR",
-                                f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
-                                f"defined (it is defined in {_names(by_kind[kind])} but should be defined as an "
-                                "interface in at least one subgraph)", *self._type_locations(name))
+                (t := s.types.get(name)) is None or t.interface_object for s in self.subs
+            ):
+                self.issues.add(
+                    "INTERFACE_OBJECT_USAGE_ERROR",
+                    f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
+                    f"defined (it is defined in {_names(by_kind[kind])} but should be defined as an "
+                    "interface in at least one subgraph)",
+                    *self._type_locations(name),
+                )
                 continue
             self.types[name] = MType(name, kind)
 
@@ -176,9 +195,12 @@ class Merger:
             return
         if any(t.has_extension for _, t in sources) and not any(t.has_definition for _, t in sources):
             for idx, t in sources:
-                self.issues.add("EXTENSION_WITH_NO_BASE",
-                                f'[{self.subs[idx].name}] Type "{dest.name}" is an extension type, but there is no '
-                                f'type definition for "{dest.name}" in any subgraph.', t.location)
+                self.issues.add(
+                    "EXTENSION_WITH_NO_BASE",
+                    f'[{self.subs[idx].name}] Type "{dest.name}" is an extension type, but there is no '
+                    f'type definition for "{dest.name}" in any subgraph.',
+                    t.location,
+                )
 
     def _merge_implements(self, dest: MType) -> None:
         for idx, t in self._sources(dest.name, dest.kind):
@@ -211,7 +233,9 @@ class Merger:
         if t is None:
             return False
         for itf in t.interfaces:
-            if itf == interface or (itf not in seen and not seen.add(itf) and self._implements(itf, interface, seen)):
+            if itf == interface or (
+                itf not in seen and not seen.add(itf) and self._implements(itf, interface, seen)
+            ):
                 return True
         return False
 
@@ -234,9 +258,9 @@ class Merger:
                 return self._implements(sub.name.value, target.name, set())
         return False
 
-    def _merge_type_reference(self, coordinate: str, what: str,
-                              sources: Sequence[tuple[int, ast.TypeNode]], input_position: bool) -> tuple[
-                                  ast.TypeNode, bool]:
+    def _merge_type_reference(
+        self, coordinate: str, what: str, sources: Sequence[tuple[int, ast.TypeNode]], input_position: bool
+    ) -> tuple[ast.TypeNode, bool]:
         """The merged type of a field/argument, and whether all subgraphs used exactly that type."""
         dest: ast.TypeNode | None = None
         subtypes = incompatible = False
@@ -260,7 +284,9 @@ class Merger:
         if incompatible:
             detail = ", ".join(f'type "{type_str(t)}" in "{self.subs[i].name}"' for i, t in sources)
             code = "ARGUMENT_TYPE_MISMATCH" if what == "argument" else "FIELD_TYPE_MISMATCH"
-            self.issues.add(code, f'Type of {what} "{coordinate}" is incompatible across subgraphs: it has {detail}')
+            self.issues.add(
+                code, f'Type of {what} "{coordinate}" is incompatible across subgraphs: it has {detail}'
+            )
         return dest, not (subtypes or incompatible)
 
     # -- object and interface fields -----------------------------------------------------------
@@ -303,11 +329,13 @@ class Merger:
             if t.interface_object:
                 defined = [name for name in implementations if name in sub.types]
                 if defined:
-                    self.issues.add("INTERFACE_OBJECT_USAGE_ERROR",
-                                    f'[{sub.name}] Interface type "{dest.name}" is defined as an @interfaceObject in '
-                                    f'subgraph "{sub.name}" so that subgraph should not define any of the '
-                                    f'implementation types of "{dest.name}", but it defines {_names(defined)}',
-                                    t.location)
+                    self.issues.add(
+                        "INTERFACE_OBJECT_USAGE_ERROR",
+                        f'[{sub.name}] Interface type "{dest.name}" is defined as an @interfaceObject in '
+                        f'subgraph "{sub.name}" so that subgraph should not define any of the '
+                        f'implementation types of "{dest.name}", but it defines {_names(defined)}',
+                        t.location,
+                    )
                 continue
             resolvable = next((k for k in t.keys if k.resolvable is not False), None)
             if resolvable is None:
@@ -315,12 +343,15 @@ class Merger:
             local = {i.name for i in sub.implementations(dest.name)}
             missing = [name for name in implementations if name not in local]
             if missing:
-                self.issues.add("INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE",
-                                f'[{sub.name}] Interface type "{dest.name}" has a resolvable key '
-                                f'(@key(fields: "{resolvable.fields}")) in subgraph "{sub.name}" but that subgraph is '
-                                f'missing some of the supergraph implementation types of "{dest.name}". Subgraph '
-                                f'"{sub.name}" should define {_names(missing)} (and have them implement '
-                                f'"{dest.name}").', resolvable.location)
+                self.issues.add(
+                    "INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE",
+                    f'[{sub.name}] Interface type "{dest.name}" has a resolvable key '
+                    f'(@key(fields: "{resolvable.fields}")) in subgraph "{sub.name}" but that subgraph is '
+                    f'missing some of the supergraph implementation types of "{dest.name}". Subgraph '
+                    f'"{sub.name}" should define {_names(missing)} (and have them implement '
+                    f'"{dest.name}").',
+                    resolvable.location,
+                )
 
     def _stand_ins(self, dest: MType, field_name: str, idx: int) -> list[tuple[str, Field]]:
         """Fields of @interfaceObject types in subgraph `idx` that stand for `dest.field_name`."""
@@ -331,14 +362,21 @@ class Merger:
         for itf in dest.interfaces:
             merged_itf = self.types.get(itf)
             t = sub.types.get(itf)
-            if merged_itf is None or field_name not in merged_itf.fields or t is None or not t.interface_object:
+            if (
+                merged_itf is None
+                or field_name not in merged_itf.fields
+                or t is None
+                or not t.interface_object
+            ):
                 continue
             f = t.fields.get(field_name)
             if f is not None:
                 out.append((itf, f))
         return out
 
-    def _validate_override(self, dest: MType, mfield: MField, fsources: dict[int, Field | None]) -> _MergeContext:
+    def _validate_override(
+        self, dest: MType, mfield: MField, fsources: dict[int, Field | None]
+    ) -> _MergeContext:
         ctx = _MergeContext()
         coordinate = f"{dest.name}.{mfield.name}"
         names = [s.name for s in self.subs]
@@ -350,14 +388,20 @@ class Merger:
             src_type = sub.types[dest.name]
             loc = f.override_location
             if src_type.kind is Kind.INTERFACE:
-                self.issues.add("OVERRIDE_ON_INTERFACE",
-                                f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}": '
-                                "@override is not supported on interface type fields.", loc)
+                self.issues.add(
+                    "OVERRIDE_ON_INTERFACE",
+                    f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}": '
+                    "@override is not supported on interface type fields.",
+                    loc,
+                )
                 continue
             if src_type.interface_object:
-                self.issues.add("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                                "@override is not yet supported on fields of @interfaceObject types: cannot be used "
-                                f'on field "{coordinate}" on subgraph "{sub.name}".', loc)
+                self.issues.add(
+                    "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                    "@override is not yet supported on fields of @interfaceObject types: cannot be used "
+                    f'on field "{coordinate}" on subgraph "{sub.name}".',
+                    loc,
+                )
                 continue
             origin = f.override_from
             if origin not in names:
@@ -365,23 +409,32 @@ class Merger:
                 ctx.unknown_target.add(idx)
                 continue
             if origin == sub.name:
-                self.issues.add("OVERRIDE_FROM_SELF_ERROR",
-                                f'Source and destination subgraphs "{origin}" are the same for overridden field '
-                                f'"{coordinate}"', loc)
+                self.issues.add(
+                    "OVERRIDE_FROM_SELF_ERROR",
+                    f'Source and destination subgraphs "{origin}" are the same for overridden field '
+                    f'"{coordinate}"',
+                    loc,
+                )
                 continue
             from_idx = names.index(origin)
             if from_idx in with_override:
-                self.issues.add("OVERRIDE_SOURCE_HAS_OVERRIDE",
-                                f'Field "{coordinate}" on subgraph "{sub.name}" is also marked with directive @override '
-                                f'in subgraph "{origin}". Only one @override directive is allowed per field.', loc)
+                self.issues.add(
+                    "OVERRIDE_SOURCE_HAS_OVERRIDE",
+                    f'Field "{coordinate}" on subgraph "{sub.name}" is also marked with directive @override '
+                    f'in subgraph "{origin}". Only one @override directive is allowed per field.',
+                    loc,
+                )
                 continue
             from_field = fsources.get(from_idx)
             if from_field is None:
                 if self._stand_ins(dest, mfield.name, from_idx):
-                    self.issues.add("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                                    f'Invalid @override on field "{coordinate}" of subgraph "{sub.name}": source '
-                                    f'subgraph "{origin}" does not have field "{coordinate}" but abstracts it in an '
-                                    "@interfaceObject and overriding abstracted fields is not supported.", loc)
+                    self.issues.add(
+                        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                        f'Invalid @override on field "{coordinate}" of subgraph "{sub.name}": source '
+                        f'subgraph "{origin}" does not have field "{coordinate}" but abstracts it in an '
+                        "@interfaceObject and overriding abstracted fields is not supported.",
+                        loc,
+                    )
                 continue  # the field is gone from the source already: nothing to override
             from_meta = self.metas[from_idx]
             conflict: tuple[str, str] | None = None
@@ -392,9 +445,12 @@ class Merger:
             elif self.metas[idx].is_external(dest.name, mfield.name):
                 conflict = ("external", sub.name)
             if conflict is not None:
-                self.issues.add("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                                f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}" since '
-                                f'"{coordinate}" on "{conflict[1]}" is marked with directive "@{conflict[0]}"', loc)
+                self.issues.add(
+                    "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                    f'@override cannot be used on field "{coordinate}" on subgraph "{sub.name}" since '
+                    f'"{coordinate}" on "{conflict[1]}" is marked with directive "@{conflict[0]}"',
+                    loc,
+                )
                 continue
             if from_meta.is_external(dest.name, mfield.name):
                 pass  # already not resolved by the source: the @override is a no-op
@@ -408,41 +464,52 @@ class Merger:
                     ctx.labels[idx] = ctx.labels[from_idx] = label
                     self.uses_labels = True
                 else:
-                    self.issues.add("OVERRIDE_LABEL_INVALID",
-                                    f'Invalid @override label "{label}" on field "{coordinate}" on subgraph '
-                                    f'"{sub.name}": labels must start with a letter and after that may contain '
-                                    "alphanumerics, underscores, minuses, colons, periods, or slashes. Alternatively, "
-                                    'labels may be of the form "percent(x)" where x is a float between 0-100 '
-                                    "inclusive.", loc)
+                    self.issues.add(
+                        "OVERRIDE_LABEL_INVALID",
+                        f'Invalid @override label "{label}" on field "{coordinate}" on subgraph '
+                        f'"{sub.name}": labels must start with a letter and after that may contain '
+                        "alphanumerics, underscores, minuses, colons, periods, or slashes. Alternatively, "
+                        'labels may be of the form "percent(x)" where x is a float between 0-100 '
+                        "inclusive.",
+                        loc,
+                    )
         return ctx
 
-    def _merge_field(self, dest: MType, mfield: MField, fsources: dict[int, Field | None],
-                     ctx: _MergeContext) -> None:
+    def _merge_field(
+        self, dest: MType, mfield: MField, fsources: dict[int, Field | None], ctx: _MergeContext
+    ) -> None:
         coordinate = f"{dest.name}.{mfield.name}"
         present = {i: f for i, f in fsources.items() if f is not None}
         all_external = all(self.metas[i].is_external(dest.name, mfield.name) for i in present)
         for i in range(len(self.subs)):
             if i not in fsources:
                 all_external = all_external and all(
-                    self.metas[i].is_external(itf, f.name) for itf, f in self._stand_ins(dest, mfield.name, i))
+                    self.metas[i].is_external(itf, f.name) for itf, f in self._stand_ins(dest, mfield.name, i)
+                )
         if all_external:
-            self.issues.add("EXTERNAL_MISSING_ON_BASE",
-                            f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
-                            f"({_names([self.subs[i].name for i in present])}).",
-                            *[f.location for f in present.values()])
+            self.issues.add(
+                "EXTERNAL_MISSING_ON_BASE",
+                f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
+                f"({_names([self.subs[i].name for i in present])}).",
+                *[f.location for f in present.values()],
+            )
         internal = {i: f for i, f in present.items() if not self.metas[i].is_external(dest.name, mfield.name)}
         for i, f in present.items():
             if i not in internal and f.directives:
                 for d in f.directives:
-                    self.issues.add("MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL",
-                                    f'[{self.subs[i].name}] Cannot apply merged directive @{d.name.value} to external '
-                                    f'field "{coordinate}"', f.location)
+                    self.issues.add(
+                        "MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL",
+                        f"[{self.subs[i].name}] Cannot apply merged directive @{d.name.value} to external "
+                        f'field "{coordinate}"',
+                        f.location,
+                    )
         mfield.description = merge_description(f.description for f in internal.values())
         mfield.directives = self._merged_directives([f.directives for f in internal.values()])
         self._merge_arguments(coordinate, mfield, internal)
         typed = internal or present
         mfield.type, all_equal = self._merge_type_reference(
-            coordinate, "field", [(i, f.type) for i, f in typed.items()], input_position=False)
+            coordinate, "field", [(i, f.type) for i, f in typed.items()], input_position=False
+        )
         if len(internal) != len(present):
             self._validate_external_types(coordinate, mfield, present, all_equal)
         self._add_join_field(dest, mfield, fsources, all_equal, ctx)
@@ -461,58 +528,81 @@ class Merger:
                 required = [self.subs[i].name for i, a in present.items() if _required(a.type, a.default)]
                 if required:
                     missing = [self.subs[i].name for i, a in args.items() if a is None]
-                    self.issues.add("REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
-                                    f'Argument "{arg_coordinate}" is required in some subgraphs but does not appear '
-                                    f"in all subgraphs: it is required in {_names(required)} but does not appear in "
-                                    f"{_names(missing)}", *[a.location for a in present.values()])
+                    self.issues.add(
+                        "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
+                        f'Argument "{arg_coordinate}" is required in some subgraphs but does not appear '
+                        f"in all subgraphs: it is required in {_names(required)} but does not appear in "
+                        f"{_names(missing)}",
+                        *[a.location for a in present.values()],
+                    )
                 continue  # optional arguments not known everywhere are left out
             mfield.arguments[name] = self._merge_argument(arg_coordinate, present)
 
     def _merge_argument(self, coordinate: str, present: dict[int, Argument]) -> MArgument:
         arg_type, _ = self._merge_type_reference(
-            coordinate, "argument", [(i, a.type) for i, a in present.items()], input_position=True)
+            coordinate, "argument", [(i, a.type) for i, a in present.items()], input_position=True
+        )
         marg = MArgument(next(iter(present.values())).name, arg_type)
         marg.description = merge_description(a.description for a in present.values())
         marg.directives = self._merged_directives([a.directives for a in present.values()])
         marg.default = self._merge_default(coordinate, "Argument", {i: a.default for i, a in present.items()})
         return marg
 
-    def _merge_default(self, coordinate: str, what: str,
-                       defaults: dict[int, ast.ConstValueNode | None]) -> ast.ConstValueNode | None:
+    def _merge_default(
+        self, coordinate: str, what: str, defaults: dict[int, ast.ConstValueNode | None]
+    ) -> ast.ConstValueNode | None:
         printed = {i: _printed(d) for i, d in defaults.items()}
         distinct = {p for p in printed.values() if p is not None}
         if len(distinct) > 1:
-            detail = ", ".join(f'default value {p} in "{self.subs[i].name}"' if p is not None
-                               else f'no default value in "{self.subs[i].name}"' for i, p in printed.items())
+            detail = ", ".join(
+                f'default value {p} in "{self.subs[i].name}"'
+                if p is not None
+                else f'no default value in "{self.subs[i].name}"'
+                for i, p in printed.items()
+            )
             code = "ARGUMENT_DEFAULT_MISMATCH" if what == "Argument" else "INPUT_FIELD_DEFAULT_MISMATCH"
-            self.issues.add(code, f'{what} "{coordinate}" has incompatible default values across subgraphs: it has '
-                            f"{detail}")
+            self.issues.add(
+                code,
+                f'{what} "{coordinate}" has incompatible default values across subgraphs: it has {detail}',
+            )
             return None
         if any(p is None for p in printed.values()):
             return None  # a default in only some subgraphs: the supergraph can't promise it
         return next(iter(defaults.values()))
 
-    def _validate_external_types(self, coordinate: str, mfield: MField, present: dict[int, Field],
-                                 all_equal: bool) -> None:
+    def _validate_external_types(
+        self, coordinate: str, mfield: MField, present: dict[int, Field], all_equal: bool
+    ) -> None:
         assert mfield.type is not None
         for i, f in present.items():
             if not self.metas[i].is_external(coordinate.split(".")[0], f.name):
                 continue
             same = type_str(mfield.type) == type_str(f.type)
             if not same and not (not all_equal and self._is_strict_subtype(mfield.type, f.type)):
-                self.issues.add("EXTERNAL_TYPE_MISMATCH",
-                                f'Type of field "{coordinate}" is incompatible across subgraphs (where marked '
-                                f'@external): it has type "{type_str(mfield.type)}" in the supergraph but type '
-                                f'"{type_str(f.type)}" in "{self.subs[i].name}"', f.location)
-            for name, marg in mfield.arguments.items():
-                arg = f.arguments.get(name)
-                if arg is None:
-                    self.issues.add("EXTERNAL_ARGUMENT_MISSING",
-                                    f'Field "{coordinate}" is missing argument "{coordinate}({name}:)" in subgraph '
-                                    f'"{self.subs[i].name}" where it is marked @external', f.location)
+                self.issues.add(
+                    "EXTERNAL_TYPE_MISMATCH",
+                    f'Type of field "{coordinate}" is incompatible across subgraphs (where marked '
+                    f'@external): it has type "{type_str(mfield.type)}" in the supergraph but type '
+                    f'"{type_str(f.type)}" in "{self.subs[i].name}"',
+                    f.location,
+                )
+            for name in mfield.arguments:
+                if name not in f.arguments:
+                    self.issues.add(
+                        "EXTERNAL_ARGUMENT_MISSING",
+                        f'Field "{coordinate}" is missing argument "{coordinate}({name}:)" in subgraph '
+                        f'"{self.subs[i].name}" where it is marked @external',
+                        f.location,
+                    )
 
-    def _needs_join_field(self, parent: str, fsources: dict[int, Field | None], all_equal: bool,
-                          ctx: _MergeContext, input_type: bool) -> bool:
+    def _needs_join_field(
+        self,
+        parent: str,
+        fsources: dict[int, Field | None],
+        all_equal: bool,
+        ctx: _MergeContext,
+        input_type: bool,
+    ) -> bool:
         if not all_equal or ctx.used_overridden or ctx.labels:
             return True
         for i, f in fsources.items():
@@ -523,8 +613,14 @@ class Merger:
                 return True
         return False
 
-    def _add_join_field(self, dest: MType, mfield: MField, fsources: dict[int, Field | None], all_equal: bool,
-                        ctx: _MergeContext) -> None:
+    def _add_join_field(
+        self,
+        dest: MType,
+        mfield: MField,
+        fsources: dict[int, Field | None],
+        all_equal: bool,
+        ctx: _MergeContext,
+    ) -> None:
         input_type = dest.kind is Kind.INPUT_OBJECT
         if not self._needs_join_field(dest.name, fsources, all_equal, ctx, input_type):
             return
@@ -549,8 +645,9 @@ class Merger:
                 args.append(("overrideLabel", _quote(label)))
             mfield.joins.append(args)
 
-    def _validate_field_sharing(self, dest: MType, mfield: MField, fsources: dict[int, Field | None],
-                                ctx: _MergeContext) -> None:
+    def _validate_field_sharing(
+        self, dest: MType, mfield: MField, fsources: dict[int, Field | None], ctx: _MergeContext
+    ) -> None:
         shareable: list[str] = []
         non_shareable: list[tuple[int, str]] = []
         resolving: list[str] = []
@@ -577,17 +674,23 @@ class Merger:
                 else:
                     non_shareable.append((i, label))
         if non_shareable and (shareable or len(non_shareable) > 1):
-            which = _names([label for _, label in non_shareable], quote=False) if shareable else "all of them"
+            labels = [label for _, label in non_shareable]
+            which = _names(labels, quote=False) if shareable else "all of them"
             extra = ""
             targetless = next((label for i, label in non_shareable if i in ctx.unknown_target), None)
             if targetless is not None:
-                extra = (f' (please note that "{dest.name}.{mfield.name}" has an @override directive in {targetless} '
-                         "that targets an unknown subgraph so this could be due to misspelling the @override(from:) "
-                         "argument)")
-            self.issues.add("INVALID_FIELD_SHARING",
-                            f'Non-shareable field "{dest.name}.{mfield.name}" is resolved from multiple subgraphs: it '
-                            f"is resolved from {_names(resolving, quote=False)} and defined as non-shareable in "
-                            f"{which}{extra}", *locations)
+                extra = (
+                    f' (please note that "{dest.name}.{mfield.name}" has an @override directive in '
+                    f"{targetless} that targets an unknown subgraph so this could be due to misspelling the "
+                    "@override(from:) argument)"
+                )
+            self.issues.add(
+                "INVALID_FIELD_SHARING",
+                f'Non-shareable field "{dest.name}.{mfield.name}" is resolved from multiple subgraphs: it '
+                f"is resolved from {_names(resolving, quote=False)} and defined as non-shareable in "
+                f"{which}{extra}",
+                *locations,
+            )
 
     # -- input objects and enums ---------------------------------------------------------------
     def _merge_input(self, dest: MType) -> None:
@@ -600,24 +703,33 @@ class Merger:
             mfield.description = merge_description(f.description for f in present.values())
             mfield.directives = self._merged_directives([f.directives for f in present.values()])
             mfield.type, all_equal = self._merge_type_reference(
-                coordinate, "field", [(i, f.type) for i, f in present.items()], input_position=True)
-            mfield.default = self._merge_default(coordinate, "Input field", {i: f.default for i, f in present.items()})
+                coordinate, "field", [(i, f.type) for i, f in present.items()], input_position=True
+            )
+            mfield.default = self._merge_default(
+                coordinate, "Input field", {i: f.default for i, f in present.items()}
+            )
             self._add_join_field(dest, mfield, fsources, all_equal, _MergeContext())
             if len(present) != len(fsources) and not has_directive(mfield.directives, "inaccessible"):
                 required = [self.subs[i].name for i, f in present.items() if _required(f.type, f.default)]
                 if required:
                     missing = [self.subs[i].name for i, f in fsources.items() if f is None]
-                    self.issues.add("REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
-                                    f'Input object field "{coordinate}" is required in some subgraphs but does not '
-                                    f"appear in all subgraphs: it is required in {_names(required)} but does not "
-                                    f"appear in {_names(missing)}", *[f.location for f in present.values()])
+                    self.issues.add(
+                        "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
+                        f'Input object field "{coordinate}" is required in some subgraphs but does not '
+                        f"appear in all subgraphs: it is required in {_names(required)} but does not "
+                        f"appear in {_names(missing)}",
+                        *[f.location for f in present.values()],
+                    )
                 continue  # input types merge by intersection
             dest.fields[name] = mfield
         if not dest.fields:
-            self.issues.add("EMPTY_MERGED_INPUT_TYPE",
-                            f'None of the fields of input object type "{dest.name}" are consistently defined in all '
-                            "the subgraphs defining that type. As only fields common to all subgraphs are merged, "
-                            "this would result in an empty type.", *[t.location for _, t in sources])
+            self.issues.add(
+                "EMPTY_MERGED_INPUT_TYPE",
+                f'None of the fields of input object type "{dest.name}" are consistently defined in all '
+                "the subgraphs defining that type. As only fields common to all subgraphs are merged, "
+                "this would result in an empty type.",
+                *[t.location for _, t in sources],
+            )
 
     def _merge_enum(self, dest: MType) -> None:
         sources = self._sources(dest.name, Kind.ENUM)
@@ -631,23 +743,32 @@ class Merger:
             value.description = merge_description(v.description for _, v in vsources)
             value.directives = self._merged_directives([v.directives for _, v in vsources])
             value.joins = [[("graph", self._graph(i))] for i, _ in vsources]
-            if "input" not in usage or len(vsources) == len(sources) or has_directive(value.directives,
-                                                                                       "inaccessible"):
+            if (
+                "input" not in usage
+                or len(vsources) == len(sources)
+                or has_directive(value.directives, "inaccessible")
+            ):
                 continue
             if "output" in usage:
                 missing = [self.subs[i].name for i, t in sources if name not in t.values]
-                self.issues.add("ENUM_VALUE_MISMATCH",
-                                f'Enum type "{dest.name}" is used as both input type and output type, but value '
-                                f'"{name}" is not defined in all the subgraphs defining "{dest.name}": "{name}" is '
-                                f"defined in {_names([self.subs[i].name for i, _ in vsources])} but not in "
-                                f"{_names(missing)}", *[v.location for _, v in vsources])
+                self.issues.add(
+                    "ENUM_VALUE_MISMATCH",
+                    f'Enum type "{dest.name}" is used as both input type and output type, but value '
+                    f'"{name}" is not defined in all the subgraphs defining "{dest.name}": "{name}" is '
+                    f"defined in {_names([self.subs[i].name for i, _ in vsources])} but not in "
+                    f"{_names(missing)}",
+                    *[v.location for _, v in vsources],
+                )
             else:
                 del dest.values[name]  # input-only enums merge by intersection
         if not dest.values:
-            self.issues.add("EMPTY_MERGED_ENUM_TYPE",
-                            f'None of the values of enum type "{dest.name}" are defined consistently in all the '
-                            "subgraphs defining that type. As only values common to all subgraphs are merged, this "
-                            "would result in an empty type.", *[t.location for _, t in sources])
+            self.issues.add(
+                "EMPTY_MERGED_ENUM_TYPE",
+                f'None of the values of enum type "{dest.name}" are defined consistently in all the '
+                "subgraphs defining that type. As only values common to all subgraphs are merged, this "
+                "would result in an empty type.",
+                *[t.location for _, t in sources],
+            )
 
     # -- after merging -------------------------------------------------------------------------
     def _add_interface_object_fields(self) -> None:
@@ -662,16 +783,27 @@ class Merger:
                 for name, itf_field in itf.fields.items():
                     if name in t.fields or not self._provided_by_interface_object(itf_name, name):
                         continue
-                    added = MField(name, itf_field.type, itf_field.description,
-                                   dict(itf_field.arguments), None, list(itf_field.directives), [[]])
+                    added = MField(
+                        name,
+                        itf_field.type,
+                        itf_field.description,
+                        dict(itf_field.arguments),
+                        None,
+                        list(itf_field.directives),
+                        [[]],
+                    )
                     t.fields[name] = added
                     self._validate_field_sharing(t, added, {}, _MergeContext())
 
     def _provided_by_interface_object(self, interface: str, field_name: str) -> bool:
         for sub, meta in zip(self.subs, self.metas, strict=True):
             t = sub.types.get(interface)
-            if t is not None and t.interface_object and field_name in t.fields \
-                    and not meta.is_external(interface, field_name):
+            if (
+                t is not None
+                and t.interface_object
+                and field_name in t.fields
+                and not meta.is_external(interface, field_name)
+            ):
                 return True
         return False
 
@@ -685,10 +817,12 @@ class Merger:
                     continue
                 for name in itf.fields:
                     if name not in t.fields:
-                        self.issues.add("INTERFACE_FIELD_NO_IMPLEM",
-                                        f'Interface field "{itf_name}.{name}" is declared in some subgraph but type '
-                                        f'"{t.name}", which implements "{itf_name}", does not have field "{name}".',
-                                        *self._type_locations(t.name))
+                        self.issues.add(
+                            "INTERFACE_FIELD_NO_IMPLEM",
+                            f'Interface field "{itf_name}.{name}" is declared in some subgraph but type '
+                            f'"{t.name}", which implements "{itf_name}", does not have field "{name}".',
+                            *self._type_locations(t.name),
+                        )
 
     def _directive_definitions(self) -> list[ast.DirectiveDefinitionNode]:
         """Executable directives defined in every subgraph (intersection of their executable locations)."""
@@ -707,19 +841,39 @@ class Merger:
                 continue
             if any(d is None for d in defs):
                 continue
-            common = [loc for loc in first.node.locations if loc.value in _EXECUTABLE_LOCATIONS and all(
-                any(loc.value == other.value for other in d.node.locations) for d in defs if d is not None)]
+            common = [
+                loc
+                for loc in first.node.locations
+                if loc.value in _EXECUTABLE_LOCATIONS
+                and all(
+                    any(loc.value == other.value for other in d.node.locations) for d in defs if d is not None
+                )
+            ]
             if common:
-                out.append(ast.DirectiveDefinitionNode(
-                    name=first.node.name, description=first.node.description, arguments=first.node.arguments,
-                    repeatable=all(d.node.repeatable for d in defs if d is not None), locations=tuple(common)))
+                out.append(
+                    ast.DirectiveDefinitionNode(
+                        name=first.node.name,
+                        description=first.node.description,
+                        arguments=first.node.arguments,
+                        repeatable=all(d.node.repeatable for d in defs if d is not None),
+                        locations=tuple(common),
+                    )
+                )
         return out
 
 
-_EXECUTABLE_LOCATIONS = frozenset({
-    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD", "INLINE_FRAGMENT",
-    "VARIABLE_DEFINITION",
-})
+_EXECUTABLE_LOCATIONS = frozenset(
+    {
+        "QUERY",
+        "MUTATION",
+        "SUBSCRIPTION",
+        "FIELD",
+        "FRAGMENT_DEFINITION",
+        "FRAGMENT_SPREAD",
+        "INLINE_FRAGMENT",
+        "VARIABLE_DEFINITION",
+    }
+)
 
 
 def _names(names: Sequence[str], quote: bool = True) -> str:

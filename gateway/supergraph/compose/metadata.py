@@ -53,7 +53,7 @@ class Metadata:
             if t.kind is not Kind.OBJECT:
                 continue
             for f in t.fields.values():
-                on_type = (t.shareable_on_extension if f.of_extension else t.shareable_on_definition)
+                on_type = t.shareable_on_extension if f.of_extension else t.shareable_on_definition
                 if f.shareable or on_type:
                     self.shareables.add((t.name, f.name))
         for coord in self.provided:

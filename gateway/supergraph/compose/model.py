@@ -8,7 +8,7 @@ subgraph imported them as), and the directives that reach the supergraph API (`@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from graphql import language as ast
 
@@ -24,7 +24,7 @@ class SubgraphSource:
     sdl: str
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     OBJECT = "type"
     INTERFACE = "interface"
     UNION = "union"

@@ -27,22 +27,50 @@ from .model import (
     TypeDef,
 )
 
-FEDERATION_DIRECTIVES = frozenset({
-    "key", "requires", "provides", "external", "shareable", "extends", "override", "inaccessible", "tag",
-    "interfaceObject", "composeDirective", "authenticated", "requiresScopes", "policy", "context",
-    "fromContext", "cost", "listSize",
-})
+FEDERATION_DIRECTIVES = frozenset(
+    {
+        "key",
+        "requires",
+        "provides",
+        "external",
+        "shareable",
+        "extends",
+        "override",
+        "inaccessible",
+        "tag",
+        "interfaceObject",
+        "composeDirective",
+        "authenticated",
+        "requiresScopes",
+        "policy",
+        "context",
+        "fromContext",
+        "cost",
+        "listSize",
+    }
+)
 FED1_DIRECTIVES = frozenset({"key", "requires", "provides", "external", "extends", "tag", "inaccessible"})
 # Directive applications that reach the supergraph (the API surface and what the gateway enforces).
-API_DIRECTIVES = frozenset({
-    "deprecated", "specifiedBy", "oneOf", "inaccessible", "tag", "authenticated", "requiresScopes", "policy",
-})
+API_DIRECTIVES = frozenset(
+    {
+        "deprecated",
+        "specifiedBy",
+        "oneOf",
+        "inaccessible",
+        "tag",
+        "authenticated",
+        "requiresScopes",
+        "policy",
+    }
+)
 # Types and fields that a subgraph exposes for the federation protocol itself.
 _MACHINERY_TYPES = frozenset({"_Any", "_Entity", "_Service", "FieldSet", "_FieldSet", "Import", "Purpose"})
 _MACHINERY_PREFIXES = ("link__", "federation__", "join__")
 _MACHINERY_ROOT_FIELDS = frozenset({"_entities", "_service"})
 _BUILTIN_DIRECTIVES = frozenset(d.name for d in graphql.specified_directives)
-_SPEC_URL = re.compile(r"^https?://[^/]+(?:/.*)?/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$")
+_SPEC_URL = re.compile(
+    r"^https?://[^/]+(?:/.*)?/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$"
+)
 _DEFAULT_ROOTS = {
     ast.OperationType.QUERY: "Query",
     ast.OperationType.MUTATION: "Mutation",
@@ -121,7 +149,9 @@ def _names(doc: ast.DocumentNode, sub: str, issues: IssueCollector) -> _Names:
             url = _str_arg(directive, "url") or ""
             match = _SPEC_URL.match(url)
             if match is None:
-                issues.add("INVALID_LINK_IDENTIFIER", f'[{sub}] Invalid @link url "{url}"', location(sub, directive))
+                issues.add(
+                    "INVALID_LINK_IDENTIFIER", f'[{sub}] Invalid @link url "{url}"', location(sub, directive)
+                )
                 continue
             spec = match.group("name")
             alias = _str_arg(directive, "as") or spec
@@ -129,9 +159,11 @@ def _names(doc: ast.DocumentNode, sub: str, issues: IssueCollector) -> _Names:
                 fed2 = True
                 version = (int(match.group("major")), int(match.group("minor")))
                 if version[0] != 2:
-                    issues.add("UNKNOWN_FEDERATION_LINK_VERSION",
-                               f'[{sub}] Unsupported federation version in @link(url: "{url}")',
-                               location(sub, directive))
+                    issues.add(
+                        "UNKNOWN_FEDERATION_LINK_VERSION",
+                        f'[{sub}] Unsupported federation version in @link(url: "{url}")',
+                        location(sub, directive),
+                    )
                 for name in FEDERATION_DIRECTIVES:
                     mapping[f"{alias}__{name}"] = name
             elif spec in FEDERATION_DIRECTIVES:
@@ -238,8 +270,11 @@ class _Reader:
             t = TypeDef(name, kind, location=location(self.sub, node))
             self.graph.types[name] = t
         elif t.kind is not kind:
-            self.issues.add("INVALID_GRAPHQL", f'[{self.sub}] Type "{name}" is defined with two different kinds',
-                            location(self.sub, node))
+            self.issues.add(
+                "INVALID_GRAPHQL",
+                f'[{self.sub}] Type "{name}" is defined with two different kinds',
+                location(self.sub, node),
+            )
             return
         if is_ext:
             t.has_extension = True
@@ -250,8 +285,13 @@ class _Reader:
         if description is not None:
             t.description = description.value
         self._read_type_directives(t, node, is_ext)
-        if isinstance(node, ast.ObjectTypeDefinitionNode | ast.ObjectTypeExtensionNode
-                      | ast.InterfaceTypeDefinitionNode | ast.InterfaceTypeExtensionNode):
+        if isinstance(
+            node,
+            ast.ObjectTypeDefinitionNode
+            | ast.ObjectTypeExtensionNode
+            | ast.InterfaceTypeDefinitionNode
+            | ast.InterfaceTypeExtensionNode,
+        ):
             for itf in node.interfaces or ():
                 if itf.name.value not in t.interfaces:
                     t.interfaces.append(itf.name.value)
@@ -282,9 +322,11 @@ class _Reader:
             if canonical == "key":
                 fields = _str_arg(d, "fields")
                 if fields is None:
-                    self.issues.add("KEY_INVALID_FIELDS_TYPE",
-                                    f'[{self.sub}] @key on "{t.name}" must have a string "fields" argument',
-                                    location(self.sub, d))
+                    self.issues.add(
+                        "KEY_INVALID_FIELDS_TYPE",
+                        f'[{self.sub}] @key on "{t.name}" must have a string "fields" argument',
+                        location(self.sub, d),
+                    )
                     continue
                 t.keys.append(Key(fields, _bool_arg(d, "resolvable", None), is_ext, location(self.sub, d)))
             elif canonical == "extends":
@@ -368,7 +410,10 @@ def read_subgraph(source: SubgraphSource, issues: IssueCollector) -> Subgraph | 
         doc = graphql.parse(source.sdl)
     except graphql.GraphQLError as exc:
         loc = exc.locations[0] if exc.locations else None
-        issues.add("INVALID_GRAPHQL", f"[{source.name}] {exc.message}",
-                   SourceLocation(source.name, loc.line, loc.column) if loc else None)
+        issues.add(
+            "INVALID_GRAPHQL",
+            f"[{source.name}] {exc.message}",
+            SourceLocation(source.name, loc.line, loc.column) if loc else None,
+        )
         return None
     return _Reader(source, doc, issues).read()

@@ -21,7 +21,9 @@ _ROOTS = ("Query", "Mutation", "Subscription")
 
 
 def _is_federation_extension(t: TypeDef) -> bool:
-    return t.kind in (Kind.OBJECT, Kind.INTERFACE) and (t.extends or (t.has_extension and not t.has_definition))
+    return t.kind in (Kind.OBJECT, Kind.INTERFACE) and (
+        t.extends or (t.has_extension and not t.has_definition)
+    )
 
 
 def _is_root_extension(t: TypeDef) -> bool:
@@ -39,8 +41,13 @@ def upgrade_subgraphs(subgraphs: Sequence[Subgraph], issues: IssueCollector) -> 
 
 
 class _Upgrader:
-    def __init__(self, sub: Subgraph, all_subs: Sequence[Subgraph], originals: dict[str, Metadata],
-                 issues: IssueCollector) -> None:
+    def __init__(
+        self,
+        sub: Subgraph,
+        all_subs: Sequence[Subgraph],
+        originals: dict[str, Metadata],
+        issues: IssueCollector,
+    ) -> None:
         self.sub = sub
         self.others = [s for s in all_subs if s.name != sub.name]
         self.originals = originals
@@ -80,9 +87,12 @@ class _Upgrader:
             if t.name in _ROOTS or not _is_federation_extension(t) or t.has_definition:
                 continue
             if not any((o := s.types.get(t.name)) is not None and o.has_definition for s in self.others):
-                self.issues.add("EXTENSION_WITH_NO_BASE",
-                                f'[{self.sub.name}] Type "{t.name}" is an extension type, but there is no type '
-                                f'definition for "{t.name}" in any subgraph.', t.location)
+                self.issues.add(
+                    "EXTENSION_WITH_NO_BASE",
+                    f'[{self.sub.name}] Type "{t.name}" is an extension type, but there is no type '
+                    f'definition for "{t.name}" in any subgraph.',
+                    t.location,
+                )
 
     def _remove_external_on_type_extensions(self) -> None:
         for t in self.sub.types.values():
@@ -99,7 +109,9 @@ class _Upgrader:
                 other_type = other.types.get(t.name)
                 if other_type is None or not other_type.keys:
                     continue
-                for type_name, field_name in target_fields(other, other_type, other_type.keys[0].fields, False):
+                for type_name, field_name in target_fields(
+                    other, other_type, other_type.keys[0].fields, False
+                ):
                     own = t.fields.get(field_name)
                     if type_name == t.name and own is not None:
                         own.external = False
@@ -133,10 +145,12 @@ class _Upgrader:
                     del t.fields[name]
             if not t.fields and t.name not in _ROOTS:
                 if self._is_referenced(t.name):
-                    self.issues.add("TYPE_WITH_ONLY_UNUSED_EXTERNAL",
-                                    f'[{self.sub.name}] Type {t.name} contains only external fields and all those '
-                                    "fields are all unused (they do not appear in any @key, @provides or @requires).",
-                                    t.location)
+                    self.issues.add(
+                        "TYPE_WITH_ONLY_UNUSED_EXTERNAL",
+                        f"[{self.sub.name}] Type {t.name} contains only external fields and all those "
+                        "fields are all unused (they do not appear in any @key, @provides or @requires).",
+                        t.location,
+                    )
                 else:
                     del self.sub.types[t.name]
 
@@ -145,7 +159,9 @@ class _Upgrader:
             if name in t.interfaces or name in t.members:
                 return True
             for f in t.fields.values():
-                if named_type(f.type) == name or any(named_type(a.type) == name for a in f.arguments.values()):
+                if named_type(f.type) == name or any(
+                    named_type(a.type) == name for a in f.arguments.values()
+                ):
                     return True
         return False
 

@@ -22,23 +22,36 @@ def validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> 
             if f.provides is not None:
                 _validate_provides(sub, meta, t, f, issues)
             if t.kind is Kind.INTERFACE and f.external:
-                issues.add("EXTERNAL_ON_INTERFACE",
-                           f'[{sub.name}] Interface type field "{t.name}.{f.name}" is marked @external but @external '
-                           "is not allowed on interface fields (it is nonsensical).", f.location)
+                issues.add(
+                    "EXTERNAL_ON_INTERFACE",
+                    f'[{sub.name}] Interface type field "{t.name}.{f.name}" is marked @external but '
+                    "@external is not allowed on interface fields (it is nonsensical).",
+                    f.location,
+                )
             elif meta.is_external(t.name, f.name) and not meta.is_used(t.name, f.name):
-                issues.add("EXTERNAL_UNUSED",
-                           f'[{sub.name}] Field "{t.name}.{f.name}" is marked @external but is not used in any '
-                           "federation directive (@key, @provides, @requires) or to satisfy an interface; the field "
-                           "declaration has no use and should be removed (or the field should not be @external).",
-                           f.location)
+                issues.add(
+                    "EXTERNAL_UNUSED",
+                    f'[{sub.name}] Field "{t.name}.{f.name}" is marked @external but is not used in any '
+                    "federation directive (@key, @provides, @requires) or to satisfy an interface; the field "
+                    "declaration has no use and should be removed (or the field should not be @external).",
+                    f.location,
+                )
 
 
 def _prefix(sub: Subgraph, where: str, directive: str, text: str) -> str:
     return f'[{sub.name}] On {where}, for @{directive}(fields: "{text}"): '
 
 
-def _walk(sub: Subgraph, meta: Metadata, parent: TypeDef, text: str, code: str, prefix: str,
-          loc: SourceLocation | None, issues: IssueCollector) -> list[Visit]:
+def _walk(
+    sub: Subgraph,
+    meta: Metadata,
+    parent: TypeDef,
+    text: str,
+    code: str,
+    prefix: str,
+    loc: SourceLocation | None,
+    issues: IssueCollector,
+) -> list[Visit]:
     visits: list[Visit] = []
     try:
         selection = parse_field_set(text)
@@ -62,23 +75,38 @@ def _external_on_path(sub: Subgraph, meta: Metadata, type_name: str, field_name:
     return any(meta.is_external(impl.name, field_name) for impl in sub.implementations(type_name))
 
 
-def _validate_key(sub: Subgraph, meta: Metadata, t: TypeDef, text: str, loc: SourceLocation | None,
-                  issues: IssueCollector) -> None:
+def _validate_key(
+    sub: Subgraph, meta: Metadata, t: TypeDef, text: str, loc: SourceLocation | None, issues: IssueCollector
+) -> None:
     prefix = _prefix(sub, f'type "{t.name}"', "key", text)
     for visit in _walk(sub, meta, t, text, "KEY", prefix, loc, issues):
         coord = f"{visit.parent.name}.{visit.field.name}"
         if visit.field.arguments:
-            issues.add("KEY_FIELDS_HAS_ARGS", prefix + f"field {coord} cannot be included because it has arguments "
-                       "(fields with argument are not allowed in @key)", loc)
+            issues.add(
+                "KEY_FIELDS_HAS_ARGS",
+                prefix + f"field {coord} cannot be included because it has arguments "
+                "(fields with argument are not allowed in @key)",
+                loc,
+            )
         target = sub.types.get(named_type(visit.field.type))
         if target is not None and target.kind in (Kind.INTERFACE, Kind.UNION):
-            issues.add("KEY_FIELDS_SELECT_INVALID_TYPE",
-                       prefix + f'field "{coord}" is a {target.kind.name.title()} type which is not allowed in @key',
-                       loc)
+            issues.add(
+                "KEY_FIELDS_SELECT_INVALID_TYPE",
+                prefix + f'field "{coord}" is a {target.kind.name.title()} type which is not allowed in @key',
+                loc,
+            )
 
 
-def _check_external_leaves(sub: Subgraph, meta: Metadata, visits: list[Visit], directive: str, code: str,
-                           prefix: str, loc: SourceLocation | None, issues: IssueCollector) -> None:
+def _check_external_leaves(
+    sub: Subgraph,
+    meta: Metadata,
+    visits: list[Visit],
+    directive: str,
+    code: str,
+    prefix: str,
+    loc: SourceLocation | None,
+    issues: IssueCollector,
+) -> None:
     for visit in visits:
         f, parent = visit.field, visit.parent
         leaf = visit.node.selection_set is None
@@ -86,21 +114,29 @@ def _check_external_leaves(sub: Subgraph, meta: Metadata, visits: list[Visit], d
             continue
         coord = f"{parent.name}.{f.name}"
         if meta.is_fake_external(parent.name, f.name):
-            why = ('already "effectively" provided by this subgraph (while it is marked @external, it is a @key '
-                   "field of an extension type, which are not internally considered external for historical/"
-                   "backward compatibility reasons)")
+            why = (
+                'already "effectively" provided by this subgraph (while it is marked @external, it is a @key '
+                "field of an extension type, which are not internally considered external for historical/"
+                "backward compatibility reasons)"
+            )
         else:
             why = "already provided by this subgraph (it is not marked @external)"
-        issues.add(f"{code}_FIELDS_MISSING_EXTERNAL",
-                   prefix + f'field "{coord}" should not be part of a @{directive} since it is {why}', loc)
+        issues.add(
+            f"{code}_FIELDS_MISSING_EXTERNAL",
+            prefix + f'field "{coord}" should not be part of a @{directive} since it is {why}',
+            loc,
+        )
 
 
 def _validate_requires(sub: Subgraph, meta: Metadata, t: TypeDef, f: Field, issues: IssueCollector) -> None:
     assert f.requires is not None
     prefix = _prefix(sub, f'field "{t.name}.{f.name}"', "requires", f.requires)
     if t.kind is Kind.INTERFACE:
-        issues.add("REQUIRES_UNSUPPORTED_ON_INTERFACE", prefix + "@requires is not yet supported within interfaces",
-                   f.requires_location)
+        issues.add(
+            "REQUIRES_UNSUPPORTED_ON_INTERFACE",
+            prefix + "@requires is not yet supported within interfaces",
+            f.requires_location,
+        )
         return
     visits = _walk(sub, meta, t, f.requires, "REQUIRES", prefix, f.requires_location, issues)
     _check_external_leaves(sub, meta, visits, "requires", "REQUIRES", prefix, f.requires_location, issues)
@@ -111,23 +147,35 @@ def _validate_provides(sub: Subgraph, meta: Metadata, t: TypeDef, f: Field, issu
     prefix = _prefix(sub, f'field "{t.name}.{f.name}"', "provides", f.provides)
     loc = f.provides_location
     if t.kind is Kind.INTERFACE:
-        issues.add("PROVIDES_UNSUPPORTED_ON_INTERFACE", prefix + "@provides is not yet supported within interfaces",
-                   loc)
+        issues.add(
+            "PROVIDES_UNSUPPORTED_ON_INTERFACE",
+            prefix + "@provides is not yet supported within interfaces",
+            loc,
+        )
         return
     if meta.is_external(t.name, f.name):
-        issues.add("EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                   f'[{sub.name}] Cannot have both @provides and @external on field "{t.name}.{f.name}"', loc)
+        issues.add(
+            "EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE",
+            f'[{sub.name}] Cannot have both @provides and @external on field "{t.name}.{f.name}"',
+            loc,
+        )
         return
     target = sub.types.get(named_type(f.type))
     if target is None or not target.is_composite:
-        issues.add("PROVIDES_ON_NON_OBJECT_FIELD",
-                   f'[{sub.name}] Invalid @provides directive on field "{t.name}.{f.name}": field has type '
-                   f'"{graphql.print_ast(f.type)}" which is not a Composite Type', loc)
+        issues.add(
+            "PROVIDES_ON_NON_OBJECT_FIELD",
+            f'[{sub.name}] Invalid @provides directive on field "{t.name}.{f.name}": field has type '
+            f'"{graphql.print_ast(f.type)}" which is not a Composite Type',
+            loc,
+        )
         return
     visits = _walk(sub, meta, target, f.provides, "PROVIDES", prefix, loc, issues)
     for visit in visits:
         if visit.field.arguments:
-            issues.add("PROVIDES_FIELDS_HAS_ARGS",
-                       prefix + f"field {visit.parent.name}.{visit.field.name} cannot be included because it has "
-                       "arguments (fields with argument are not allowed in @provides)", loc)
+            issues.add(
+                "PROVIDES_FIELDS_HAS_ARGS",
+                prefix + f"field {visit.parent.name}.{visit.field.name} cannot be included because it has "
+                "arguments (fields with argument are not allowed in @provides)",
+                loc,
+            )
     _check_external_leaves(sub, meta, visits, "provides", "PROVIDES", prefix, loc, issues)
