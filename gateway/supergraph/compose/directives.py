@@ -43,11 +43,8 @@ def dnf_conjunction(values: Sequence[list[list[str]]]) -> list[list[str]]:
 
 
 def _matrix_directive(name: str, arg: str, matrix: list[list[str]]) -> ast.ConstDirectiveNode:
-    value = ast.ListValueNode(
-        values=tuple(
-            ast.ListValueNode(values=tuple(ast.StringValueNode(value=s) for s in conj)) for conj in matrix
-        )
-    )
+    rows = [ast.ConstListValueNode(values=tuple(ast.StringValueNode(value=v) for v in c)) for c in matrix]
+    value = ast.ConstListValueNode(values=tuple(rows))
     return ast.ConstDirectiveNode(
         name=ast.NameNode(value=name),
         arguments=(ast.ConstArgumentNode(name=ast.NameNode(value=arg), value=value),),

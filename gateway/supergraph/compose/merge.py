@@ -156,7 +156,7 @@ class Merger:
                 continue
             kind = next(iter(by_kind))
             if kind is Kind.INTERFACE and all(
-                (t := s.types.get(name)) is None or t.interface_object for s in self.subs
+                s.types[name].interface_object for s in self.subs if name in s.types
             ):
                 self.issues.add(
                     "INTERFACE_OBJECT_USAGE_ERROR",
@@ -233,10 +233,12 @@ class Merger:
         if t is None:
             return False
         for itf in t.interfaces:
-            if itf == interface or (
-                itf not in seen and not seen.add(itf) and self._implements(itf, interface, seen)
-            ):
+            if itf == interface:
                 return True
+            if itf not in seen:
+                seen.add(itf)
+                if self._implements(itf, interface, seen):
+                    return True
         return False
 
     def _is_strict_subtype(self, sup: ast.TypeNode, sub: ast.TypeNode) -> bool:

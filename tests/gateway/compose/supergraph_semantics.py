@@ -70,18 +70,24 @@ def summarize(sdl: str) -> dict[str, Any]:
             if isinstance(d, ast.UnionTypeDefinitionNode):
                 entry["members"] = sorted(t.name.value for t in d.types or ())
             if isinstance(d, ast.EnumTypeDefinitionNode):
-                entry["values"] = {v.name.value: {"directives": _directives(v), "description": _description(v)}
-                                   for v in d.values or ()}
+                entry["values"] = {
+                    v.name.value: {"directives": _directives(v), "description": _description(v)}
+                    for v in d.values or ()
+                }
             fields = getattr(d, "fields", None)
             if fields is not None:
                 entry["fields"] = {}
                 for f in fields:
-                    fe = _arg(f) if isinstance(f, ast.InputValueDefinitionNode) else {
-                        "type": ast.print_ast(f.type),
-                        "directives": _directives(f),
-                        "description": _description(f),
-                        "arguments": {a.name.value: _arg(a) for a in f.arguments or ()},
-                    }
+                    fe = (
+                        _arg(f)
+                        if isinstance(f, ast.InputValueDefinitionNode)
+                        else {
+                            "type": ast.print_ast(f.type),
+                            "directives": _directives(f),
+                            "description": _description(f),
+                            "arguments": {a.name.value: _arg(a) for a in f.arguments or ()},
+                        }
+                    )
                     entry["fields"][f.name.value] = fe
             out[d.name.value] = entry
     return out
