@@ -342,6 +342,8 @@ class _PlanBuilder:
             if f.sub and depth > 0:
                 rt = self.p.field_graph_type(graph, type_name, f.name)
                 child_prov = self.p.provided_for(graph, type_name, f.name, f.type_name)
+                if provided is not None and f.name in provided.get(type_name, {}):
+                    child_prov = {**(provided[type_name][f.name] or {}), **(child_prov or {})}
                 if self.p.is_interface_object(graph, rt):
                     cost += 1
                     continue
@@ -612,7 +614,7 @@ class _PlanBuilder:
         eg = self._entity_group(s, path, g, bool(requires), producers)
         self._add_input(eg, type_name, send_as, req)
         target = eg.sel.frag(send_as)
-        self._place(eg, target, type_name, f, path, None)
+        producers |= self._place(eg, target, type_name, f, path, None)
         return producers | {eg.id}
 
     def _concrete(self, fields: list[NField], type_name: str) -> list[NField]:
