@@ -15,6 +15,7 @@ from gateway.planning.plan import (
     Flatten,
     Parallel,
     PlanNode,
+    Renames,
     SelectionTree,
     Sequence,
     Subscription,
@@ -81,6 +82,8 @@ class Executor:
             state.errors.append(_with_service(e, fetch.subgraph))
         data = result.get("data")
         if isinstance(data, dict):
+            if fetch.renames:
+                _rename(data, fetch.renames)
             self._merge(state.data, data)
 
     async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
@@ -129,6 +132,8 @@ class Executor:
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
             return
+        if fetch.renames:
+            _rename(entities, fetch.renames)
         for i, ent in enumerate(entities[: len(targets)]):
             if isinstance(ent, dict):
                 for obj, _ in targets[i]:
@@ -200,7 +205,7 @@ def _project(v: Any, sel: SelectionTree) -> Any:
     if not isinstance(v, dict):
         return v
     out: dict[str, Any] = {}
-    for key, child in sel.fields:
+    for name, key, child in sel.fields:
         val = v.get(key, _MISSING)
         if val is _MISSING:
             if key == "__typename":
@@ -210,7 +215,7 @@ def _project(v: Any, sel: SelectionTree) -> Any:
             val = _project(val, child)
             if val is _MISSING:
                 return _MISSING
-        out[key] = val
+        out[name] = val
     tn = v.get("__typename")
     for cond, fsel in sel.fragments:
         if cond != tn:
@@ -227,7 +232,7 @@ def _project(v: Any, sel: SelectionTree) -> Any:
 
 def _project_present(v: dict[str, Any], sel: SelectionTree) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, child in sel.fields:
+    for name, key, child in sel.fields:
         if key in v:
             val = v[key]
             if child is not None and val is not None:
@@ -235,5 +240,22 @@ def _project_present(v: dict[str, Any], sel: SelectionTree) -> dict[str, Any]:
                 if r is _MISSING:
                     continue
                 val = r
-            out[key] = val
+            out[name] = val
     return out
+
+
+def _rename(v: Any, renames: Renames) -> None:
+    """Move internally aliased response keys back to the keys the rest of the plan expects."""
+    if isinstance(v, list):
+        for item in v:
+            _rename(item, renames)
+        return
+    if not isinstance(v, dict):
+        return
+    for alias, key, child in renames:
+        if alias not in v:
+            continue
+        val = v.pop(alias) if alias != key else v[alias]
+        if child is not None:
+            _rename(val, child)
+        v[key] = val

@@ -12,12 +12,15 @@ from gateway.planning.operation import NField
 class SelectionTree:
     """A selection to project from result objects (entity keys and @requires inputs).
 
-    ``fields``: (response key, field name, child selection or None); ``fragments``: type condition ->
-    selection applied only when the object's ``__typename`` matches.
+    ``fields``: (field name, response key in the merged result, child selection or None); ``fragments``:
+    type condition -> selection applied only when the object's ``__typename`` matches.
     """
 
-    fields: tuple[tuple[str, SelectionTree | None], ...]
+    fields: tuple[tuple[str, str, SelectionTree | None], ...]
     fragments: tuple[tuple[str, SelectionTree], ...] = ()
+
+
+Renames = tuple[tuple[str, str, "Renames | None"], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,8 @@ class Fetch:
     operation_kind: str  # "query" | "mutation" | "subscription"
     variable_usages: tuple[str, ...]
     inputs: tuple[EntityInput, ...] = ()  # empty for root fetches
+    # Response keys aliased to avoid clashes in the subgraph operation: (alias, original key, child renames)
+    renames: Renames | None = None
 
     @property
     def is_entity_fetch(self) -> bool:
@@ -85,7 +90,7 @@ class QueryPlan:
 
 
 def _sel_to_json(sel: SelectionTree) -> Any:
-    out: list[Any] = [k if c is None else {k: _sel_to_json(c)} for k, c in sel.fields]
+    out: list[Any] = [n if c is None else {n: _sel_to_json(c)} for n, _, c in sel.fields]
     for cond, s in sel.fragments:
         out.append({"... on " + cond: _sel_to_json(s)})
     return out
@@ -116,7 +121,7 @@ def plan_to_json(plan: QueryPlan) -> Any:
 
 
 def _sel_text(sel: SelectionTree) -> str:
-    parts = [k if c is None else f"{k} {{ {_sel_text(c)} }}" for k, c in sel.fields]
+    parts = [n if c is None else f"{n} {{ {_sel_text(c)} }}" for n, _, c in sel.fields]
     parts += [f"... on {cond} {{ {_sel_text(s)} }}" for cond, s in sel.fragments]
     return " ".join(parts)
 

@@ -10,6 +10,7 @@ single ``_entities`` call.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from gateway.planning.plan import (
     Parallel,
     PlanNode,
     QueryPlan,
+    Renames,
     SelectionTree,
     Sequence,
 )
@@ -42,6 +44,8 @@ class OutField:
     key: str
     args: str
     sub: OutSel | None = None
+    sig: str = ""  # the field's type in the subgraph: response keys clashing on it get aliased
+    alias: str | None = None  # internal alias chosen to avoid a clash (renamed back on merge)
 
 
 @dataclass(slots=True)
@@ -49,10 +53,10 @@ class OutSel:
     fields: dict[str, OutField] = field(default_factory=dict)
     frags: dict[str, OutSel] = field(default_factory=dict)
 
-    def add(self, key: str, name: str, args: str = "", composite: bool = False) -> OutField:
+    def add(self, key: str, name: str, args: str = "", composite: bool = False, sig: str = "") -> OutField:
         f = self.fields.get(key)
         if f is None:
-            f = OutField(name, key, args, OutSel() if composite else None)
+            f = OutField(name, key, args, OutSel() if composite else None, sig)
             self.fields[key] = f
         elif composite and f.sub is None:
             f.sub = OutSel()
@@ -66,7 +70,7 @@ class OutSel:
 
     def merge(self, other: OutSel) -> None:
         for k, f in other.fields.items():
-            mine = self.add(k, f.name, f.args, f.sub is not None)
+            mine = self.add(k, f.name, f.args, f.sub is not None, f.sig)
             if f.sub is not None and mine.sub is not None:
                 mine.sub.merge(f.sub)
         for c, s in other.frags.items():
@@ -75,7 +79,8 @@ class OutSel:
     def text(self) -> str:
         parts: list[str] = []
         for f in self.fields.values():
-            head = f.name if f.key == f.name else f"{f.key}: {f.name}"
+            rkey = f.alias or f.key
+            head = f.name if rkey == f.name else f"{rkey}: {f.name}"
             head += f.args
             if f.sub is not None:
                 head += " { " + f.sub.text() + " }"
@@ -99,6 +104,63 @@ class Group:
     root_index: int = 0  # which top-level mutation field this group serves
 
 
+def _flat_fields(sel: OutSel) -> dict[str, list[OutField]]:
+    out: dict[str, list[OutField]] = {}
+    for k, f in sel.fields.items():
+        out.setdefault(k, []).append(f)
+    for s in sel.frags.values():
+        for k, fs in _flat_fields(s).items():
+            out.setdefault(k, []).extend(fs)
+    return out
+
+
+def _clash(a: OutField, b: OutField) -> bool:
+    if a.name != b.name or a.args != b.args or (a.sig and b.sig and a.sig != b.sig):
+        return True
+    if a.sub is None or b.sub is None:
+        return False
+    fa, fb = _flat_fields(a.sub), _flat_fields(b.sub)
+    return any(_clash(x, y) for k in fa.keys() & fb.keys() for x in fa[k] for y in fb[k])
+
+
+def _dealias(sel: OutSel, counter: list[int]) -> Renames | None:
+    """Alias fields of sibling fragments whose response keys clash (different types or arguments in the
+    subgraph), so the subgraph operation is valid; returns how to rename the results back."""
+    renames: list[tuple[str, str, Renames | None]] = []
+    seen: dict[str, OutField] = dict(sel.fields)
+
+    def visit(s: OutSel, top: bool) -> None:
+        for k, f in s.fields.items():
+            if not top:
+                prev = seen.get(k)
+                if prev is None:
+                    seen[k] = f
+                elif prev is not f and _clash(prev, f):
+                    counter[0] += 1
+                    f.alias = f"{k}__qp_alias_{counter[0]}"
+            child = _dealias(f.sub, counter) if f.sub is not None else None
+            if f.alias is not None or child is not None:
+                renames.append((f.alias or k, k, child))
+        for fs in s.frags.values():
+            visit(fs, False)
+
+    visit(sel, True)
+    return tuple(renames) if renames else None
+
+
+def _alias_arguments(fields: list[NField]) -> list[NField]:
+    """Required fields that take arguments get an internal alias so they never clash with the client's."""
+    out: list[NField] = []
+    for f in fields:
+        sub = {t: _alias_arguments(x) for t, x in f.sub.items()} if f.sub else f.sub
+        key = f.key
+        if f.args:
+            digest = hashlib.sha1(print_args(f.args).encode(), usedforsecurity=False).hexdigest()[:8]
+            key = f"_req_{f.name}_{digest}"
+        out.append(replace(f, key=key, sub=sub))
+    return out
+
+
 def with_variable_defaults(op: ast.OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
     """Variables with the operation's default values filled in for the ones not given."""
     out = dict(variables)
@@ -118,7 +180,7 @@ def _print_var_def(v: ast.VariableDefinitionNode) -> str:
 
 def _to_tree(sel: OutSel) -> SelectionTree:
     return SelectionTree(
-        fields=tuple((k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()),
+        fields=tuple((f.name, k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()),
         fragments=tuple((c, _to_tree(s)) for c, s in sel.frags.items()),
     )
 
@@ -224,6 +286,16 @@ class Planner:
                     graphql.type_from_ast(self.schema, graphql.parse_type(jf.type))).name  # type: ignore[arg-type]
         return graphql.get_named_type(graphql.type_from_ast(self.schema, graphql.parse_type(fi.type))).name  # type: ignore[arg-type]
 
+    def field_graph_sig(self, graph: str, type_name: str, name: str) -> str:
+        ti = self.sg.types.get(type_name)
+        fi = ti.fields.get(name) if ti else None
+        if fi is None:
+            return ""
+        for jf in fi.join_fields:
+            if jf.graph == graph and jf.type:
+                return jf.type
+        return fi.type
+
     def possible_in(self, graph: str, type_name: str) -> set[str]:
         ti = self.sg.types.get(type_name)
         if ti is None:
@@ -281,7 +353,7 @@ class _PlanBuilder:
         variables = with_variable_defaults(self.op, variables)
         self.norm = Normalizer(planner.schema, self.frags, variables)
         self.groups: list[Group] = []
-        self.entity_index: dict[tuple[str, tuple[str, ...], int, bool], Group] = {}
+        self.entity_index: dict[tuple[str, tuple[str, ...], int, str | bool], Group] = {}
         self.root_index: dict[str, Group] = {}
         self._routing: set[tuple[int, str, str]] = set()
         self._routable_cache: dict[tuple[str, str], bool] = {}
@@ -441,7 +513,8 @@ class _PlanBuilder:
 
     def _place(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
                provided: Provided | None) -> set[int]:
-        of = out.add(f.key, f.name, print_args(f.args), f.sub is not None)
+        of = out.add(f.key, f.name, print_args(f.args), f.sub is not None,
+                     self.p.field_graph_sig(g.subgraph, type_name, f.name))
         g.variables |= f.variables
         if f.sub is None:
             return {g.id}
@@ -553,7 +626,7 @@ class _PlanBuilder:
         else:
             cur[1].merge(req)
 
-    def _entity_group(self, subgraph: str, path: tuple[str, ...], parent: Group, requires: bool,
+    def _entity_group(self, subgraph: str, path: tuple[str, ...], parent: Group, requires: str | bool,
                       deps: set[int]) -> Group:
         k = (subgraph, path, parent.id, requires)
         g = self.entity_index.get(k)
@@ -607,18 +680,18 @@ class _PlanBuilder:
         req.add("__typename", "__typename")
         self._selection_of(req, key_fields)
         requires = self._requires_of(s, send_as, type_name, f.name)
+        req_key: str | bool = False
         if requires:
-            req_fields = self.p.fieldset(send_as, requires)
-            producers |= self._plan_fields(g, out, type_name, self._concrete(req_fields, type_name), path, provided)
+            req_fields = _alias_arguments(self.p.fieldset(send_as, requires))
+            producers |= self._plan_fields(g, out, type_name, req_fields, path, provided)
             self._selection_of(req, req_fields)
-        eg = self._entity_group(s, path, g, bool(requires), producers)
+            # Requirements with arguments may clash with another field's: give them their own fetch.
+            req_key = requires if "(" in requires else True
+        eg = self._entity_group(s, path, g, req_key, producers)
         self._add_input(eg, type_name, send_as, req)
         target = eg.sel.frag(send_as)
         producers |= self._place(eg, target, type_name, f, path, None)
         return producers | {eg.id}
-
-    def _concrete(self, fields: list[NField], type_name: str) -> list[NField]:
-        return fields
 
     def _requires_of(self, graph: str, send_as: str, type_name: str, name: str) -> str | None:
         for tn in (type_name, send_as):
@@ -661,8 +734,10 @@ class _PlanBuilder:
             for g in groups:
                 sel.merge(g.sel)
             head = first.root_kind + (f"({', '.join(var_defs)})" if var_defs else "")
+            renames = _dealias(sel, [0])
             return Fetch(subgraph=sub.name, url=sub.url, operation=f"{head} {{ {sel.text()} }}",
-                         operation_kind=first.root_kind, variable_usages=tuple(sorted(variables)))
+                         operation_kind=first.root_kind, variable_usages=tuple(sorted(variables)),
+                         renames=renames)
         sel = OutSel()
         inputs: list[EntityInput] = []
         paths: list[tuple[str, ...]] = []
@@ -673,9 +748,10 @@ class _PlanBuilder:
             for match, (send_as, req) in g.inputs.items():
                 inputs.append(EntityInput(path=g.path, match_type=match, send_as=send_as, requires=_to_tree(req)))
         defs = ", ".join(["$representations: [_Any!]!", *var_defs])
+        renames = _dealias(sel, [0])
         op = f"query({defs}) {{ _entities(representations: $representations) {{ {sel.text()} }} }}"
         fetch = Fetch(subgraph=sub.name, url=sub.url, operation=op, operation_kind="query",
-                      variable_usages=tuple(sorted(variables)), inputs=tuple(inputs))
+                      variable_usages=tuple(sorted(variables)), inputs=tuple(inputs), renames=renames)
         return Flatten(paths=tuple(paths), node=fetch)
 
     def _layered(self, groups: list[Group], level: dict[int, int], kind: str) -> PlanNode | None:
