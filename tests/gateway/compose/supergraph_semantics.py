@@ -15,7 +15,7 @@ def _field_set(text: str) -> str:
         doc = graphql.parse("{" + text + "}", no_location=True)
     except graphql.GraphQLError:
         return text
-    return " ".join(ast.print_ast(doc).split())
+    return " ".join(ast.print_ast(doc).split())[1:-1].strip()
 
 
 def _directive(d: ast.DirectiveNode) -> str:
