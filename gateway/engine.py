@@ -73,6 +73,8 @@ class Gateway:
         self.enum_values: dict[str, frozenset[str]] = {
             name: frozenset(t.values) for name, t in self.api_schema.type_map.items()
             if isinstance(t, graphql.GraphQLEnumType) and not name.startswith("__")}
+        self.api_objects = frozenset(name for name, t in self.api_schema.type_map.items()
+                                     if isinstance(t, graphql.GraphQLObjectType))
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
         self._cond_vars: dict[str, tuple[str, ...]] = {}
 
@@ -114,7 +116,7 @@ class Gateway:
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
         await self.executor.run(plan.node, state)
-        shaper = Shaper(state.errors, self.enum_values)
+        shaper = Shaper(state.errors, self.enum_values, self.api_objects)
         data = shaper.shape_root(state.data, plan.root_fields, plan.root_type)
         response: dict[str, Any] = {"data": data}
         if state.errors:

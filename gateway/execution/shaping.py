@@ -15,11 +15,13 @@ BUBBLE = _Bubble()
 
 
 class Shaper:
-    __slots__ = ("errors", "introspection", "type_names")
+    __slots__ = ("api_objects", "enum_values", "errors")
 
-    def __init__(self, errors: list[dict[str, Any]], enum_values: dict[str, frozenset[str]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]], enum_values: dict[str, frozenset[str]],
+                 api_objects: frozenset[str]) -> None:
         self.errors = errors
-        self.type_names = enum_values
+        self.enum_values = enum_values
+        self.api_objects = api_objects  # object types clients may see (inaccessible ones resolve to null)
 
     def shape_root(self, data: dict[str, Any], fields: tuple[NField, ...], root_type: str) -> dict[str, Any] | None:
         r = self._object(data, fields, root_type, [])
@@ -61,7 +63,7 @@ class Shaper:
                 items.append(r)
             return items
         if f.sub is None:
-            allowed = self.type_names.get(f.type_name)
+            allowed = self.enum_values.get(f.type_name)
             if allowed is not None and v not in allowed:
                 self.errors.append({"message": f"Enum \"{f.type_name}\" cannot represent value: {v!r}",
                                     "path": [*path, seg]})
@@ -76,6 +78,8 @@ class Shaper:
             if isinstance(tn, str):
                 fields = f.sub.get(tn)
                 if fields is not None:
+                    if tn not in self.api_objects:
+                        return None
                     runtime = tn
             if fields is None:
                 fields = f.sub.get("", [])

@@ -104,6 +104,33 @@ class Group:
     root_index: int = 0  # which top-level mutation field this group serves
 
 
+def _inputs_clash(a: Group, b: Group) -> bool:
+    """Two entity groups cannot share a fetch when they need different inputs for the same objects."""
+    if a.path != b.path:
+        return False
+    for match, (_, req) in a.inputs.items():
+        other = b.inputs.get(match)
+        if other is not None and _names_clash(req, other[1]):
+            return True
+    return False
+
+
+def _names_clash(a: OutSel, b: OutSel) -> bool:
+    """Would one representation need two different values under one field name?"""
+    fa, fb = _flat_fields(a), _flat_fields(b)
+    by_name_a = {f.name: f for fs in fa.values() for f in fs}
+    for fs in fb.values():
+        for f in fs:
+            other = by_name_a.get(f.name)
+            if other is None:
+                continue
+            if other.key != f.key or other.args != f.args:
+                return True
+            if other.sub is not None and f.sub is not None and _names_clash(other.sub, f.sub):
+                return True
+    return False
+
+
 def _flat_fields(sel: OutSel) -> dict[str, list[OutField]]:
     out: dict[str, list[OutField]] = {}
     for k, f in sel.fields.items():
@@ -755,15 +782,21 @@ class _PlanBuilder:
         return Flatten(paths=tuple(paths), node=fetch)
 
     def _layered(self, groups: list[Group], level: dict[int, int], kind: str) -> PlanNode | None:
-        by_level: dict[int, dict[str, list[Group]]] = {}
+        by_level: dict[int, dict[str, list[list[Group]]]] = {}
         for g in groups:
             if g.root_kind is None and not g.inputs:
                 continue
-            by_level.setdefault(level[g.id], {}).setdefault(
-                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", []).append(g)
+            buckets = by_level.setdefault(level[g.id], {}).setdefault(
+                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", [])
+            for bucket in buckets:
+                if not any(_inputs_clash(g, other) for other in bucket):
+                    bucket.append(g)
+                    break
+            else:
+                buckets.append([g])
         steps: list[PlanNode] = []
         for lv in sorted(by_level):
-            nodes = [self._fetch_for(gs, kind) for gs in by_level[lv].values()]
+            nodes = [self._fetch_for(gs, kind) for buckets in by_level[lv].values() for gs in buckets]
             steps.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
         if not steps:
             return None
