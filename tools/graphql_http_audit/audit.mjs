@@ -37,11 +37,13 @@ for (const audit of serverAudits({ url })) {
     }
   }
   results.push(entry);
-  const mark = { ok: "ok  ", warn: "WARN", error: "FAIL" }[result.status] ?? result.status;
+  const mark = { ok: "ok  ", warn: "WARN", error: "FAIL", notice: "note" }[result.status] ?? result.status;
   console.log(`${mark} ${result.id} ${result.name}${entry.reason ? ` -- ${entry.reason}` : ""}`);
 }
 
 const count = (status) => results.filter((r) => r.status === status).length;
-console.log(`\n${count("ok")} ok, ${count("warn")} warnings, ${count("error")} errors (of ${results.length})`);
+console.log(
+  `\n${count("ok")} ok, ${count("warn")} warnings, ${count("error")} errors, ${count("notice")} notices (of ${results.length})`,
+);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2) + "\n");
 process.exit(count("warn") + count("error") === 0 ? 0 : 1);
