@@ -599,10 +599,22 @@ class _PlanBuilder:
             producers |= self._plan_fields(g, out, iface, self.p.fieldset(iface, key), path, provided)
         remaining: dict[str, list[NField]] = {}
         needs_type = False
+        iface_level: set[str] = set()
+        # Interface-level fields another interface-object subgraph serves are fetched on the interface.
+        for nf in f.sub.get("", []):
+            if nf.name == "__typename" or self.p.resolvable(g.subgraph, iface, nf.name, provided):
+                continue
+            others = [s for s in self.sg.subgraphs if s != g.subgraph and self.p.is_interface_object(s, iface)
+                      and self.p.direct(s, iface, nf.name) and self.p.keys(s, iface)]
+            if others:
+                producers |= self._route(g, out, iface, nf, path, provided, only=others[0])
+                iface_level.add(nf.key)
         for t, sub in f.sub.items():
             for nf in sub:
                 if nf.name == "__typename":
                     needs_type = needs_type or bool(t)
+                    continue
+                if nf.key in iface_level:
                     continue
                 local = self.p.resolvable(g.subgraph, iface, nf.name, provided) and (
                     self._requires_of(g.subgraph, iface, iface, nf.name) is None)
