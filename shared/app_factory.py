@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.federation import Schema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from shared.context import RequestContext
@@ -66,14 +67,14 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, AppError):
         return original.code
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"  # variable coercion (graphql-core wraps the scalar's error)
     if original is None:
         code = (error.extensions or {}).get("code")
         if isinstance(code, str):
             return code
         if error.message.startswith("Syntax Error"):
             return "GRAPHQL_PARSE_FAILED"
-        if error.message.startswith("Variable '$"):
-            return "BAD_USER_INPUT"
         return "GRAPHQL_VALIDATION_FAILED"
     if isinstance(original, GraphQLError):
         return error_code(original)
@@ -102,6 +103,19 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["path"] = list(error.path)
     out["extensions"] = extensions
     return out
+
+
+def log_errors(errors: list[GraphQLError], execution_context: Any = None) -> None:
+    """Strawberry logs every error with its traceback; only unexpected ones deserve that."""
+    for error in errors:
+        if error_code(error) == "INTERNAL_SERVER_ERROR":
+            original = error.original_error
+            log.error(
+                "unexpected error at %s: %s",
+                error.path,
+                error.message,
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
 
 
 def _json(body: Any, status: int = 200, media_type: str = "application/json") -> Response:
@@ -245,7 +259,7 @@ class GraphQLEndpoint:
             return None, None
         return None, _request_error("missing gateway context", "UNAUTHENTICATED", 401)
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         data = await self._read(request)
         if isinstance(data, Response):
             return data
@@ -284,13 +298,21 @@ class GraphQLEndpoint:
             if request.method == "GET"
             else {StrawberryOperationType.QUERY, StrawberryOperationType.MUTATION}
         )
-        result = await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation_name,
-            allowed_operation_types=allowed,
-        )
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError:
+            return _request_error(
+                "only queries are allowed over GET", "METHOD_NOT_ALLOWED", 405, {"allow": "POST"}
+            )
+        except Exception:
+            log.exception("subgraph %s: request failed outside execution", self.name)
+            return _request_error(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", 500)
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e) for e in result.errors]
@@ -298,15 +320,6 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         wants_graphql_response = GRAPHQL_RESPONSE in request.headers.get("accept", "")
-        if (
-            request.method == "GET"
-            and result.data is None
-            and result.errors
-            and any("are not allowed" in e.message for e in result.errors)
-        ):
-            return _request_error(
-                "only queries are allowed over GET", "METHOD_NOT_ALLOWED", 405, {"allow": "POST"}
-            )
         if wants_graphql_response:
             # GraphQL over HTTP: a request error (no data at all) is a 400 in this media type.
             status = 400 if result.data is None and result.errors else 200
@@ -332,6 +345,8 @@ def create_subgraph_app(
     `events`: run NATS relay/consumers (default: `settings.outbox_relay_enabled`).
     """
     settings = settings or get_settings()
+    # Instance attribute: replaces Strawberry's log-everything hook for this schema only.
+    setattr(schema, "process_errors", log_errors)  # noqa: B010
     run_events = settings.outbox_relay_enabled if events is None else events
 
     @asynccontextmanager
@@ -377,7 +392,7 @@ def create_subgraph_app(
     endpoint = GraphQLEndpoint(schema, name, settings)
     return Starlette(
         routes=[
-            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
