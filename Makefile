@@ -32,7 +32,7 @@ bench: install
 	$(PY) -m bench
 
 schema: install
-	$(PY) -m shared.schema_export
+	$(PY) -m subgraphs.export_schema
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache
