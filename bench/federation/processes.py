@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -70,12 +73,20 @@ def live_group_members(pgid: int) -> list[int]:
     return members
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL if the runner itself dies without cleaning up (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def start(name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
           cwd: Path | None = None) -> ManagedProcess:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         popen = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True)
+                                 env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+                                 preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     return ManagedProcess(name, popen, log_path)
 
 

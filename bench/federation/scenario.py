@@ -34,6 +34,14 @@ def scenario_dir() -> Path:
     raise ScenarioNotFound(f"benchmark scenario not found; looked in {[str(c) for c in candidates]}")
 
 
+def available() -> bool:
+    try:
+        scenario_dir()
+    except ScenarioNotFound:
+        return False
+    return True
+
+
 def query_text() -> str:
     return (scenario_dir() / "query.graphql").read_text()
 

@@ -9,11 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench.federation import scenario
+from bench.federation import load, scenario
 from bench.federation.subgraphs.server import SubgraphApp, serve
 
-pytestmark = pytest.mark.skipif(not (scenario.REPO_ROOT.parent / "shared" / "bench-scenario").exists()
-                                and not __import__("os").environ.get("BENCH_SCENARIO_DIR"),
+pytestmark = pytest.mark.skipif(not scenario.available(),
                                 reason="benchmark scenario (../shared/bench-scenario) not present")
 
 PEERS = ("hive-gateway", "apollo-gateway")
@@ -163,3 +162,18 @@ async def test_http_server_keep_alive_and_counts() -> None:
     finally:
         server.close()
         await asyncio.wait_for(server.wait_closed(), 5.0)
+
+
+async def test_own_load_generator_against_the_subgraphs() -> None:
+    """The fallback for a machine without wrk: bounded, closed loop, percentiles; a fraction of a second."""
+    server = await serve("127.0.0.1", 0, SubgraphApp())
+    port = server.sockets[0].getsockname()[1]
+    body = json.dumps({"query": "{ users { id } }"}).encode()
+    try:
+        result = await load._own_load(f"http://127.0.0.1:{port}/accounts", body, connections=2,
+                                      duration_s=0.3, timeout_s=5.0)
+    finally:
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5.0)
+    assert result.requests > 0 and result.non2xx == 0 and result.socket_errors == 0
+    assert 0 < result.p50_ms <= result.p99_ms and result.rps > 0
