@@ -39,20 +39,20 @@ _PRODUCTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _products(_root: Any, _info: graphql.GraphQLResolveInfo, first: int = 10) -> list[dict[str, Any]]:
+def _products(_root: Any, _info: Any, first: int = 10) -> list[dict[str, Any]]:
     return list(_PRODUCTS.values())[:first]
 
 
-def _product(_root: Any, _info: graphql.GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+def _product(_root: Any, _info: Any, id: str) -> dict[str, Any] | None:
     return _PRODUCTS.get(id)
 
 
-def _rename(_root: Any, _info: graphql.GraphQLResolveInfo, id: str, name: str) -> dict[str, Any] | None:
+def _rename(_root: Any, _info: Any, id: str, name: str) -> dict[str, Any] | None:
     product = _PRODUCTS.get(id)
     return None if product is None else {**product, "name": name}
 
 
-def _broken(_root: Any, _info: graphql.GraphQLResolveInfo) -> str:
+def _broken(_root: Any, _info: Any) -> str:
     raise ValueError("warehouse system offline")
 
 
