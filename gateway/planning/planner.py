@@ -385,6 +385,7 @@ class _PlanBuilder:
         self._routing: set[tuple[int, str, str]] = set()
         self._routable_cache: dict[tuple[str, str], bool] = {}
         self._cands: dict[tuple[str, ...], frozenset[str]] = {}
+        self._ctx: dict[tuple[int, tuple[str, ...]], tuple[Group, OutSel, str, NField, tuple[str, ...], Provided | None]] = {}
 
     def build(self) -> QueryPlan:
         kind = self.op.operation.value
@@ -555,6 +556,7 @@ class _PlanBuilder:
             child_prov = prov2 if child_prov is None else {**child_prov, **prov2}
         rt = self.p.field_graph_type(g.subgraph, type_name, f.name)
         of.sub.add("__typename", "__typename")
+        self._ctx[(g.id, child_path)] = (g, out, type_name, f, path, provided)
         if self.p.is_interface_object(g.subgraph, rt):
             return self._place_interface_object(g, of.sub, rt, f, child_path, child_prov)
         producers: set[int] = {g.id}
@@ -704,7 +706,9 @@ class _PlanBuilder:
                 send_as = io
             for key in self.p.keys(s, send_as):
                 key_fields = self.p.fieldset(send_as, key)
-                key_local = all(self.p.resolvable(g.subgraph, type_name, kf.name, provided) for kf in key_fields)
+                known = self._input_keys(g, type_name, path)
+                key_local = all(self.p.resolvable(g.subgraph, type_name, kf.name, provided) or kf.key in known
+                                for kf in key_fields)
                 existing = (s, path, g.id, False) in self.entity_index
                 est = self._estimate(s, type_name, [f], None, 2)
                 options.append(((0 if key_local else 1, 0 if existing else 1, est), s, send_as, key))
@@ -714,7 +718,17 @@ class _PlanBuilder:
         options.sort(key=lambda o: o[0])
         _, s, send_as, key = options[0]
         key_fields = self.p.fieldset(send_as, key)
-        producers = self._plan_fields(g, out, type_name, key_fields, path, provided)
+        known = self._input_keys(g, type_name, path)
+        local_kf = [kf for kf in key_fields if self.p.resolvable(g.subgraph, type_name, kf.name, provided)
+                    and kf.key not in known]
+        missing = [kf for kf in key_fields if kf not in local_kf and kf.key not in known]
+        producers = self._plan_fields(g, out, type_name, local_kf, path, provided)
+        if missing:
+            hop = self._parent_hop(g, type_name, missing, path)
+            if hop is None:
+                producers |= self._plan_fields(g, out, type_name, missing, path, provided)
+            else:
+                producers |= hop
         req = OutSel()
         req.add("__typename", "__typename")
         self._selection_of(req, key_fields)
@@ -731,6 +745,36 @@ class _PlanBuilder:
         target = eg.sel.frag(send_as)
         producers |= self._place(eg, target, type_name, f, path, None)
         return producers | {eg.id}
+
+    def _input_keys(self, g: Group, type_name: str, path: tuple[str, ...]) -> set[str]:
+        """Fields already in the merged objects ``g`` was entered with (its representation's fields)."""
+        if g.root_kind is not None or path != g.path or type_name not in g.inputs:
+            return set()
+        return set(g.inputs[type_name][1].fields)
+
+    def _parent_hop(self, g: Group, type_name: str, missing: list[NField], path: tuple[str, ...]
+                    ) -> set[int] | None:
+        """Key fields this subgraph cannot give for objects it returned: ask the parent field again from
+        a subgraph that resolves it together with those fields (a parent entity call)."""
+        ctx = self._ctx.get((g.id, path))
+        if ctx is None:
+            return None
+        pg, pout, ptype, pf, ppath, pprov = ctx
+        if pf.sub is None or (pg.root_kind is not None and not ppath):
+            return None
+        for s2 in self.sg.subgraphs:
+            if s2 in (g.subgraph, pg.subgraph) or not self.p.direct(s2, ptype, pf.name):
+                continue
+            if not all(self.p.direct(s2, type_name, kf.name) for kf in missing):
+                continue
+            if not self.p.keys(s2, ptype) and not (pg.root_kind is not None and not ppath):
+                continue
+            tn = NField("__typename", "__typename", (), "String", ("!",))
+            part = replace(pf, sub={t: ([tn, *missing] if t == type_name else []) for t in pf.sub})
+            if pg.root_kind is not None and not ppath:
+                return self._plan_in_root(s2, ptype, part, pg)
+            return self._route(pg, pout, ptype, part, ppath, pprov, only=s2)
+        return None
 
     def _requires_of(self, graph: str, send_as: str, type_name: str, name: str) -> str | None:
         for tn in (type_name, send_as):
