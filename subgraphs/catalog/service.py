@@ -769,9 +769,9 @@ def validate_product(
     )
 
 
-def check_publishable(product: CleanProduct | None, sku_count: int) -> None:
-    """A product goes live only when complete: at least one SKU (its attributes were validated,
-    required ones included, on the way in)."""
+def check_publishable(sku_count: int) -> None:
+    """A product goes live only when it can be ordered: at least one SKU (attributes, required
+    ones included, were validated on the way in)."""
     if sku_count == 0:
         raise DomainError.single(
             Codes.NOT_PUBLISHABLE, "a product needs at least one SKU to be published", "skus"

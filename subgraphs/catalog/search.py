@@ -1,0 +1,208 @@
+"""Product search: PostgreSQL full text with prefix matching, filters, and facet counts.
+
+Two statements per search:
+
+1. the page: matching product ids ranked by `ts_rank_cd` (name A > brand/SKU codes B >
+   description C), with `count(*) OVER ()` for the total;
+2. the facets: one `UNION ALL` over the same match set, counting per category, per vendor and per
+   attribute value (`unnest(facet_tags)`), so facet counts never cost one query per value.
+
+Matching: every word of the query must match as a prefix (`word:*`) in the stemmed (english) or
+unstemmed (simple) form; or the whole query is the beginning of a SKU code (`GLV-NIT` finds
+`GLV-NIT4-BL-DX-M`), through a `text_pattern_ops` index instead of pg_trgm. Filters: category
+subtree, vendor, status, attribute values (OR inside one attribute, AND across attributes, on the
+GIN-indexed `facet_tags`). Visibility (buyer catalogs, vendors, admins) is one more predicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.catalog.models import SCHEMA
+from subgraphs.catalog.repository import Visibility
+from subgraphs.catalog.service import CategoryTree, ProductStatus, query_tokens, sku_prefix
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeFilter:
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParams:
+    query: str | None = None
+    category_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    attributes: tuple[AttributeFilter, ...] = ()
+    status: ProductStatus | None = None
+    limit: int = 20
+    offset: int = 0
+    with_facets: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass(slots=True)
+class SearchResult:
+    ids: list[uuid.UUID]
+    has_next: bool
+    total: int
+    categories: list[FacetCount] = field(default_factory=list)  # value: category id (subtree counts)
+    vendors: list[FacetCount] = field(default_factory=list)  # value: vendor organization id
+    attributes: dict[str, list[FacetCount]] = field(default_factory=dict)
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(slots=True)
+class _Sql:
+    where: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    rank: str = "0"
+
+
+def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> _Sql | None:
+    """The WHERE clause and rank expression, or None when nothing can match."""
+    sql = _Sql()
+    if visibility.nothing:
+        return None
+    if not visibility.everything:
+        if visibility.vendor_id is not None:
+            sql.where.append("p.vendor_id = :vis_vendor")
+            sql.params["vis_vendor"] = visibility.vendor_id
+        else:
+            sql.where.append("p.status = 'ACTIVE'")
+            sql.where.append("(p.category_id = ANY(:vis_categories) OR p.id = ANY(:vis_products))")
+            sql.params["vis_categories"] = list(visibility.category_ids)
+            sql.params["vis_products"] = list(visibility.product_ids)
+    if params.status is not None:
+        sql.where.append("p.status = :status")
+        sql.params["status"] = params.status.value
+    if params.category_id is not None:
+        if params.category_id not in tree.nodes:
+            return None
+        sql.where.append("p.category_id = ANY(:categories)")
+        sql.params["categories"] = tree.subtree_ids(params.category_id)
+    if params.vendor_id is not None:
+        sql.where.append("p.vendor_id = :vendor")
+        sql.params["vendor"] = params.vendor_id
+    for i, attr in enumerate(params.attributes):
+        if not attr.values:
+            continue
+        sql.where.append(f"p.facet_tags && CAST(:attr{i} AS text[])")
+        sql.params[f"attr{i}"] = [f"{attr.name}={v}" for v in attr.values]
+    tokens = query_tokens(params.query)
+    prefix = sku_prefix(params.query)
+    if tokens or prefix:
+        matches: list[str] = []
+        if tokens:
+            parts = []
+            for i, token in enumerate(tokens):
+                sql.params[f"t{i}"] = f"{token}:*"
+                parts.append(
+                    f"(to_tsquery('english'::regconfig, :t{i}) || to_tsquery('simple'::regconfig, :t{i}))"
+                )
+            tsquery = " && ".join(parts)
+            matches.append(f"p.search @@ ({tsquery})")
+            sql.rank = f"ts_rank_cd(p.search, {tsquery})"
+        if prefix:
+            matches.append(
+                f"p.id IN (SELECT s.product_id FROM {SCHEMA}.skus s "
+                "WHERE s.code LIKE :sku_prefix ESCAPE '\\')"
+            )
+            sql.params["sku_prefix"] = _like_escape(prefix) + "%"
+        sql.where.append("(" + " OR ".join(matches) + ")")
+    elif params.query and params.query.strip():
+        return None  # only punctuation: nothing to look for
+    return sql
+
+
+async def search_products(
+    session: AsyncSession, params: SearchParams, visibility: Visibility, tree: CategoryTree
+) -> SearchResult:
+    sql = _build(params, visibility, tree)
+    if sql is None:
+        return SearchResult(ids=[], has_next=False, total=0)
+    where = " AND ".join(sql.where) or "TRUE"
+    page = await session.execute(
+        text(
+            f"SELECT p.id, count(*) OVER () AS total FROM {SCHEMA}.products p WHERE {where} "
+            f"ORDER BY {sql.rank} DESC, p.name, p.id LIMIT :limit OFFSET :offset"
+        ),
+        {**sql.params, "limit": params.limit + 1, "offset": params.offset},
+    )
+    rows = page.all()
+    if rows:
+        total = int(rows[0].total)
+    elif params.offset > 0:  # past the end: the window count saw no rows, count apart
+        total = int(
+            await session.scalar(text(f"SELECT count(*) FROM {SCHEMA}.products p WHERE {where}"), sql.params)
+            or 0
+        )
+    else:
+        total = 0
+    result = SearchResult(
+        ids=[r.id for r in rows[: params.limit]], has_next=len(rows) > params.limit, total=total
+    )
+    if params.with_facets and total > 0:
+        await _facets(session, where, sql.params, tree, result)
+    return result
+
+
+async def _facets(
+    session: AsyncSession, where: str, params: dict[str, Any], tree: CategoryTree, result: SearchResult
+) -> None:
+    rows = await session.execute(
+        text(
+            f"""
+            WITH m AS MATERIALIZED (
+                SELECT p.category_id, p.vendor_id, p.facet_tags FROM {SCHEMA}.products p WHERE {where}
+            )
+            SELECT 'c' AS kind, category_id::text AS value, count(*) AS n FROM m GROUP BY category_id
+            UNION ALL
+            SELECT 'v', vendor_id::text, count(*) FROM m GROUP BY vendor_id
+            UNION ALL
+            SELECT 't', tag, count(*) FROM m, unnest(m.facet_tags) AS tag GROUP BY tag
+            """
+        ),
+        params,
+    )
+    per_category: dict[uuid.UUID, int] = {}
+    for kind, value, n in rows:
+        if kind == "c":
+            per_category[uuid.UUID(value)] = int(n)
+        elif kind == "v":
+            result.vendors.append(FacetCount(value, int(n)))
+        else:
+            name, _, attr_value = str(value).partition("=")
+            result.attributes.setdefault(name, []).append(FacetCount(attr_value, int(n)))
+    result.categories = rollup_categories(per_category, tree)
+    result.vendors.sort(key=lambda f: (-f.count, f.value))
+    for values in result.attributes.values():
+        values.sort(key=lambda f: (-f.count, f.value))
+
+
+def rollup_categories(per_category: dict[uuid.UUID, int], tree: CategoryTree) -> list[FacetCount]:
+    """Counts per category including its subtree (a glove in `disposable-gloves` also counts for
+    `gloves` and `ppe`); a product sits in exactly one category, so sums do not double count."""
+    totals: dict[uuid.UUID, int] = {}
+    for category_id, n in per_category.items():
+        chain: Sequence[uuid.UUID] = (
+            [c.id for c in tree.path(category_id)] if category_id in tree.nodes else [category_id]
+        )
+        for cid in chain:
+            totals[cid] = totals.get(cid, 0) + n
+    return sorted((FacetCount(str(cid), n) for cid, n in totals.items()), key=lambda f: (-f.count, f.value))
