@@ -48,6 +48,7 @@ _ALLOW = {"Allow": "GET, POST"}
 _HEALTHY = orjson.dumps({"status": "pass"})
 _TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 _EXPLAIN_HEADERS = ("x-query-plan", "apollo-query-plan-experimental")
+_SERVER_FAILURE_CODES = frozenset({INTERNAL_SERVER_ERROR, "QUERY_PLANNING_FAILED"})
 
 
 def _json_response(body: Any, status: int, media_type: str,
@@ -169,6 +170,9 @@ class GraphQLEndpoint:
         errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        if operation.operation == graphql.OperationType.SUBSCRIPTION:
+            raise HTTPRequestError(400, "Subscriptions are not served over a single HTTP request; use a "
+                                        "WebSocket (graphql-transport-ws) or server-sent events.")
         if operation.variable_definitions or params.variables:
             coerced = graphql.get_variable_values(self.schema, operation.variable_definitions or (),
                                                   params.variables or {},
@@ -191,9 +195,10 @@ class GraphQLEndpoint:
         ensure_error_codes(response)
         if "data" in response or media_type == JSON:
             return response, 200
-        # No data entry: the engine refused the request as a whole.
+        # No data entry: the engine refused the request as a whole; a valid operation it cannot plan
+        # is the gateway's failure, not the client's.
         codes = {error.get("extensions", {}).get("code") for error in response.get("errors", ())}
-        return response, 500 if INTERNAL_SERVER_ERROR in codes else 400
+        return response, 500 if codes & _SERVER_FAILURE_CODES else 400
 
 
 async def healthcheck(request: Request) -> Response:

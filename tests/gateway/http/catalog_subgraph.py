@@ -25,6 +25,10 @@ type Mutation {
   renameProduct(id: ID!, name: String!): Product
 }
 
+type Subscription {
+  productChanged: Product
+}
+
 type Product {
   id: ID!
   name: String!
@@ -101,6 +105,7 @@ schema
 {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
@@ -135,6 +140,10 @@ type Query @join__type(graph: CATALOG) {
 
 type Mutation @join__type(graph: CATALOG) {
   renameProduct(id: ID!, name: String!): Product
+}
+
+type Subscription @join__type(graph: CATALOG) {
+  productChanged: Product
 }
 
 type Product @join__type(graph: CATALOG) {

@@ -304,3 +304,12 @@ async def test_healthcheck(http: aiohttp.ClientSession, gateway_server: GatewayS
     async with http.get(f"{gateway_server.url}/healthcheck") as response:
         assert response.status == 200
         assert await response.json() == {"status": "pass"}
+
+
+async def test_subscription_over_post_is_refused(
+    http: aiohttp.ClientSession, gateway_server: GatewayServer
+) -> None:
+    status, _, body = await post(http, gateway_server, {"query": "subscription { productChanged { id } }"})
+    assert status == 400
+    assert "WebSocket" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
