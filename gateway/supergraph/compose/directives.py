@@ -8,6 +8,7 @@ from graphql import language as ast
 
 REPEATABLE = frozenset({"tag"})
 ACCESS_CONTROL = {"requiresScopes": "scopes", "policy": "policies"}
+ACCESS_CONTROL_DIRECTIVES = frozenset({"authenticated", *ACCESS_CONTROL})
 FEATURES = frozenset({"inaccessible", "tag", "authenticated", "requiresScopes", "policy"})
 
 

@@ -67,12 +67,12 @@ enum link__Purpose {
   EXECUTION
 }
 '''
-_JOIN_V03_SDL = '''
+_JOIN_V03_SDL = """
 directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
 external: Boolean, override: String, usedOverridden: Boolean) \
 repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-'''
-_JOIN_V05_SDL = '''
+"""
+_JOIN_V05_SDL = """
 directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
 external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, \
 contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -90,7 +90,7 @@ input join__ContextArgument {
 scalar join__DirectiveArguments
 
 scalar join__FieldValue
-'''
+"""
 
 
 def _blocks(sdl: str) -> list[str]:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from graphql import language as ast
 
-from .directives import FEATURES, has_directive, merge_applications, merge_description
+from .directives import (
+    ACCESS_CONTROL_DIRECTIVES,
+    FEATURES,
+    has_directive,
+    merge_applications,
+    merge_description,
+)
 from .errors import IssueCollector, SourceLocation
 from .merged import Graph, JoinArgs, MArgument, MEnumValue, MField, MType, Supergraph
 from .metadata import Metadata
@@ -102,6 +108,7 @@ class Merger:
                 "NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type."
             )
         self._add_interface_object_fields()
+        self._propagate_access_control()
         self._post_merge_validations()
         roots = {
             op: name
@@ -808,6 +815,32 @@ class Merger:
             ):
                 return True
         return False
+
+    def _propagate_access_control(self) -> None:
+        """An interface (field) carries the auth requirements of all its implementations (field), ANDed.
+
+        Otherwise a query through the interface would reach data that the object type protects.
+        """
+        for itf in self.types.values():
+            if itf.kind is not Kind.INTERFACE:
+                continue
+            impls = [self.types[name] for name in self._implementations(itf.name)]
+            itf.directives = self._with_access_control(itf.directives, [t.directives for t in impls])
+            for name, f in itf.fields.items():
+                impl_fields = [t.fields[name].directives for t in impls if name in t.fields]
+                f.directives = self._with_access_control(f.directives, impl_fields)
+
+    def _with_access_control(
+        self, own: list[ast.ConstDirectiveNode], others: Sequence[Sequence[ast.ConstDirectiveNode]]
+    ) -> list[ast.ConstDirectiveNode]:
+        def auth(ds: Sequence[ast.ConstDirectiveNode]) -> list[ast.ConstDirectiveNode]:
+            return [d for d in ds if d.name.value in ACCESS_CONTROL_DIRECTIVES]
+
+        extra = [auth(ds) for ds in others if auth(ds)]
+        if not extra:
+            return own
+        merged = self._merged_directives([auth(own), *extra])
+        return [d for d in own if d.name.value not in ACCESS_CONTROL_DIRECTIVES] + merged
 
     def _post_merge_validations(self) -> None:
         for t in self.types.values():

@@ -367,3 +367,19 @@ def test_inaccessible_tag_and_access_control_reach_the_supergraph() -> None:
     assert '@tag(name="public")' in price
     assert '@policy(policies=[["p1"]])' in price
     assert "@inaccessible()" in s["T"]["fields"]["secret"]["directives"]
+
+
+def test_access_control_propagates_from_implementations_to_interfaces() -> None:
+    sdl = compose(
+        a=fed2(
+            "type Query { items: [Item] }\ninterface Item { id: ID! price: Int }\n"
+            'type Gloves implements Item @key(fields: "id") @authenticated { id: ID! '
+            'price: Int @requiresScopes(scopes: [["prices:read"]]) }\n'
+            'type Drill implements Item @key(fields: "id") { id: ID! '
+            'price: Int @requiresScopes(scopes: [["b"]]) }'
+        ),
+    )
+    s = summarize(sdl)
+    assert "@authenticated()" in s["Item"]["directives"]
+    assert '@requiresScopes(scopes=[["b", "prices:read"]])' in s["Item"]["fields"]["price"]["directives"]
+    assert s["Item"]["fields"]["id"]["directives"] == []
