@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated subset of {','.join(ALL_PASSES)}")
     parser.add_argument("--only", help="comma-separated words; run only gateways whose name contains one")
     parser.add_argument("--no-peers", action="store_true", help="do not install or run the Node.js peers")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample our gateway with py-spy during each measured run (summary printed)")
     parser.add_argument("--latency-requests", type=int, help="sequential requests each way (default 2000)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = LoadProfile.quick() if args.quick else LoadProfile()
     profile = LoadProfile(warmup_s=args.warmup if args.warmup is not None else profile.warmup_s,
                           duration_s=args.duration if args.duration is not None else profile.duration_s,
-                          connections=args.connections, checks=profile.checks)
+                          connections=args.connections, checks=profile.checks, profile=args.profile)
     if args.benchmark in ("federation", "all"):
         passes = tuple(p for p in args.passes.split(",") if p in ALL_PASSES)
         only = set(args.only.split(",")) if args.only else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from bench.federation import checker, gateways, load, processes, scenario
+from bench.federation import checker, gateways, load, processes, profiling, scenario
 from bench.federation.report import Measurement, ours_in, render_table
 
 RESULTS_DIR = scenario.REPO_ROOT / "bench" / "results"
@@ -31,6 +31,7 @@ class LoadProfile:
     duration_s: float = 30.0
     connections: int = 50
     checks: int = 20  # sequential checked requests before and after the load
+    profile: bool = False  # sample our gateway with py-spy during the measured run
 
     @classmethod
     def quick(cls) -> LoadProfile:
@@ -131,11 +132,18 @@ def measure_gateway(spec: gateways.GatewaySpec, pass_name: str, subgraphs: Subgr
         sg_before = subgraphs.quiesce()
         cpu_before, sg_cpu_before = tree_cpu_seconds(proc.pid), tree_cpu_seconds(subgraphs.proc.pid)
         say(f"[{pass_name}] {spec.name}: measuring {profile.duration_s:.0f} s")
+        profiler, profile_path = None, logs / log_name.replace(".log", ".py-spy.txt")
+        if profile.profile and spec.is_ours:
+            profiler = profiling.start(proc.pid, profile.duration_s, profile_path)
+            if profiler is None:
+                m.extra["profile"] = "py-spy not installed (pip install py-spy)"
         sampler.start()
         try:
             result = load.run_load(url, body, connections=profile.connections, duration_s=profile.duration_s)
         finally:
             during = sampler.stop()
+            if profiler is not None:
+                _finish_profile(profiler, profile_path, m)
         cpu_after, sg_cpu_after = tree_cpu_seconds(proc.pid), tree_cpu_seconds(subgraphs.proc.pid)
         sg_after = subgraphs.quiesce()  # includes the fetches of the queries in flight when the load ended
         post = checker.check_many(url, body, expected, profile.checks)
@@ -162,6 +170,18 @@ def measure_gateway(spec: gateways.GatewaySpec, pass_name: str, subgraphs: Subgr
     if problems:
         m.status, m.reason = "failed", "; ".join(problems)
     return m
+
+
+def _finish_profile(profiler: processes.ManagedProcess, output: Path, m: Measurement) -> None:
+    deadline = time.monotonic() + 30.0
+    while profiler.alive() and time.monotonic() < deadline:  # py-spy writes its file when it ends
+        time.sleep(0.2)
+    profiler.stop()
+    if output.exists():
+        m.extra["profile"] = profiling.summarize(output.read_text(errors="replace"))
+        m.extra["profile_file"] = str(output)
+    else:
+        m.extra["profile"] = f"py-spy wrote nothing: {profiler.log_tail(500)}"
 
 
 def plan(passes: tuple[str, ...], install: gateways.PeerInstall, only: set[str] | None) -> list[
@@ -227,6 +247,8 @@ def run_federation(profile: LoadProfile, *, passes: tuple[str, ...] = ALL_PASSES
         subgraphs.proc.stop()
     table = render_table(measurements)
     notes = [n for n in [dedup_note(measurements)] if n]
+    notes += [f"profile of {m.gateway} ({m.pass_name}):\n{m.extra['profile']}" for m in measurements
+              if "profile" in m.extra]
     document = {
         "benchmark": "federation", "started_utc": stamp, "profile": profile.__dict__,
         "machine": {"cpus": psutil.cpu_count(), "load_avg": list(psutil.getloadavg())},

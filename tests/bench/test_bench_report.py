@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.federation import checker, load, processes
+from bench.federation import checker, load, processes, profiling
 from bench.federation.report import HEADERS, Measurement, render_table, table_rows
 from bench.federation.runner import dedup_note
 
@@ -91,3 +91,18 @@ def test_managed_process_stops_its_whole_group(tmp_path: Path) -> None:
     proc.stop(grace_s=2.0)
     assert not proc.alive()
     assert processes.live_group_members(proc.pid) == []
+
+
+def test_profile_summary_ranks_self_and_inclusive_time() -> None:
+    collapsed = "\n".join([
+        "main (app.py:1);run (app.py:5);plan (planner.py:10) 30",
+        "main (app.py:1);run (app.py:5);shape (shaping.py:20) 60",
+        "main (app.py:1);run (app.py:6);shape (shaping.py:21);dumps (json.py:3) 10",
+    ])
+    summary = profiling.summarize(collapsed)
+    self_part, inclusive_part = summary.split("inclusive time")
+    assert summary.startswith("100 samples")
+    assert self_part.index("shape (shaping.py)") < self_part.index("plan (planner.py)")  # 60% before 30%
+    assert "60.0%  shape (shaping.py)" in self_part  # line numbers merged per function
+    assert "70.0%  shape (shaping.py)" in inclusive_part and "main (app.py)" not in inclusive_part
+    assert profiling.summarize("") == "no samples"
