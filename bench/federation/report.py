@@ -81,7 +81,7 @@ def table_rows(measurements: list[Measurement]) -> list[list[str]]:
             row += [_fmt(value, fmt), _fmt(ratio(value, getattr(reference, attr, None)), "{:.2f}")]
         row.append(_fmt(m.sequential_subgraph_requests_per_query, "{:.2f}"))
         row.append(f"{m.mismatches}/{m.checked}" if m.checked else "-")
-        row.append(m.status if not m.reason else f"{m.status}: {m.reason}"[:90])
+        row.append(m.status if not m.reason else " ".join(f"{m.status}: {m.reason}".split())[:90])
         rows.append(row)
     return rows
 

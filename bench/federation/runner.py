@@ -220,6 +220,7 @@ def run_federation(profile: LoadProfile, *, passes: tuple[str, ...] = ALL_PASSES
                    only: set[str] | None = None, skip_peers: bool = False,
                    say: Callable[[str], None] = print) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    load_at_start = list(psutil.getloadavg())  # others' work on a shared machine shows here
     logs = RESULTS_DIR / f"federation-{stamp}-logs"
     logs.mkdir(parents=True, exist_ok=True)
     if skip_peers:
@@ -238,7 +239,11 @@ def run_federation(profile: LoadProfile, *, passes: tuple[str, ...] = ALL_PASSES
         supergraph.write_text(scenario.supergraph_sdl(subgraphs.base_url))
         for pass_name, spec in plan(passes, install, only):
             started = time.monotonic()
-            m = measure_gateway(spec, pass_name, subgraphs, supergraph, profile, logs, say)
+            try:
+                m = measure_gateway(spec, pass_name, subgraphs, supergraph, profile, logs, say)
+            except Exception as exc:  # one broken gateway or tool run must not lose the others' figures
+                m = Measurement(pass_name, spec.name, "failed", reason=f"{type(exc).__name__}: {exc}"[:400],
+                                is_ours=spec.is_ours)
             say(f"[{pass_name}] {spec.name}: {m.status}{': ' + m.reason if m.reason else ''}"
                 f" ({time.monotonic() - started:.0f} s)")
             measurements.append(m)
@@ -251,7 +256,8 @@ def run_federation(profile: LoadProfile, *, passes: tuple[str, ...] = ALL_PASSES
               if "profile" in m.extra]
     document = {
         "benchmark": "federation", "started_utc": stamp, "profile": profile.__dict__,
-        "machine": {"cpus": psutil.cpu_count(), "load_avg": list(psutil.getloadavg())},
+        "machine": {"cpus": psutil.cpu_count(), "load_avg_at_start": load_at_start,
+                    "load_avg_at_end": list(psutil.getloadavg())},
         "load_tool": load.wrk_path() or "own-aiohttp", "peer_versions": install.versions,
         "peer_install_error": install.error, "subgraph_counts": subgraph_counts,
         "measurements": [m.to_json() for m in measurements], "notes": notes, "table": table,
