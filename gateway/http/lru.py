@@ -38,3 +38,7 @@ class LRUCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def keys(self) -> list[K]:
+        """Cached keys, least recently used first."""
+        return list(self._data)

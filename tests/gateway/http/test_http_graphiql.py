@@ -92,3 +92,6 @@ async def test_graphiql_renders_offline_in_chromium(gateway_server: GatewayServe
     assert "graphiql-container" in text, text[:2000]
     assert "graphiql-execute-button" in text
     assert "Loading GraphiQL" not in text
+    # GraphiQL fetched the schema through the endpoint: its introspection query went through the parser.
+    parsed = gateway_server.app.state.graphql.documents.parsed
+    assert any("__schema" in query for query in parsed.keys()), "GraphiQL never sent its introspection query"
