@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -39,6 +40,6 @@ class LRUCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def keys(self) -> list[K]:
-        """Cached keys, least recently used first."""
-        return list(self._data)
+    def __iter__(self) -> Iterator[K]:
+        """Cached keys, least recently used first (a snapshot: the cache may change meanwhile)."""
+        return iter(list(self._data))
