@@ -101,7 +101,7 @@ MEMBERSHIPS: list[dict[str, Any]] = [
     {"user_id": SUPPLIER_USER_ID, "organization_id": SUPPLIER_ID, "roles": ["supplier_admin"]},
     {"user_id": BUYER_USER_ID, "organization_id": BUYER_ID, "roles": ["buyer"]},
     {"user_id": BUYER_USER_ID, "organization_id": BUYER_PLANT_ID, "roles": ["buyer"]},
-    {"user_id": APPROVER_USER_ID, "organization_id": BUYER_ID, "roles": ["buyer", "approver"]},
+    {"user_id": APPROVER_USER_ID, "organization_id": BUYER_ID, "roles": ["approver", "buyer"]},
 ]
 
 
