@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = GatewayConfig()
     except ValidationError as exc:
-        return _fail(f"invalid configuration: {exc}")
+        problems = "; ".join(f"GATEWAY_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+                             for error in exc.errors())
+        return _fail(f"invalid configuration: {problems}")
 
     sdl = _read_supergraph(config.supergraph)
     try:
