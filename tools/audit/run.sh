@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PROJECT="$(cd "$HERE/../.." && pwd)"
 WORKDIR="/tmp/audit"
-AUDIT_PORT=4200
+AUDIT_PORT=""
 GATEWAY_PORT=""
 JSON_OUT=""
 PYTHON="${PYTHON:-$PROJECT/.venv/bin/python}"
@@ -42,8 +42,12 @@ export PATH="$NODE_BIN:$PATH"
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 GATEWAY_PORT="${GATEWAY_PORT:-$(free_port)}"
 
-if "$PYTHON" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $AUDIT_PORT)) != 0)"; then
-  echo "error: port $AUDIT_PORT is already in use (another audit run?); pass --audit-port N" >&2
+port_busy() { "$PYTHON" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $1)) != 0)"; }
+if [[ -z "$AUDIT_PORT" ]]; then
+  AUDIT_PORT=4200
+  port_busy "$AUDIT_PORT" && AUDIT_PORT="$(free_port)"  # another run holds 4200: any port works
+elif port_busy "$AUDIT_PORT"; then
+  echo "error: port $AUDIT_PORT is already in use (another audit run?)" >&2
   exit 1
 fi
 
