@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import graphql
+
 from .emit import print_supergraph
 from .errors import CompositionError, CompositionIssue, IssueCollector
+from .inaccessible import check_inaccessible
 from .merge import Merger
 from .metadata import Metadata
 from .model import Subgraph, SubgraphSource
 from .parse import read_subgraph
+from .references import check_references
 from .upgrade import upgrade_subgraphs
 from .validate import validate_subgraph
 
@@ -35,10 +39,29 @@ def compose_supergraph(subgraphs: Sequence[SubgraphSource]) -> str:
     issues.raise_if_any()
     upgrade_subgraphs(parsed, issues)
     issues.raise_if_any()
+    for sub in parsed:
+        check_references(sub, issues)
+    issues.raise_if_any()
     metas = [Metadata(sub) for sub in parsed]
     for sub, meta in zip(parsed, metas, strict=True):
         validate_subgraph(sub, meta, issues)
     issues.raise_if_any()
     supergraph = Merger(parsed, metas, issues).merge()
     issues.raise_if_any()
-    return print_supergraph(supergraph)
+    check_inaccessible(supergraph, issues)
+    issues.raise_if_any()
+    sdl = print_supergraph(supergraph)
+    _check_valid_schema(sdl, issues)
+    issues.raise_if_any()
+    return sdl
+
+
+def _check_valid_schema(sdl: str, issues: IssueCollector) -> None:
+    """Last guard: what we hand out must be a valid GraphQL schema (a composer bug otherwise)."""
+    try:
+        schema = graphql.build_schema(sdl)
+    except graphql.GraphQLError as exc:
+        issues.add("INVALID_SUPERGRAPH", f"The composed supergraph is not a valid schema: {exc.message}")
+        return
+    for error in graphql.validate_schema(schema):
+        issues.add("INVALID_SUPERGRAPH", f"The composed supergraph is not a valid schema: {error.message}")

@@ -383,3 +383,45 @@ def test_access_control_propagates_from_implementations_to_interfaces() -> None:
     assert "@authenticated()" in s["Item"]["directives"]
     assert '@requiresScopes(scopes=[["b", "prices:read"]])' in s["Item"]["fields"]["price"]["directives"]
     assert s["Item"]["fields"]["id"]["directives"] == []
+
+
+def test_unknown_type_and_incomplete_implementation_are_graphql_errors() -> None:
+    err = errors(a=fed2("type Query { a: Missing }"))
+    assert err.codes == ["INVALID_GRAPHQL"]
+    assert 'Unknown type "Missing"' in err.issues[0].message
+    err = errors(a=fed2("type Query { a: I }\ninterface I { x: Int }\ntype T implements I { y: Int }"))
+    assert err.codes == ["INVALID_GRAPHQL"]
+    assert 'Interface field "I.x" expected but type "T" does not provide it' in err.issues[0].message
+
+
+def test_inaccessible_rules() -> None:
+    err = errors(a=fed2("type Query { a: Secret }\ntype Secret @inaccessible { x: Int }"))
+    assert err.codes == ["REFERENCED_INACCESSIBLE"]
+    err = errors(a=fed2("type Query { a(x: Int! @inaccessible): Int }"))
+    assert err.codes == ["REQUIRED_INACCESSIBLE"]
+    err = errors(a=fed2("type Query { a: T }\ntype T { x: Int @inaccessible }"))
+    assert err.codes == ["ONLY_INACCESSIBLE_CHILDREN"]
+    err = errors(a=fed2("type Query { a(e: E = B): Int }\nenum E { A B @inaccessible }"))
+    assert err.codes == ["DEFAULT_VALUE_USES_INACCESSIBLE"]
+    fine = compose(
+        a=fed2(
+            "type Query { a(e: E = B @inaccessible): Int hidden: Secret @inaccessible }\n"
+            "enum E { A B @inaccessible }\ntype Secret @inaccessible { x: Int }"
+        )
+    )
+    assert "@inaccessible()" in summarize(fine)["Secret"]["directives"]
+
+
+def test_every_error_is_reported_at_once() -> None:
+    err = errors(
+        a=fed2(
+            'type Query { t: T }\ntype T @key(fields: "nope") { id: ID! }\ntype U @key(fields: "zip") { id: ID }'
+        ),
+        b=fed2('type V @key(fields: "id") { id: ID! s: Int @requires(fields: "id") }'),
+    )
+    assert sorted(err.codes) == [
+        "KEY_INVALID_FIELDS",
+        "KEY_INVALID_FIELDS",
+        "REQUIRES_FIELDS_MISSING_EXTERNAL",
+    ]
+    assert str(err).startswith("composition failed with 3 errors")
