@@ -176,28 +176,42 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _seeded(database_url: str) -> bool:
+async def _seeded(database_url: str) -> set[str]:
+    """The subgraphs whose demo data this database already holds."""
     import asyncpg
 
     conn = await asyncpg.connect(_libpq(database_url))
     try:
-        return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", SEED_MARKER_TABLE))
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", SEED_MARKER_TABLE):
+            return set()
+        return {row[0] for row in await conn.fetch(f"SELECT subgraph FROM {SEED_MARKER_TABLE}")}
     finally:
         await conn.close()
 
 
-async def _mark_seeded(database_url: str) -> None:
+async def _mark_seeded(database_url: str, names: Sequence[str]) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(_libpq(database_url))
     try:
-        await conn.execute(f"CREATE TABLE IF NOT EXISTS {SEED_MARKER_TABLE} (seeded_at timestamptz NOT NULL)")
-        await conn.execute(f"INSERT INTO {SEED_MARKER_TABLE} VALUES (now())")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {SEED_MARKER_TABLE}"
+            " (subgraph text PRIMARY KEY, seeded_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await conn.executemany(
+            f"INSERT INTO {SEED_MARKER_TABLE} (subgraph) VALUES ($1) ON CONFLICT DO NOTHING",
+            [(name,) for name in names],
+        )
     finally:
         await conn.close()
 
 
 def migrate_and_seed(database_url: str, seed: bool) -> None:
+    """Migrate every present subgraph; load the demo data of each subgraph once.
+
+    The marker table `public.devstack_seed` remembers which subgraphs were seeded, so a second
+    `make up` keeps the data as it is, and a subgraph added later still gets its demo data.
+    """
     if importlib.util.find_spec("shared.migrate") is None:
         say("shared.migrate is not there yet: no migrations run")
     else:
@@ -210,14 +224,17 @@ def migrate_and_seed(database_url: str, seed: bool) -> None:
     if importlib.util.find_spec("shared.seed") is None:
         say("shared.seed is not there yet: no demo data loaded")
         return
-    if asyncio.run(_seeded(database_url)):
+    from shared.seed import seed_all, seed_functions
+
+    with_seed = [name for name, _fn in seed_functions()]
+    done = asyncio.run(_seeded(database_url))
+    todo = [name for name in with_seed if name not in done]
+    if not todo:
         say("demo data already loaded (kept)")
         return
-    from shared.seed import seed_all
-
-    say("loading demo data")
-    asyncio.run(seed_all(database_url))
-    asyncio.run(_mark_seeded(database_url))
+    say(f"loading demo data: {', '.join(todo)}")
+    asyncio.run(seed_all(database_url, todo))
+    asyncio.run(_mark_seeded(database_url, todo))
 
 
 # --- subgraphs, supergraph, gateway -----------------------------------------------------------
