@@ -415,7 +415,8 @@ def test_inaccessible_rules() -> None:
 def test_every_error_is_reported_at_once() -> None:
     err = errors(
         a=fed2(
-            'type Query { t: T }\ntype T @key(fields: "nope") { id: ID! }\ntype U @key(fields: "zip") { id: ID }'
+            'type Query { t: T }\ntype T @key(fields: "nope") { id: ID! }\n'
+            'type U @key(fields: "zip") { id: ID }'
         ),
         b=fed2('type V @key(fields: "id") { id: ID! s: Int @requires(fields: "id") }'),
     )
