@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +166,21 @@ class SubgraphRuntime:
             self.relay.wake()
 
 
+async def _supervise(what: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: restart it (with back-off) when it fails."""
+    delay = 0.5
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; restarting in %.1fs", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def _run_events(
     runtime: SubgraphRuntime, *, outbox_schema: str | None, consumers: Sequence[ConsumerFactory]
 ) -> None:
@@ -200,8 +215,12 @@ async def _run_events(
                 batch_size=settings.outbox_batch_size,
                 poll_interval=settings.outbox_poll_interval,
             )
-            children.append(runtime.relay.start())
-        children.extend(factory(runtime.db, js).start() for factory in consumers)
+            children.append(
+                asyncio.create_task(_supervise(f"{runtime.name} outbox relay", runtime.relay.run))
+            )
+        for factory in consumers:
+            consumer = factory(runtime.db, js)
+            children.append(asyncio.create_task(_supervise(f"consumer {consumer.name}", consumer.run)))
         runtime.events_ready.set()
         await asyncio.gather(*children)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -220,3 +221,51 @@ async def test_debug_mode_without_gateway_context(app_db: Database, serve_app) -
     )
     status, body = await graphql(url, "{ tenant }", headers={"x-tenant-id": str(TENANT)})
     assert status == 200 and body["data"] == {"tenant": str(TENANT)}
+
+
+async def test_lifespan_runs_event_consumers(app_db: Database, serve_app, service_urls) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    import asyncpg
+    import nats
+    from sqlalchemy.engine import make_url
+
+    from shared.events import EventEnvelope, IdempotentConsumer, ensure_stream
+
+    domain = f"lifespan{secrets.token_hex(3)}"
+    seen: list[uuid.UUID] = []
+    handled = asyncio.Event()
+
+    class Recorder(IdempotentConsumer):
+        name = f"recorder-{domain}"
+        schema = "orgs"  # any migrated schema with a processed_events table
+        filter_subject = f"{domain}.>"
+
+        async def handle(self, session: Any, event: EventEnvelope) -> None:
+            seen.append(event.id)
+            handled.set()
+
+    Recorder.domain = domain
+    app = create_subgraph_app(
+        schema, name="consumertest", settings=Settings(), database=app_db, consumers=[Recorder], events=True
+    )
+    await serve_app(app)
+    nc = await nats.connect(service_urls.nats_url)
+    try:
+        js = nc.jetstream()
+        stream = await ensure_stream(js, domain)
+        event = EventEnvelope.new(domain, "happened", tenant_id=TENANT, subject_id="s1")
+        await js.publish(event.subject, event.to_bytes(), headers={"Nats-Msg-Id": str(event.id)})
+        await asyncio.wait_for(handled.wait(), timeout=20)
+        await js.delete_stream(stream)
+    finally:
+        await nc.close()
+    assert seen == [event.id]
+    conn = await asyncpg.connect(
+        make_url(service_urls.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        rows = await conn.fetch("SELECT consumer FROM orgs.processed_events WHERE event_id = $1", event.id)
+    finally:
+        await conn.close()
+    assert [r["consumer"] for r in rows] == [Recorder.name]
