@@ -337,9 +337,16 @@ async def create_product(
         raise DomainError.single(
             Codes.DUPLICATE_SKU_CODE, "a SKU code or externalRef is taken", "skus"
         ) from exc
+    await _reload_timestamps(session, product)
     if event:
         await add_event(session, SCHEMA, events.product_created(product, skus))
     return product, skus
+
+
+async def _reload_timestamps(session: AsyncSession, product: Product) -> None:
+    """Server-side timestamps expire on flush; load them while the session is open so the API can
+    read them after the transaction."""
+    await session.refresh(product, ["created_at", "updated_at"])
 
 
 @dataclass(slots=True)
@@ -437,6 +444,7 @@ async def update_product(
             await session.flush()
     except IntegrityError as exc:
         raise DomainError.single(Codes.DUPLICATE_SKU_CODE, "a SKU code is taken", "skus") from exc
+    await _reload_timestamps(session, product)
     await add_event(session, SCHEMA, events.product_updated(product, skus, change))
     return product, skus
 
@@ -476,6 +484,7 @@ async def change_status(
     product.status = target.value
     product.version += 1
     await session.flush()
+    await _reload_timestamps(session, product)
     await add_event(session, SCHEMA, events.product_updated(product, skus, _CHANGE_FOR[target]))
     return product, skus
 

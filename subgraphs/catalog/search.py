@@ -71,7 +71,7 @@ def _like_escape(value: str) -> str:
 class _Sql:
     where: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
-    rank: str = "0"
+    rank: str | None = None
 
 
 def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> _Sql | None:
@@ -111,7 +111,8 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
         if tokens:
             parts = []
             for i, token in enumerate(tokens):
-                sql.params[f"t{i}"] = f"{token}:*"
+                # One letter as a prefix matches nearly everything: single letters match exactly.
+                sql.params[f"t{i}"] = f"{token}:*" if len(token) > 1 else token
                 parts.append(
                     f"(to_tsquery('english'::regconfig, :t{i}) || to_tsquery('simple'::regconfig, :t{i}))"
                 )
@@ -140,7 +141,7 @@ async def search_products(
     page = await session.execute(
         text(
             f"SELECT p.id, count(*) OVER () AS total FROM {SCHEMA}.products p WHERE {where} "
-            f"ORDER BY {sql.rank} DESC, p.name, p.id LIMIT :limit OFFSET :offset"
+            f"ORDER BY {sql.rank + ' DESC, ' if sql.rank else ''}p.name, p.id LIMIT :limit OFFSET :offset"
         ),
         {**sql.params, "limit": params.limit + 1, "offset": params.offset},
     )
