@@ -124,11 +124,18 @@ class QuantityRuleRow(TenantMixin, Base):
             ["tenant_id", "price_list_id"], ["price_lists.tenant_id", "price_lists.id"], ondelete="CASCADE"
         ),
         Index(
-            "uq_quantity_rules_list", "tenant_id", "sku_id", "price_list_id", unique=True,
+            "uq_quantity_rules_list",
+            "tenant_id",
+            "sku_id",
+            "price_list_id",
+            unique=True,
             postgresql_where=text("price_list_id IS NOT NULL"),
         ),
         Index(
-            "uq_quantity_rules_default", "tenant_id", "sku_id", unique=True,
+            "uq_quantity_rules_default",
+            "tenant_id",
+            "sku_id",
+            unique=True,
             postgresql_where=text("price_list_id IS NULL"),
         ),
         CheckConstraint(

@@ -184,8 +184,10 @@ class PriceResolution:
         }[self.source]
         text = f"{where} '{self.price_list.name}'"
         if self.assignment_depth is not None:
-            text += " assigned to the buyer" if self.assignment_depth == 0 else (
-                f" inherited from an ancestor organization ({self.assignment_depth} level(s) up)"
+            text += (
+                " assigned to the buyer"
+                if self.assignment_depth == 0
+                else (f" inherited from an ancestor organization ({self.assignment_depth} level(s) up)")
             )
         text += f", price break from {self.break_min_quantity} unit(s)"
         return text
@@ -352,7 +354,11 @@ def resolve_price(
     currency = normalize_currency(currency)
     try:
         return _resolve_one(
-            _index(snapshot), chain_depths(organization_chain), LineRequest(sku_id, quantity), currency, at,
+            _index(snapshot),
+            chain_depths(organization_chain),
+            LineRequest(sku_id, quantity),
+            currency,
+            at,
             "quantity",
         )
     except PricingError as exc:
