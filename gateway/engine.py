@@ -59,8 +59,13 @@ class Gateway:
 
     api_schema: graphql.GraphQLSchema
 
-    def __init__(self, supergraph_document: graphql.DocumentNode, *, subgraph_timeout: float = 30.0,
-                 subgraph_headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        supergraph_document: graphql.DocumentNode,
+        *,
+        subgraph_timeout: float = 30.0,
+        subgraph_headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.api_schema = build_api_schema(supergraph_document)
         self.supergraph: Supergraph = parse_supergraph(supergraph_document)
         self.supergraph_schema = graphql.build_ast_schema(supergraph_document, assume_valid_sdl=True)
@@ -71,20 +76,25 @@ class Gateway:
         object_types = frozenset(t.name for t in self.supergraph.types.values() if t.kind == "OBJECT")
         self.executor = Executor(self.client, object_types)
         self.enum_values: dict[str, frozenset[str]] = {
-            name: frozenset(t.values) for name, t in self.api_schema.type_map.items()
-            if isinstance(t, graphql.GraphQLEnumType) and not name.startswith("__")}
-        self.api_objects = frozenset(name for name, t in self.api_schema.type_map.items()
-                                     if isinstance(t, graphql.GraphQLObjectType))
+            name: frozenset(t.values)
+            for name, t in self.api_schema.type_map.items()
+            if isinstance(t, graphql.GraphQLEnumType) and not name.startswith("__")
+        }
+        self.api_objects = frozenset(
+            name for name, t in self.api_schema.type_map.items() if isinstance(t, graphql.GraphQLObjectType)
+        )
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
         self._cond_vars: dict[str, tuple[str, ...]] = {}
 
     @classmethod
-    def from_supergraph_sdl(cls, sdl: str, *, subgraph_timeout: float = 30.0,
-                            subgraph_headers: Mapping[str, str] | None = None) -> Gateway:
+    def from_supergraph_sdl(
+        cls, sdl: str, *, subgraph_timeout: float = 30.0, subgraph_headers: Mapping[str, str] | None = None
+    ) -> Gateway:
         return cls(graphql.parse(sdl), subgraph_timeout=subgraph_timeout, subgraph_headers=subgraph_headers)
 
-    def plan(self, document: ast.DocumentNode, operation_name: str | None,
-             variables: Mapping[str, Any] | None) -> QueryPlan:
+    def plan(
+        self, document: ast.DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> QueryPlan:
         """The (cached) plan of an operation."""
         dkey = _document_key(document)
         cond = self._cond_vars.get(dkey)
@@ -100,8 +110,9 @@ class Gateway:
             self._plans[key] = plan
         return plan
 
-    async def execute(self, request: OperationRequest, *, extra_subgraph_headers: Mapping[str, str] | None = None
-                      ) -> dict[str, Any]:
+    async def execute(
+        self, request: OperationRequest, *, extra_subgraph_headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Full GraphQL response: {"data": ...} plus "errors"/"extensions" when present.
 
         Never raises for subgraph failures: partial data + errors with paths and extensions.code.
@@ -126,8 +137,12 @@ class Gateway:
         return response
 
     def _introspect(self, request: OperationRequest, plan: QueryPlan, state: ExecutionState) -> None:
-        result = graphql.execute(self.api_schema, request.document, operation_name=request.operation_name,
-                                 variable_values=request.variables)
+        result = graphql.execute(
+            self.api_schema,
+            request.document,
+            operation_name=request.operation_name,
+            variable_values=request.variables,
+        )
         if isinstance(result, graphql.ExecutionResult) and result.data:
             for f in plan.root_fields:
                 if f.name in ("__schema", "__type") and f.key in result.data:

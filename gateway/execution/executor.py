@@ -61,13 +61,16 @@ class Executor:
     def _vars(self, fetch: Fetch, state: ExecutionState) -> dict[str, Any]:
         return {v: state.variables[v] for v in fetch.variable_usages if v in state.variables}
 
-    async def _call(self, fetch: Fetch, payload: dict[str, Any], state: ExecutionState,
-                    error_path: list[Any] | None) -> dict[str, Any] | None:
+    async def _call(
+        self, fetch: Fetch, payload: dict[str, Any], state: ExecutionState, error_path: list[Any] | None
+    ) -> dict[str, Any] | None:
         try:
             return await self.client.post(fetch.url, payload, state.extra_headers)
         except SubgraphError as exc:
-            err: dict[str, Any] = {"message": str(exc),
-                                   "extensions": {"code": exc.code, "serviceName": fetch.subgraph}}
+            err: dict[str, Any] = {
+                "message": str(exc),
+                "extensions": {"code": exc.code, "serviceName": fetch.subgraph},
+            }
             if error_path:
                 err["path"] = error_path
             state.errors.append(err)
@@ -115,15 +118,24 @@ class Executor:
         variables = self._vars(fetch, state)
         variables["representations"] = reps
         first_path = targets[0][0][1] if targets else None
-        result = await self._call(fetch, {"query": fetch.operation, "variables": variables}, state,
-                                  list(first_path[:-1]) if first_path else None)
+        result = await self._call(
+            fetch,
+            {"query": fetch.operation, "variables": variables},
+            state,
+            list(first_path[:-1]) if first_path else None,
+        )
         if result is None:
             return
         for e in result.get("errors") or ():
             e = _with_service(e, fetch.subgraph)
             p = e.get("path")
-            if isinstance(p, list) and len(p) >= 2 and p[0] == "_entities" and isinstance(p[1], int) \
-                    and p[1] < len(targets):
+            if (
+                isinstance(p, list)
+                and len(p) >= 2
+                and p[0] == "_entities"
+                and isinstance(p[1], int)
+                and p[1] < len(targets)
+            ):
                 e["path"] = [*targets[p[1]][0][1], *p[2:]]
             else:
                 e.pop("path", None)

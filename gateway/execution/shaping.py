@@ -17,17 +17,24 @@ BUBBLE = _Bubble()
 class Shaper:
     __slots__ = ("api_objects", "enum_values", "errors")
 
-    def __init__(self, errors: list[dict[str, Any]], enum_values: dict[str, frozenset[str]],
-                 api_objects: frozenset[str]) -> None:
+    def __init__(
+        self,
+        errors: list[dict[str, Any]],
+        enum_values: dict[str, frozenset[str]],
+        api_objects: frozenset[str],
+    ) -> None:
         self.errors = errors
         self.enum_values = enum_values
         self.api_objects = api_objects  # object types clients may see (inaccessible ones resolve to null)
 
-    def shape_root(self, data: dict[str, Any], fields: tuple[NField, ...], root_type: str) -> dict[str, Any] | None:
+    def shape_root(
+        self, data: dict[str, Any], fields: tuple[NField, ...], root_type: str
+    ) -> dict[str, Any] | None:
         r = self._object(data, fields, root_type, [])
-        return None if r is BUBBLE else r  # type: ignore[return-value]
+        return None if r is BUBBLE else r
 
     def _object(self, obj: dict[str, Any], fields: Any, type_name: str, path: list[Any]) -> Any:
+        # Returns the shaped dict, or BUBBLE when a non-null field came back null.
         out: dict[str, Any] = {}
         for f in fields:
             if f.name == "__typename":
@@ -45,8 +52,12 @@ class Shaper:
             r = self._complete(v, f, i + 1, path, seg)
             if r is None:
                 if not self.errors:
-                    self.errors.append({"message": f"Cannot return null for non-nullable field {f.name}.",
-                                        "path": [*path, seg]})
+                    self.errors.append(
+                        {
+                            "message": f"Cannot return null for non-nullable field {f.name}.",
+                            "path": [*path, seg],
+                        }
+                    )
                 return BUBBLE
             return r
         if v is None:
@@ -65,8 +76,9 @@ class Shaper:
         if f.sub is None:
             allowed = self.enum_values.get(f.type_name)
             if allowed is not None and v not in allowed:
-                self.errors.append({"message": f"Enum \"{f.type_name}\" cannot represent value: {v!r}",
-                                    "path": [*path, seg]})
+                self.errors.append(
+                    {"message": f'Enum "{f.type_name}" cannot represent value: {v!r}', "path": [*path, seg]}
+                )
                 return None
             return v
         if not isinstance(v, dict):

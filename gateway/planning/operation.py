@@ -20,7 +20,8 @@ class NField:
     name: str
     args: tuple[ast.ArgumentNode, ...]
     type_name: str  # named type in the supergraph
-    wrap: tuple[str, ...]  # type wrappers outermost first: "!" non-null, "[" list; e.g. "[Book!]!" -> ("!", "[", "!")
+    # type wrappers outermost first: "!" non-null, "[" list; e.g. "[Book!]!" -> ("!", "[", "!")
+    wrap: tuple[str, ...]
     # composite fields: concrete object type -> fields; "" holds fields selected on the abstract type itself
     sub: dict[str, list[NField]] | None = None
     is_abstract: bool = False
@@ -52,11 +53,18 @@ def _variables_in(args: tuple[ast.ArgumentNode, ...]) -> frozenset[str]:
     return frozenset(names)
 
 
+_COMPOSITE = (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType, graphql.GraphQLUnionType)
+
+
 class Normalizer:
     """Turns selection sets into per-concrete-type ``NField`` lists against the supergraph schema."""
 
-    def __init__(self, schema: graphql.GraphQLSchema, fragments: dict[str, ast.FragmentDefinitionNode],
-                 variables: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        schema: graphql.GraphQLSchema,
+        fragments: dict[str, ast.FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
@@ -81,12 +89,18 @@ class Normalizer:
             return True
         ct = self.schema.get_type(cond)
         if isinstance(runtime, graphql.GraphQLObjectType) and isinstance(
-                ct, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+            ct, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType
+        ):
             return self.schema.is_sub_type(ct, runtime)
         return False
 
-    def collect(self, runtime: graphql.GraphQLNamedType, sel: ast.SelectionSetNode,
-                out: dict[str, list[ast.FieldNode]], visited: set[str] | None = None) -> None:
+    def collect(
+        self,
+        runtime: graphql.GraphQLNamedType,
+        sel: ast.SelectionSetNode,
+        out: dict[str, list[ast.FieldNode]],
+        visited: set[str] | None = None,
+    ) -> None:
         for s in sel.selections:
             if not self._included(s):
                 continue
@@ -127,14 +141,16 @@ class Normalizer:
             wrap, named = type_wrappers(fdef.type)
             args = tuple(first.arguments or ())
             nf = NField(key, name, args, named.name, wrap, variables=_variables_in(args))
-            if isinstance(named, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+            if isinstance(named, _COMPOSITE):
                 subsels = [n.selection_set for n in fnodes if n.selection_set is not None]
                 nf.sub = self.sub_for(named, subsels)
                 nf.is_abstract = not isinstance(named, graphql.GraphQLObjectType)
             result.append(nf)
         return result
 
-    def sub_for(self, named: graphql.GraphQLNamedType, subsels: list[ast.SelectionSetNode]) -> dict[str, list[NField]]:
+    def sub_for(
+        self, named: graphql.GraphQLNamedType, subsels: list[ast.SelectionSetNode]
+    ) -> dict[str, list[NField]]:
         sub: dict[str, list[NField]] = {}
         if isinstance(named, graphql.GraphQLObjectType):
             sub[named.name] = self.fields_for(named, subsels)

@@ -100,19 +100,35 @@ def node_to_json(node: PlanNode | None) -> Any:
     if node is None:
         return None
     if isinstance(node, Fetch):
-        d: dict[str, Any] = {"kind": "Fetch", "serviceName": node.subgraph, "operation": node.operation,
-                             "operationKind": node.operation_kind, "variableUsages": list(node.variable_usages)}
+        d: dict[str, Any] = {
+            "kind": "Fetch",
+            "serviceName": node.subgraph,
+            "operation": node.operation,
+            "operationKind": node.operation_kind,
+            "variableUsages": list(node.variable_usages),
+        }
         if node.inputs:
-            d["inputs"] = [{"path": list(i.path), "type": i.match_type, "sendAs": i.send_as,
-                            "requires": _sel_to_json(i.requires)} for i in node.inputs]
+            d["inputs"] = [
+                {
+                    "path": list(i.path),
+                    "type": i.match_type,
+                    "sendAs": i.send_as,
+                    "requires": _sel_to_json(i.requires),
+                }
+                for i in node.inputs
+            ]
         return d
     if isinstance(node, Flatten):
         return {"kind": "Flatten", "paths": [list(p) for p in node.paths], "node": node_to_json(node.node)}
     if isinstance(node, Sequence | Parallel):
         return {"kind": type(node).__name__, "nodes": [node_to_json(n) for n in node.nodes]}
     if isinstance(node, Condition):
-        return {"kind": "Condition", "condition": node.variable, "ifClause": node_to_json(node.if_true),
-                "elseClause": node_to_json(node.if_false)}
+        return {
+            "kind": "Condition",
+            "condition": node.variable,
+            "ifClause": node_to_json(node.if_true),
+            "elseClause": node_to_json(node.if_false),
+        }
     return {"kind": "Subscription", "primary": node_to_json(node.primary), "rest": node_to_json(node.rest)}
 
 
@@ -145,9 +161,12 @@ def node_to_text(node: PlanNode | None, indent: int = 0) -> str:
         inner = "\n".join(node_to_text(n, indent + 1) for n in node.nodes)
         return f"{pad}{type(node).__name__} {{\n{inner}\n{pad}}}"
     if isinstance(node, Condition):
-        return (f"{pad}Condition(if: ${node.variable}) {{\n{node_to_text(node.if_true, indent + 1)}\n{pad}}} else {{\n"
-                f"{node_to_text(node.if_false, indent + 1)}\n{pad}}}")
-    return f"{pad}Subscription {{\n{node_to_text(node.primary, indent + 1)}\n{node_to_text(node.rest, indent + 1)}\n{pad}}}"
+        yes = node_to_text(node.if_true, indent + 1)
+        no = node_to_text(node.if_false, indent + 1)
+        return f"{pad}Condition(if: ${node.variable}) {{\n{yes}\n{pad}}} else {{\n{no}\n{pad}}}"
+    primary = node_to_text(node.primary, indent + 1)
+    rest = node_to_text(node.rest, indent + 1)
+    return f"{pad}Subscription {{\n{primary}\n{rest}\n{pad}}}"
 
 
 def plan_to_text(plan: QueryPlan) -> str:

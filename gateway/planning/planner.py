@@ -207,7 +207,9 @@ def _print_var_def(v: ast.VariableDefinitionNode) -> str:
 
 def _to_tree(sel: OutSel) -> SelectionTree:
     return SelectionTree(
-        fields=tuple((f.name, k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()),
+        fields=tuple(
+            (f.name, k, _to_tree(f.sub) if f.sub is not None else None) for k, f in sel.fields.items()
+        ),
         fragments=tuple((c, _to_tree(s)) for c, s in sel.frags.items()),
     )
 
@@ -278,9 +280,13 @@ class Planner:
             return not jf.external
         # Progressive override: the overridden graph keeps resolving while the label is off.
         for jf in fi.join_fields:
-            if (jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels
-                    and jf.override is not None and self.sg.subgraphs.get(graph) is not None
-                    and self.sg.subgraphs[graph].name == jf.override):
+            if (
+                jf.override_label is not None
+                and jf.override_label not in self.sg.enabled_override_labels
+                and jf.override is not None
+                and self.sg.subgraphs.get(graph) is not None
+                and self.sg.subgraphs[graph].name == jf.override
+            ):
                 return True
         return False
 
@@ -300,7 +306,10 @@ class Planner:
     def resolvable(self, graph: str, type_name: str, name: str, provided: Provided | None) -> bool:
         if provided is not None and name in provided.get(type_name, ()):
             return True
-        return self.direct(graph, type_name, name) or self.interface_objects_for(graph, type_name, name) is not None
+        return (
+            self.direct(graph, type_name, name)
+            or self.interface_objects_for(graph, type_name, name) is not None
+        )
 
     def field_graph_type(self, graph: str, type_name: str, name: str) -> str:
         ti = self.sg.types.get(type_name)
@@ -309,9 +318,8 @@ class Planner:
             return ""
         for jf in fi.join_fields:
             if jf.graph == graph and jf.type:
-                return graphql.get_named_type(
-                    graphql.type_from_ast(self.schema, graphql.parse_type(jf.type))).name  # type: ignore[arg-type]
-        return graphql.get_named_type(graphql.type_from_ast(self.schema, graphql.parse_type(fi.type))).name  # type: ignore[arg-type]
+                return jf.type.strip("[]!")
+        return fi.type.strip("[]!")
 
     def field_graph_sig(self, graph: str, type_name: str, name: str) -> str:
         ti = self.sg.types.get(type_name)
@@ -331,8 +339,13 @@ class Planner:
             return {type_name}
         if ti.kind == "UNION":
             return {m for m in ti.union_members.get(graph, set()) if self.type_in(graph, m)}
-        return {t.name for t in self.sg.types.values()
-                if t.kind == "OBJECT" and type_name in t.implements.get(graph, set()) and self.type_in(graph, t.name)}
+        return {
+            t.name
+            for t in self.sg.types.values()
+            if t.kind == "OBJECT"
+            and type_name in t.implements.get(graph, set())
+            and self.type_in(graph, t.name)
+        }
 
     def provided_for(self, graph: str, parent: str, name: str, return_type: str) -> Provided | None:
         ti = self.sg.types.get(parent)
@@ -354,19 +367,27 @@ class Planner:
         return {t: self._fields_to_provided(fs_) for t, fs_ in sub.items()}
 
     def _fields_to_provided(self, fields: list[NField]) -> dict[str, Any]:
-        return {f.name: ({t: self._fields_to_provided(x) for t, x in f.sub.items()} if f.sub else {})
-                for f in fields}
+        return {
+            f.name: ({t: self._fields_to_provided(x) for t, x in f.sub.items()} if f.sub else {})
+            for f in fields
+        }
 
     # ---- planning ----------------------------------------------------------------------------------
 
-    def plan(self, document: ast.DocumentNode, operation_name: str | None,
-             variables: dict[str, Any] | None) -> QueryPlan:
+    def plan(
+        self, document: ast.DocumentNode, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> QueryPlan:
         return _PlanBuilder(self, document, operation_name, variables or {}).build()
 
 
 class _PlanBuilder:
-    def __init__(self, planner: Planner, document: ast.DocumentNode, operation_name: str | None,
-                 variables: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        planner: Planner,
+        document: ast.DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any],
+    ) -> None:
         self.p = planner
         self.sg = planner.sg
         ops = [d for d in document.definitions if isinstance(d, ast.OperationDefinitionNode)]
@@ -375,7 +396,9 @@ class _PlanBuilder:
         if len(ops) != 1:
             raise PlanningError("Unknown operation" if operation_name else "Must provide operation name")
         self.op = ops[0]
-        self.frags = {d.name.value: d for d in document.definitions if isinstance(d, ast.FragmentDefinitionNode)}
+        self.frags = {
+            d.name.value: d for d in document.definitions if isinstance(d, ast.FragmentDefinitionNode)
+        }
         self.var_defs = {v.variable.name.value: v for v in self.op.variable_definitions or ()}
         variables = with_variable_defaults(self.op, variables)
         self.norm = Normalizer(planner.schema, self.frags, variables)
@@ -385,12 +408,17 @@ class _PlanBuilder:
         self._routing: set[tuple[int, str, str]] = set()
         self._routable_cache: dict[tuple[str, str], bool] = {}
         self._cands: dict[tuple[str, ...], frozenset[str]] = {}
-        self._ctx: dict[tuple[int, tuple[str, ...]], tuple[Group, OutSel, str, NField, tuple[str, ...], Provided | None]] = {}
+        self._ctx: dict[
+            tuple[int, tuple[str, ...]], tuple[Group, OutSel, str, NField, tuple[str, ...], Provided | None]
+        ] = {}
 
     def build(self) -> QueryPlan:
         kind = self.op.operation.value
-        root_name = {"query": self.sg.query_type, "mutation": self.sg.mutation_type,
-                     "subscription": self.sg.subscription_type}[kind]
+        root_name = {
+            "query": self.sg.query_type,
+            "mutation": self.sg.mutation_type,
+            "subscription": self.sg.subscription_type,
+        }[kind]
         if root_name is None:
             raise PlanningError(f"The schema has no {kind} type")
         root_type = self.p.schema.get_type(root_name)
@@ -405,8 +433,12 @@ class _PlanBuilder:
 
     # ---- groups --------------------------------------------------------------------------------
 
-    def _new_group(self, subgraph: str, path: tuple[str, ...], root_kind: str | None, root_index: int) -> Group:
-        g = Group(id=len(self.groups), subgraph=subgraph, path=path, root_kind=root_kind, root_index=root_index)
+    def _new_group(
+        self, subgraph: str, path: tuple[str, ...], root_kind: str | None, root_index: int
+    ) -> Group:
+        g = Group(
+            id=len(self.groups), subgraph=subgraph, path=path, root_kind=root_kind, root_index=root_index
+        )
         self.groups.append(g)
         return g
 
@@ -429,8 +461,9 @@ class _PlanBuilder:
                 self.root_index[graph] = g
         self._plan_fields(g, g.sel, root_name, [f], (), None)
 
-    def _estimate(self, graph: str, type_name: str, fields: list[NField], provided: Provided | None,
-                  depth: int) -> int:
+    def _estimate(
+        self, graph: str, type_name: str, fields: list[NField], provided: Provided | None, depth: int
+    ) -> int:
         """Rough count of extra fetches needed to resolve ``fields`` starting in ``graph``."""
         cost = 0
         for f in fields:
@@ -453,8 +486,15 @@ class _PlanBuilder:
                         cost += self._estimate(graph, t, sub, child_prov, depth - 1)
         return cost
 
-    def _plan_fields(self, g: Group, out: OutSel, type_name: str, fields: list[NField], path: tuple[str, ...],
-                     provided: Provided | None) -> set[int]:
+    def _plan_fields(
+        self,
+        g: Group,
+        out: OutSel,
+        type_name: str,
+        fields: list[NField],
+        path: tuple[str, ...],
+        provided: Provided | None,
+    ) -> set[int]:
         """Place ``fields`` (on objects of ``type_name`` at ``path``) into ``g``/``out`` or route them.
 
         Returns the ids of every group that ended up producing some of them.
@@ -465,10 +505,12 @@ class _PlanBuilder:
                 out.add("__typename", "__typename")
                 continue
             if self.p.resolvable(g.subgraph, type_name, f.name, provided) and (
-                    self._requires_of(g.subgraph, type_name, type_name, f.name) is None
-                    or (provided is not None and f.name in provided.get(type_name, ()))):
-                local, remote = self._split_unroutable(g.subgraph, type_name, f, provided,
-                                                       g.root_kind is not None and not path)
+                self._requires_of(g.subgraph, type_name, type_name, f.name) is None
+                or (provided is not None and f.name in provided.get(type_name, ()))
+            ):
+                local, remote = self._split_unroutable(
+                    g.subgraph, type_name, f, provided, g.root_kind is not None and not path
+                )
                 producers |= self._place(g, out, type_name, local, path, provided)
                 for s2, part in remote:
                     if g.root_kind is not None and not path:
@@ -504,8 +546,9 @@ class _PlanBuilder:
             self._routable_cache[k] = r
         return r
 
-    def _split_unroutable(self, graph: str, type_name: str, f: NField, provided: Provided | None,
-                          at_root: bool) -> tuple[NField, list[tuple[str, NField]]]:
+    def _split_unroutable(
+        self, graph: str, type_name: str, f: NField, provided: Provided | None, at_root: bool
+    ) -> tuple[NField, list[tuple[str, NField]]]:
         """Children of ``f`` that ``graph`` cannot resolve and no entity key can reach are fetched by
         asking ``f`` again from another subgraph that resolves them (shareable parents)."""
         if not f.sub:
@@ -522,12 +565,23 @@ class _PlanBuilder:
         for t, sub in f.sub.items():
             kept: list[NField] = []
             for cf in sub:
-                if (not t or t not in possible or cf.name == "__typename" or self.p.resolvable(graph, t, cf.name, child_prov)
-                        or self._routable(t, cf.name)):
+                if (
+                    not t
+                    or t not in possible
+                    or cf.name == "__typename"
+                    or self.p.resolvable(graph, t, cf.name, child_prov)
+                    or self._routable(t, cf.name)
+                ):
                     kept.append(cf)
                     continue
-                alt = [s2 for s2 in self.sg.subgraphs if s2 != graph and self.p.direct(s2, type_name, f.name)
-                       and self.p.direct(s2, t, cf.name) and (at_root or self.p.keys(s2, type_name))]
+                alt = [
+                    s2
+                    for s2 in self.sg.subgraphs
+                    if s2 != graph
+                    and self.p.direct(s2, type_name, f.name)
+                    and self.p.direct(s2, t, cf.name)
+                    and (at_root or self.p.keys(s2, type_name))
+                ]
                 if not alt:
                     kept.append(cf)
                     continue
@@ -539,10 +593,22 @@ class _PlanBuilder:
         remote = [(s2, replace(f, sub={t: parts.get(t, []) for t in f.sub})) for s2, parts in moved.items()]
         return local, remote
 
-    def _place(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
-               provided: Provided | None) -> set[int]:
-        of = out.add(f.key, f.name, print_args(f.args), f.sub is not None,
-                     self.p.field_graph_sig(g.subgraph, type_name, f.name))
+    def _place(
+        self,
+        g: Group,
+        out: OutSel,
+        type_name: str,
+        f: NField,
+        path: tuple[str, ...],
+        provided: Provided | None,
+    ) -> set[int]:
+        of = out.add(
+            f.key,
+            f.name,
+            print_args(f.args),
+            f.sub is not None,
+            self.p.field_graph_sig(g.subgraph, type_name, f.name),
+        )
         g.variables |= f.variables
         if f.sub is None:
             return {g.id}
@@ -573,8 +639,15 @@ class _PlanBuilder:
             producers |= self._plan_fields(g, of.sub, rt, f.sub[""], child_path, child_prov)
         return producers
 
-    def _possible_on_path(self, graph: str, type_name: str, f: NField, path: tuple[str, ...],
-                          child_path: tuple[str, ...], rt: str) -> set[str]:
+    def _possible_on_path(
+        self,
+        graph: str,
+        type_name: str,
+        f: NField,
+        path: tuple[str, ...],
+        child_path: tuple[str, ...],
+        rt: str,
+    ) -> set[str]:
         """Object types to select below ``f``.  Below a shareable path that several subgraphs could
         serve, only the union/interface members common to all of them are safe to ask for."""
         possible = self.p.possible_in(graph, rt)
@@ -592,8 +665,9 @@ class _PlanBuilder:
                     possible &= self.p.possible_in(s2, self.p.field_graph_type(s2, type_name, f.name))
         return possible
 
-    def _place_interface_object(self, g: Group, out: OutSel, iface: str, f: NField, path: tuple[str, ...],
-                                provided: Provided | None) -> set[int]:
+    def _place_interface_object(
+        self, g: Group, out: OutSel, iface: str, f: NField, path: tuple[str, ...], provided: Provided | None
+    ) -> set[int]:
         """``g``'s subgraph returns ``iface`` as an interface object (``__typename`` is the interface)."""
         assert f.sub is not None
         producers: set[int] = {g.id}
@@ -606,8 +680,14 @@ class _PlanBuilder:
         for nf in f.sub.get("", []):
             if nf.name == "__typename" or self.p.resolvable(g.subgraph, iface, nf.name, provided):
                 continue
-            others = [s for s in self.sg.subgraphs if s != g.subgraph and self.p.is_interface_object(s, iface)
-                      and self.p.direct(s, iface, nf.name) and self.p.keys(s, iface)]
+            others = [
+                s
+                for s in self.sg.subgraphs
+                if s != g.subgraph
+                and self.p.is_interface_object(s, iface)
+                and self.p.direct(s, iface, nf.name)
+                and self.p.keys(s, iface)
+            ]
             if others:
                 producers |= self._route(g, out, iface, nf, path, provided, only=others[0])
                 iface_level.add(nf.key)
@@ -619,7 +699,8 @@ class _PlanBuilder:
                 if nf.key in iface_level:
                     continue
                 local = self.p.resolvable(g.subgraph, iface, nf.name, provided) and (
-                    self._requires_of(g.subgraph, iface, iface, nf.name) is None)
+                    self._requires_of(g.subgraph, iface, iface, nf.name) is None
+                )
                 if local:
                     producers |= self._place(g, out, iface, nf, path, provided)
                 elif t:
@@ -630,8 +711,11 @@ class _PlanBuilder:
         if not remaining and not needs_type:
             return producers
         # Find the subgraph that knows the real object types behind the interface.
-        real = [s for s in self.sg.subgraphs if self.p.type_in(s, iface) and not self.p.is_interface_object(s, iface)
-                and self.p.keys(s, iface)]
+        real = [
+            s
+            for s in self.sg.subgraphs
+            if self.p.type_in(s, iface) and not self.p.is_interface_object(s, iface) and self.p.keys(s, iface)
+        ]
         if not real:
             return producers
         s_real = real[0]
@@ -658,7 +742,9 @@ class _PlanBuilder:
             if f.sub is not None and of.sub is not None:
                 for t, sub in f.sub.items():
                     if t:
-                        self._selection_of(of.sub if len([x for x in f.sub if x]) == 1 else of.sub.frag(t), sub)
+                        self._selection_of(
+                            of.sub if len([x for x in f.sub if x]) == 1 else of.sub.frag(t), sub
+                        )
 
     def _add_input(self, g: Group, match: str, send_as: str, req: OutSel) -> None:
         cur = g.inputs.get(match)
@@ -667,8 +753,9 @@ class _PlanBuilder:
         else:
             cur[1].merge(req)
 
-    def _entity_group(self, subgraph: str, path: tuple[str, ...], parent: Group, requires: str | bool,
-                      deps: set[int]) -> Group:
+    def _entity_group(
+        self, subgraph: str, path: tuple[str, ...], parent: Group, requires: str | bool, deps: set[int]
+    ) -> Group:
         k = (subgraph, path, parent.id, requires)
         g = self.entity_index.get(k)
         if g is None:
@@ -678,8 +765,16 @@ class _PlanBuilder:
         g.deps.add(parent.id)
         return g
 
-    def _route(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
-               provided: Provided | None, only: str | None = None) -> set[int]:
+    def _route(
+        self,
+        g: Group,
+        out: OutSel,
+        type_name: str,
+        f: NField,
+        path: tuple[str, ...],
+        provided: Provided | None,
+        only: str | None = None,
+    ) -> set[int]:
         """Resolve ``f`` through an entity fetch to another subgraph."""
         guard = (g.id, type_name, f.key)
         if guard in self._routing:
@@ -690,8 +785,16 @@ class _PlanBuilder:
         finally:
             self._routing.discard(guard)
 
-    def _route_inner(self, g: Group, out: OutSel, type_name: str, f: NField, path: tuple[str, ...],
-                     provided: Provided | None, only: str | None) -> set[int]:
+    def _route_inner(
+        self,
+        g: Group,
+        out: OutSel,
+        type_name: str,
+        f: NField,
+        path: tuple[str, ...],
+        provided: Provided | None,
+        only: str | None,
+    ) -> set[int]:
         options: list[tuple[tuple[int, int, int], str, str, str]] = []
         for s in self.sg.subgraphs:
             if only is not None and s != only:
@@ -707,20 +810,27 @@ class _PlanBuilder:
             for key in self.p.keys(s, send_as):
                 key_fields = self.p.fieldset(send_as, key)
                 known = self._input_keys(g, type_name, path)
-                key_local = all(self.p.resolvable(g.subgraph, type_name, kf.name, provided) or kf.key in known
-                                for kf in key_fields)
+                key_local = all(
+                    self.p.resolvable(g.subgraph, type_name, kf.name, provided) or kf.key in known
+                    for kf in key_fields
+                )
                 existing = (s, path, g.id, False) in self.entity_index
                 est = self._estimate(s, type_name, [f], None, 2)
                 options.append(((0 if key_local else 1, 0 if existing else 1, est), s, send_as, key))
         if not options:
-            raise PlanningError(f"Cannot plan {type_name}.{f.name}: no subgraph can resolve it from "
-                                f"subgraph {self.sg.subgraphs[g.subgraph].name}")
+            raise PlanningError(
+                f"Cannot plan {type_name}.{f.name}: no subgraph can resolve it from "
+                f"subgraph {self.sg.subgraphs[g.subgraph].name}"
+            )
         options.sort(key=lambda o: o[0])
         _, s, send_as, key = options[0]
         key_fields = self.p.fieldset(send_as, key)
         known = self._input_keys(g, type_name, path)
-        local_kf = [kf for kf in key_fields if self.p.resolvable(g.subgraph, type_name, kf.name, provided)
-                    and kf.key not in known]
+        local_kf = [
+            kf
+            for kf in key_fields
+            if self.p.resolvable(g.subgraph, type_name, kf.name, provided) and kf.key not in known
+        ]
         missing = [kf for kf in key_fields if kf not in local_kf and kf.key not in known]
         producers = self._plan_fields(g, out, type_name, local_kf, path, provided)
         if missing:
@@ -752,8 +862,9 @@ class _PlanBuilder:
             return set()
         return set(g.inputs[type_name][1].fields)
 
-    def _parent_hop(self, g: Group, type_name: str, missing: list[NField], path: tuple[str, ...]
-                    ) -> set[int] | None:
+    def _parent_hop(
+        self, g: Group, type_name: str, missing: list[NField], path: tuple[str, ...]
+    ) -> set[int] | None:
         """Key fields this subgraph cannot give for objects it returned: ask the parent field again from
         a subgraph that resolves it together with those fields (a parent entity call)."""
         ctx = self._ctx.get((g.id, path))
@@ -818,9 +929,14 @@ class _PlanBuilder:
                 sel.merge(g.sel)
             head = first.root_kind + (f"({', '.join(var_defs)})" if var_defs else "")
             renames = _dealias(sel, [0])
-            return Fetch(subgraph=sub.name, url=sub.url, operation=f"{head} {{ {sel.text()} }}",
-                         operation_kind=first.root_kind, variable_usages=tuple(sorted(variables)),
-                         renames=renames)
+            return Fetch(
+                subgraph=sub.name,
+                url=sub.url,
+                operation=f"{head} {{ {sel.text()} }}",
+                operation_kind=first.root_kind,
+                variable_usages=tuple(sorted(variables)),
+                renames=renames,
+            )
         sel = OutSel()
         inputs: list[EntityInput] = []
         paths: list[tuple[str, ...]] = []
@@ -829,12 +945,21 @@ class _PlanBuilder:
             if g.path not in paths:
                 paths.append(g.path)
             for match, (send_as, req) in g.inputs.items():
-                inputs.append(EntityInput(path=g.path, match_type=match, send_as=send_as, requires=_to_tree(req)))
+                inputs.append(
+                    EntityInput(path=g.path, match_type=match, send_as=send_as, requires=_to_tree(req))
+                )
         defs = ", ".join(["$representations: [_Any!]!", *var_defs])
         renames = _dealias(sel, [0])
         op = f"query({defs}) {{ _entities(representations: $representations) {{ {sel.text()} }} }}"
-        fetch = Fetch(subgraph=sub.name, url=sub.url, operation=op, operation_kind="query",
-                      variable_usages=tuple(sorted(variables)), inputs=tuple(inputs), renames=renames)
+        fetch = Fetch(
+            subgraph=sub.name,
+            url=sub.url,
+            operation=op,
+            operation_kind="query",
+            variable_usages=tuple(sorted(variables)),
+            inputs=tuple(inputs),
+            renames=renames,
+        )
         return Flatten(paths=tuple(paths), node=fetch)
 
     def _layered(self, groups: list[Group], level: dict[int, int], kind: str) -> PlanNode | None:
@@ -843,7 +968,8 @@ class _PlanBuilder:
             if g.root_kind is None and not g.inputs:
                 continue
             buckets = by_level.setdefault(level[g.id], {}).setdefault(
-                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", [])
+                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", []
+            )
             for bucket in buckets:
                 if not any(_inputs_clash(g, other) for other in bucket):
                     bucket.append(g)

@@ -15,8 +15,19 @@ from graphql import language as ast
 
 # Directive definitions that belong to federation machinery and never reach clients.
 _MACHINERY_PREFIXES = ("join__", "link__", "core__")
-_MACHINERY_DIRECTIVES = {"link", "core", "inaccessible", "tag", "authenticated", "requiresScopes", "policy",
-                         "cost", "listSize", "context", "fromContext"}
+_MACHINERY_DIRECTIVES = {
+    "link",
+    "core",
+    "inaccessible",
+    "tag",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "cost",
+    "listSize",
+    "context",
+    "fromContext",
+}
 _KEPT_DIRECTIVE_APPLICATIONS = {"deprecated", "specifiedBy", "oneOf"}
 
 
@@ -24,7 +35,7 @@ def _is_inaccessible(node: Any) -> bool:
     return any(d.name.value in ("inaccessible", "federation__inaccessible") for d in (node.directives or ()))
 
 
-def _kept_directives(node: Any) -> tuple[ast.DirectiveNode, ...]:
+def _kept_directives(node: Any) -> tuple[Any, ...]:
     return tuple(d for d in (node.directives or ()) if d.name.value in _KEPT_DIRECTIVE_APPLICATIONS)
 
 
@@ -71,15 +82,26 @@ def api_schema_document(doc: ast.DocumentNode) -> ast.DocumentNode:
         if d.name.value in inaccessible_types:
             continue
         node: Any = replace(d, directives=_kept_directives(d))
-        if isinstance(d, ast.ObjectTypeDefinitionNode | ast.InterfaceTypeDefinitionNode
-                      | ast.ObjectTypeExtensionNode | ast.InterfaceTypeExtensionNode):
+        if isinstance(
+            d,
+            ast.ObjectTypeDefinitionNode
+            | ast.InterfaceTypeDefinitionNode
+            | ast.ObjectTypeExtensionNode
+            | ast.InterfaceTypeExtensionNode,
+        ):
             interfaces = tuple(i for i in d.interfaces or () if i.name.value not in inaccessible_types)
             node = replace(node, fields=_clean_fields(d.fields), interfaces=interfaces)
         elif isinstance(d, ast.InputObjectTypeDefinitionNode | ast.InputObjectTypeExtensionNode):
             node = replace(node, fields=_clean_fields(d.fields))
         elif isinstance(d, ast.EnumTypeDefinitionNode | ast.EnumTypeExtensionNode):
-            node = replace(node, values=tuple(replace(v, directives=_kept_directives(v))
-                                              for v in d.values or () if not _is_inaccessible(v)))
+            node = replace(
+                node,
+                values=tuple(
+                    replace(v, directives=_kept_directives(v))
+                    for v in d.values or ()
+                    if not _is_inaccessible(v)
+                ),
+            )
         elif isinstance(d, ast.UnionTypeDefinitionNode | ast.UnionTypeExtensionNode):
             members = tuple(t for t in d.types or () if t.name.value not in inaccessible_types)
             node = replace(node, types=members)
@@ -88,8 +110,14 @@ def api_schema_document(doc: ast.DocumentNode) -> ast.DocumentNode:
 
 
 _EXECUTABLE_LOCATIONS = {
-    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD",
-    "INLINE_FRAGMENT", "VARIABLE_DEFINITION",
+    "QUERY",
+    "MUTATION",
+    "SUBSCRIPTION",
+    "FIELD",
+    "FRAGMENT_DEFINITION",
+    "FRAGMENT_SPREAD",
+    "INLINE_FRAGMENT",
+    "VARIABLE_DEFINITION",
 }
 
 

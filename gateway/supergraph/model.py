@@ -97,12 +97,18 @@ def _named(doc: ast.DocumentNode) -> dict[str, list[Any]]:
 
 
 _KINDS: dict[type, str] = {
-    ast.ObjectTypeDefinitionNode: "OBJECT", ast.ObjectTypeExtensionNode: "OBJECT",
-    ast.InterfaceTypeDefinitionNode: "INTERFACE", ast.InterfaceTypeExtensionNode: "INTERFACE",
-    ast.UnionTypeDefinitionNode: "UNION", ast.UnionTypeExtensionNode: "UNION",
-    ast.EnumTypeDefinitionNode: "ENUM", ast.EnumTypeExtensionNode: "ENUM",
-    ast.InputObjectTypeDefinitionNode: "INPUT_OBJECT", ast.InputObjectTypeExtensionNode: "INPUT_OBJECT",
-    ast.ScalarTypeDefinitionNode: "SCALAR", ast.ScalarTypeExtensionNode: "SCALAR",
+    ast.ObjectTypeDefinitionNode: "OBJECT",
+    ast.ObjectTypeExtensionNode: "OBJECT",
+    ast.InterfaceTypeDefinitionNode: "INTERFACE",
+    ast.InterfaceTypeExtensionNode: "INTERFACE",
+    ast.UnionTypeDefinitionNode: "UNION",
+    ast.UnionTypeExtensionNode: "UNION",
+    ast.EnumTypeDefinitionNode: "ENUM",
+    ast.EnumTypeExtensionNode: "ENUM",
+    ast.InputObjectTypeDefinitionNode: "INPUT_OBJECT",
+    ast.InputObjectTypeExtensionNode: "INPUT_OBJECT",
+    ast.ScalarTypeDefinitionNode: "SCALAR",
+    ast.ScalarTypeExtensionNode: "SCALAR",
 }
 
 
@@ -131,7 +137,9 @@ def parse_supergraph(doc: ast.DocumentNode) -> Supergraph:
         for v in enum_node.values or ():
             for dirn in v.directives or ():
                 if dirn.name.value == "join__graph":
-                    subgraphs[v.name.value] = SubgraphInfo(v.name.value, _arg(dirn, "name"), _arg(dirn, "url"))
+                    subgraphs[v.name.value] = SubgraphInfo(
+                        v.name.value, _arg(dirn, "name"), _arg(dirn, "url")
+                    )
     for name, nodes in by_name.items():
         if name.startswith(("join__", "link__", "core__")):
             continue
@@ -143,19 +151,29 @@ def parse_supergraph(doc: ast.DocumentNode) -> Supergraph:
         mutation_type = "Mutation"
     if subscription_type is None and "Subscription" in types:
         subscription_type = "Subscription"
-    return Supergraph(subgraphs=subgraphs, types=types, query_type=query_type, mutation_type=mutation_type,
-                      subscription_type=subscription_type, join_version=join_version)
+    return Supergraph(
+        subgraphs=subgraphs,
+        types=types,
+        query_type=query_type,
+        mutation_type=mutation_type,
+        subscription_type=subscription_type,
+        join_version=join_version,
+    )
 
 
 def _read_type(info: TypeInfo, node: Any) -> None:
     for dirn in node.directives or ():
         dn = dirn.name.value
         if dn == "join__type":
-            info.join_types.append(JoinType(
-                graph=_arg(dirn, "graph"), key=_arg(dirn, "key"),
-                resolvable=_arg(dirn, "resolvable") is not False,
-                extension=bool(_arg(dirn, "extension")),
-                is_interface_object=bool(_arg(dirn, "isInterfaceObject"))))
+            info.join_types.append(
+                JoinType(
+                    graph=_arg(dirn, "graph"),
+                    key=_arg(dirn, "key"),
+                    resolvable=_arg(dirn, "resolvable") is not False,
+                    extension=bool(_arg(dirn, "extension")),
+                    is_interface_object=bool(_arg(dirn, "isInterfaceObject")),
+                )
+            )
         elif dn == "join__owner":
             info.owner = _arg(dirn, "graph")
         elif dn == "join__implements":
@@ -167,18 +185,26 @@ def _read_type(info: TypeInfo, node: Any) -> None:
         for dirn in f.directives or ():
             if dirn.name.value != "join__field":
                 continue
-            fi.join_fields.append(JoinField(
-                graph=_arg(dirn, "graph"), requires=_arg(dirn, "requires"), provides=_arg(dirn, "provides"),
-                type=_arg(dirn, "type"), external=bool(_arg(dirn, "external")),
-                override=_arg(dirn, "override"), override_label=_arg(dirn, "overrideLabel"),
-                used_overridden=bool(_arg(dirn, "usedOverridden"))))
+            fi.join_fields.append(
+                JoinField(
+                    graph=_arg(dirn, "graph"),
+                    requires=_arg(dirn, "requires"),
+                    provides=_arg(dirn, "provides"),
+                    type=_arg(dirn, "type"),
+                    external=bool(_arg(dirn, "external")),
+                    override=_arg(dirn, "override"),
+                    override_label=_arg(dirn, "overrideLabel"),
+                    used_overridden=bool(_arg(dirn, "usedOverridden")),
+                )
+            )
         info.fields[fi.name] = fi
     if isinstance(node, ast.UnionTypeDefinitionNode | ast.UnionTypeExtensionNode) and not info.union_members:
         # join < v0.3 has no @join__unionMember: every graph of the union holds every member.
         members = {t.name.value for t in node.types or ()}
         for jt in info.join_types:
             info.union_members.setdefault(jt.graph, set()).update(members)
-    if isinstance(node, ast.ObjectTypeDefinitionNode | ast.InterfaceTypeDefinitionNode) and not info.implements:
+    is_object_or_interface = isinstance(node, ast.ObjectTypeDefinitionNode | ast.InterfaceTypeDefinitionNode)
+    if is_object_or_interface and not info.implements:
         ifaces = {i.name.value for i in node.interfaces or ()}
         if ifaces:
             for jt in info.join_types:
