@@ -1,11 +1,9 @@
 """Product search: PostgreSQL full text with prefix matching, filters, and facet counts.
 
-Two statements per search:
-
-1. the page: matching product ids ranked by `ts_rank_cd` (name A > brand/SKU codes B >
-   description C), with `count(*) OVER ()` for the total;
-2. the facets: one `UNION ALL` over the same match set, counting per category, per vendor and per
-   attribute value (`unnest(facet_tags)`), so facet counts never cost one query per value.
+One statement per search: the match set is materialized once, then read three ways in a
+`UNION ALL`: the page (ranked by `ts_rank` with weights name A > brand/SKU codes B > description
+C), the total, and the facet counts per category, per vendor and per attribute value
+(`unnest(facet_tags)`), so facets never cost one query per value.
 
 Matching: every word of the query must match as a prefix (`word:*`) in the stemmed (english) or
 unstemmed (simple) form; or the whole query is the beginning of a SKU code (`GLV-NIT` finds
@@ -118,7 +116,9 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
                 )
             tsquery = " && ".join(parts)
             matches.append(f"p.search @@ ({tsquery})")
-            sql.rank = f"ts_rank_cd(p.search, {tsquery})"
+            # ts_rank, not ts_rank_cd: the weights (name A > codes B > description C) carry the
+            # ranking, and cover density costs a lot on broad queries matching half the catalog.
+            sql.rank = f"ts_rank(p.search, {tsquery})"
         if prefix:
             matches.append(
                 f"p.id IN (SELECT s.product_id FROM {SCHEMA}.skus s "
@@ -134,66 +134,61 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
 async def search_products(
     session: AsyncSession, params: SearchParams, visibility: Visibility, tree: CategoryTree
 ) -> SearchResult:
+    """One statement: the match set is computed once (materialized), then the page, the total and
+    the facet counts are read from it."""
     sql = _build(params, visibility, tree)
     if sql is None:
         return SearchResult(ids=[], has_next=False, total=0)
     where = " AND ".join(sql.where) or "TRUE"
-    page = await session.execute(
-        text(
-            f"SELECT p.id, count(*) OVER () AS total FROM {SCHEMA}.products p WHERE {where} "
-            f"ORDER BY {sql.rank + ' DESC, ' if sql.rank else ''}p.name, p.id LIMIT :limit OFFSET :offset"
-        ),
-        {**sql.params, "limit": params.limit + 1, "offset": params.offset},
+    rank = sql.rank or "0::real"
+    facets = (
+        """
+            UNION ALL SELECT 'c', category_id::text, count(*) FROM m GROUP BY category_id
+            UNION ALL SELECT 'v', vendor_id::text, count(*) FROM m GROUP BY vendor_id
+            UNION ALL SELECT 't', tag, count(*) FROM m, unnest(m.facet_tags) AS tag GROUP BY tag"""
+        if params.with_facets
+        else ""
     )
-    rows = page.all()
-    if rows:
-        total = int(rows[0].total)
-    elif params.offset > 0:  # past the end: the window count saw no rows, count apart
-        total = int(
-            await session.scalar(text(f"SELECT count(*) FROM {SCHEMA}.products p WHERE {where}"), sql.params)
-            or 0
-        )
-    else:
-        total = 0
-    result = SearchResult(
-        ids=[r.id for r in rows[: params.limit]], has_next=len(rows) > params.limit, total=total
-    )
-    if params.with_facets and total > 0:
-        await _facets(session, where, sql.params, tree, result)
-    return result
-
-
-async def _facets(
-    session: AsyncSession, where: str, params: dict[str, Any], tree: CategoryTree, result: SearchResult
-) -> None:
     rows = await session.execute(
         text(
             f"""
             WITH m AS MATERIALIZED (
-                SELECT p.category_id, p.vendor_id, p.facet_tags FROM {SCHEMA}.products p WHERE {where}
+                SELECT p.id, p.name, {rank} AS rank, p.category_id, p.vendor_id, p.facet_tags
+                FROM {SCHEMA}.products p WHERE {where}
+            ),
+            page AS (
+                SELECT id, name, rank FROM m ORDER BY rank DESC, name, id LIMIT :limit OFFSET :offset
             )
-            SELECT 'c' AS kind, category_id::text AS value, count(*) AS n FROM m GROUP BY category_id
-            UNION ALL
-            SELECT 'v', vendor_id::text, count(*) FROM m GROUP BY vendor_id
-            UNION ALL
-            SELECT 't', tag, count(*) FROM m, unnest(m.facet_tags) AS tag GROUP BY tag
+            SELECT 'p' AS kind, id::text AS value, row_number() OVER (ORDER BY rank DESC, name, id) AS n
+            FROM page
+            UNION ALL SELECT 'n', NULL, count(*) FROM m{facets}
             """
         ),
-        params,
+        {**sql.params, "limit": params.limit + 1, "offset": params.offset},
     )
+    page: list[tuple[int, uuid.UUID]] = []
     per_category: dict[uuid.UUID, int] = {}
+    result = SearchResult(ids=[], has_next=False, total=0)
     for kind, value, n in rows:
-        if kind == "c":
+        if kind == "p":
+            page.append((int(n), uuid.UUID(value)))
+        elif kind == "n":
+            result.total = int(n)
+        elif kind == "c":
             per_category[uuid.UUID(value)] = int(n)
         elif kind == "v":
             result.vendors.append(FacetCount(value, int(n)))
         else:
             name, _, attr_value = str(value).partition("=")
             result.attributes.setdefault(name, []).append(FacetCount(attr_value, int(n)))
+    page.sort()
+    result.ids = [pid for _, pid in page[: params.limit]]
+    result.has_next = len(page) > params.limit
     result.categories = rollup_categories(per_category, tree)
     result.vendors.sort(key=lambda f: (-f.count, f.value))
     for values in result.attributes.values():
         values.sort(key=lambda f: (-f.count, f.value))
+    return result
 
 
 def rollup_categories(per_category: dict[uuid.UUID, int], tree: CategoryTree) -> list[FacetCount]:

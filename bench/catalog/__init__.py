@@ -1,0 +1,1 @@
+"""Catalog search benchmark (`python -m bench.catalog`): see `bench/catalog/run.py`."""

@@ -1,0 +1,5 @@
+import sys
+
+from bench.catalog.run import main
+
+sys.exit(main())
