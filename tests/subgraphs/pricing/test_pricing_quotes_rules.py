@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -172,3 +174,52 @@ def test_bad_offers() -> None:
     assert _code(q.respond, _quoted(), SELLER, lines=[q.OfferLine(SKU, 1, Decimal(1))], **base) == (
         ErrorCode.ILLEGAL_TRANSITION
     )
+
+
+ACTIONS = ["respond", "accept", "reject", "revise", "wait"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from([BUYER, SELLER])), max_size=25))
+def test_random_negotiations_keep_the_invariants(steps: list[tuple[str, q.QuoteActor]]) -> None:
+    """Whatever happens: versions are numbered 1..n, superseded versions never change, final
+    states are absorbing, and an acceptance only takes an unexpired offer."""
+    quote, now = _requested(), NOW
+    history: list[q.Quote] = [quote]
+    for action, actor in steps:
+        now += timedelta(days=1)
+        before = quote
+        try:
+            if action == "respond":
+                quote = q.respond(
+                    quote,
+                    actor,
+                    lines=[q.OfferLine(SKU, 5, Decimal("2"))],
+                    valid_until=now + timedelta(days=2),
+                    terms=None,
+                    note=None,
+                    now=now,
+                )
+            elif action == "accept":
+                quote = q.accept(quote, actor, now)
+                valid_until = quote.current.valid_until
+                assert quote.current.lines is not None and valid_until is not None and now < valid_until
+            elif action == "reject":
+                quote = q.reject(quote, actor, None, now)
+            elif action == "revise":
+                quote = q.revise(quote, actor, [q.RequestedItem(SKU, 5)], None, now)
+            else:
+                quote = q.expire(quote, now)
+        except PricingError as exc:
+            assert exc.code in set(ErrorCode)
+            assert (
+                before.status not in q.FINAL_STATUSES
+                or exc.code == ErrorCode.ILLEGAL_TRANSITION
+                or (exc.code in (ErrorCode.NOT_QUOTE_BUYER, ErrorCode.NOT_QUOTE_SELLER))
+            )
+            continue
+        assert before.status not in q.FINAL_STATUSES or action == "wait", "a final state changed"
+        assert [v.number for v in quote.versions] == list(range(1, len(quote.versions) + 1))
+        assert quote.versions[: len(before.versions) - 1] == before.versions[:-1]
+        history.append(quote)
+    assert all(h.versions[0].items == history[0].versions[0].items for h in history)
