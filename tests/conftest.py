@@ -16,7 +16,9 @@ import contextlib
 import importlib.util
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +83,35 @@ def _migrate(database_url: str) -> None:
     upgrade_all(database_url)
 
 
-@pytest.fixture(scope="session")
-def _services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceSet]:
-    services = start_services(tmp_path_factory.mktemp("services"), persistent=False)
+@contextlib.contextmanager
+def service_data_dir() -> Iterator[Path]:
+    """A fresh directory for server data, removed afterwards.
+
+    Not under pytest's tmp_path: as root PostgreSQL runs as another user that must traverse the
+    path, and every pytest session re-restricts /tmp/pytest-of-<user> to 0700 when it starts.
+    """
+    path = Path(tempfile.mkdtemp(prefix="b2b-devstack-"))
     try:
-        yield services
+        yield path
     finally:
-        services.stop()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def services_dir() -> Iterator[Path]:
+    """A directory for `start_services` data (see `service_data_dir`)."""
+    with service_data_dir() as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def _services() -> Iterator[ServiceSet]:
+    with service_data_dir() as data_dir:
+        services = start_services(data_dir, persistent=False)
+        try:
+            yield services
+        finally:
+            services.stop()
 
 
 @pytest.fixture(scope="session")

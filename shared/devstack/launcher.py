@@ -359,6 +359,8 @@ def gateway_secret(data_dir: Path) -> str:
 def up(options: LaunchOptions) -> int:
     """Bring the stack up and keep it up until a signal; 0 on a clean stop, 1 on a launch error."""
     install_exit_handlers()
+    # SIGTERM (docker stop, systemd, kill) stops the stack exactly like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     data_dir = options.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     children: list[ManagedProcess] = []
@@ -409,6 +411,10 @@ def up(options: LaunchOptions) -> int:
             proc.stop()
         if services is not None:
             services.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _watch(children: Sequence[ManagedProcess]) -> None:

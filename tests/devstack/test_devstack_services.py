@@ -75,8 +75,8 @@ async def _check_services(services: ServiceSet) -> None:
         await client.aclose()  # type: ignore[attr-defined]  # types-redis lags redis 5
 
 
-async def test_services_start_answer_and_stop_leaving_no_process(tmp_path: Path) -> None:
-    services = start_services(tmp_path, persistent=False, env={})
+async def test_services_start_answer_and_stop_leaving_no_process(services_dir: Path) -> None:
+    services = start_services(services_dir, persistent=False, env={})
     try:
         assert services.database_url.startswith(f"postgresql://postgres@{LOOPBACK}:")
         assert services.nats_url.startswith(f"nats://{LOOPBACK}:")
@@ -89,14 +89,14 @@ async def test_services_start_answer_and_stop_leaving_no_process(tmp_path: Path)
     assert _gone(pids) == set()
 
 
-async def test_persistent_data_survives_a_restart(tmp_path: Path) -> None:
-    with start_services(tmp_path, persistent=True, env={}) as first:
+async def test_persistent_data_survives_a_restart(services_dir: Path) -> None:
+    with start_services(services_dir, persistent=True, env={}) as first:
         conn = await asyncpg.connect(first.database_url)
         await conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
         await conn.close()
         pids = _all_pids(first)
     assert _gone(pids) == set()
-    with start_services(tmp_path, persistent=True, env={}) as second:
+    with start_services(services_dir, persistent=True, env={}) as second:
         conn = await asyncpg.connect(second.database_url)
         assert await conn.fetchval("SELECT v FROM kept") == 42
         await conn.close()

@@ -166,8 +166,8 @@ def _post_json(url: str, body: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.mark.skipif(_gateway_ready() is not None, reason=_gateway_ready() or "")
-def test_make_up_end_to_end_then_sigint_leaves_nothing(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_make_up_end_to_end_then_sigint_leaves_nothing(services_dir: Path) -> None:
+    data_dir = services_dir / "data"
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         launcher = Launcher("up", "--data-dir", str(data_dir), "--gateway-port", "0")
         pids: set[int] = set()
