@@ -32,7 +32,8 @@ def compose_supergraph(subgraphs: Sequence[SubgraphSource]) -> str:
         if not s.name or s.name.startswith("_"):
             issues.add("INVALID_SUBGRAPH_NAME", f'Invalid subgraph name "{s.name}"')
     parsed: list[Subgraph] = []
-    for source in subgraphs:
+    # Apollo orders subgraphs by name; ties (descriptions, first definitions) then resolve the same way.
+    for source in sorted(subgraphs, key=lambda s: s.name):
         sub = read_subgraph(source, issues)
         if sub is not None:
             parsed.append(sub)

@@ -72,6 +72,16 @@ directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: j
 external: Boolean, override: String, usedOverridden: Boolean) \
 repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 """
+_JOIN_V04_SDL = """
+directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
+external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String) \
+repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+
+directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) \
+repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
+
+scalar join__DirectiveArguments
+"""
 _JOIN_V05_SDL = """
 directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, \
 external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, \
@@ -98,8 +108,12 @@ def _blocks(sdl: str) -> list[str]:
 
 
 _JOIN_COMMON = _blocks(_JOIN_COMMON_SDL)
-_JOIN_V03 = _blocks(_JOIN_V03_SDL)
-_JOIN_V05 = _blocks(_JOIN_V05_SDL)
+# The join spec version Apollo uses for the newest federation version among the subgraphs.
+_JOIN_VERSIONS = {
+    "v0.3": _blocks(_JOIN_V03_SDL),
+    "v0.4": _blocks(_JOIN_V04_SDL),
+    "v0.5": _blocks(_JOIN_V05_SDL),
+}
 
 
 def _sort_key(block: str) -> tuple[int, str]:
@@ -191,7 +205,7 @@ def _type(t: MType) -> str:
 
 def print_supergraph(sg: Supergraph) -> str:
     features = [name for name in _FEATURE_LINKS if name in sg.features]
-    join_version = "v0.5" if sg.uses_override_labels else "v0.3"
+    join_version = sg.join_version
     schema_lines = [
         "schema",
         f"  {_LINK}",
@@ -202,7 +216,7 @@ def print_supergraph(sg: Supergraph) -> str:
     schema_lines += [f"  {op}: {name}" for op, name in sg.roots.items()]
     schema_lines.append("}")
 
-    blocks: list[str] = list(_JOIN_COMMON) + (_JOIN_V05 if sg.uses_override_labels else _JOIN_V03)
+    blocks: list[str] = list(_JOIN_COMMON) + _JOIN_VERSIONS[join_version]
     for name in features:
         blocks.extend(_FEATURE_DEFINITIONS[name])
     blocks.extend(ast.print_ast(d) for d in sg.directive_definitions)

@@ -117,8 +117,16 @@ class Merger:
         }
         graphs = [Graph(e, s.name, s.url) for e, s in zip(self.enum_names, self.subs, strict=True)]
         return Supergraph(
-            graphs, self.types, roots, self._directive_definitions(), self.features, self.uses_labels
+            graphs, self.types, roots, self._directive_definitions(), self.features, self._join_version()
         )
+
+    def _join_version(self) -> str:
+        newest = max((s.fed_version for s in self.subs if s.fed_version is not None), default=(2, 0))
+        if newest >= (2, 8):
+            return "v0.5"
+        if newest >= (2, 7) or self.uses_labels:
+            return "v0.4"
+        return "v0.3"
 
     # -- helpers -------------------------------------------------------------------------------
     def _sources(self, name: str, kind: Kind) -> list[tuple[int, TypeDef]]:
@@ -292,7 +300,7 @@ class Merger:
             self.enum_usage.setdefault(base, set()).add("input" if input_position else "output")
         if incompatible:
             detail = ", ".join(f'type "{type_str(t)}" in "{self.subs[i].name}"' for i, t in sources)
-            code = "ARGUMENT_TYPE_MISMATCH" if what == "argument" else "FIELD_TYPE_MISMATCH"
+            code = "FIELD_ARGUMENT_TYPE_MISMATCH" if what == "argument" else "FIELD_TYPE_MISMATCH"
             self.issues.add(
                 code, f'Type of {what} "{coordinate}" is incompatible across subgraphs: it has {detail}'
             )
@@ -569,7 +577,7 @@ class Merger:
                 else f'no default value in "{self.subs[i].name}"'
                 for i, p in printed.items()
             )
-            code = "ARGUMENT_DEFAULT_MISMATCH" if what == "Argument" else "INPUT_FIELD_DEFAULT_MISMATCH"
+            code = "FIELD_ARGUMENT_DEFAULT_MISMATCH" if what == "Argument" else "INPUT_FIELD_DEFAULT_MISMATCH"
             self.issues.add(
                 code,
                 f'{what} "{coordinate}" has incompatible default values across subgraphs: it has {detail}',

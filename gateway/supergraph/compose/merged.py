@@ -71,4 +71,5 @@ class Supergraph:
     directive_definitions: list[ast.DirectiveDefinitionNode] = field(default_factory=list)
     #: security/API features whose directives appear: inaccessible, tag, authenticated, requiresScopes, policy
     features: set[str] = field(default_factory=set)
-    uses_override_labels: bool = False
+    #: "v0.3" (federation < 2.7), "v0.4" (2.7, or progressive @override labels), "v0.5" (2.8 and later)
+    join_version: str = "v0.3"

@@ -129,6 +129,7 @@ class Subgraph:
     name: str
     url: str
     fed2: bool
+    fed_version: tuple[int, int] | None = None  # (2, x) of the federation @link; None for federation 1
     types: dict[str, TypeDef] = field(default_factory=dict)
     directive_definitions: dict[str, DirectiveDefinition] = field(default_factory=dict)
     #: directive names (canonical) to carry into the supergraph besides the built-in API ones

@@ -200,7 +200,7 @@ class _Reader:
         self.names = _names(doc, self.sub, issues)
         self.renames = _root_renames(doc)
         self.doc = doc
-        self.graph = Subgraph(source.name, source.url, self.names.fed2)
+        self.graph = Subgraph(source.name, source.url, self.names.fed2, self.names.fed_version)
 
     # -- helpers -------------------------------------------------------------------------------
     def canonical(self, directive: ast.DirectiveNode) -> str | None:

@@ -75,14 +75,14 @@ def test_overridden_field_is_not_shared_and_is_marked() -> None:
     assert field_directives(sdl, "T", "name") == ['@join__field(graph=B, override="a")']
 
 
-def test_progressive_override_label_uses_join_v05() -> None:
+def test_progressive_override_label_uses_join_v04() -> None:
     sdl = compose(
         a=fed2('type Query { t: T }\ntype T @key(fields: "id") { id: ID! name: String }'),
         b=fed2(
             'type T @key(fields: "id") { id: ID! name: String @override(from: "a", label: "percent(25)") }'
         ),
     )
-    assert "https://specs.apollo.dev/join/v0.5" in sdl
+    assert "https://specs.apollo.dev/join/v0.4" in sdl
     assert field_directives(sdl, "T", "name") == [
         '@join__field(graph=A, overrideLabel="percent(25)")',
         '@join__field(graph=B, override="a", overrideLabel="percent(25)")',
@@ -426,3 +426,14 @@ def test_every_error_is_reported_at_once() -> None:
         "REQUIRES_FIELDS_MISSING_EXTERNAL",
     ]
     assert str(err).startswith("composition failed with 3 errors")
+
+
+def test_join_version_follows_the_newest_federation_version() -> None:
+    query = "type Query { a: Int }"
+    assert "join/v0.3" in compose(
+        a=fed2(query, '"@key"', "2.3"), b=fed2("type Query { b: Int }", '"@key"', "2.6")
+    )
+    assert "join/v0.4" in compose(a=fed2(query, '"@key"', "2.7"))
+    newest = compose(a=fed2(query, '"@key"', "2.3"), b=fed2("type Query { b: Int }", '"@key"', "2.11"))
+    assert "join/v0.5" in newest
+    assert "contextArguments: [join__ContextArgument!]" in newest
