@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from shared.db import Database
 from shared.errors import ForbiddenError, UnauthenticatedError
-from shared.gateway_context import Principal
+from shared.gateway_context import HEADER, Principal
 from shared.settings import Settings
 
 LoaderT = TypeVar("LoaderT", bound=DataLoader[Any, Any])
@@ -56,6 +56,13 @@ class RequestContext:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
+
+    @property
+    def gateway_headers(self) -> dict[str, str]:
+        """The signed context this request came with, to forward on a NATS request to another
+        domain (the callee verifies it like a subgraph does). Empty when there was none."""
+        header = self.request.headers.get(HEADER) if self.request is not None else None
+        return {HEADER: header} if header else {}
 
     def require_principal(self) -> Principal:
         if self.principal is None:

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     # The non-superuser, non-BYPASSRLS role the subgraphs use; created by the migrations.
     app_db_role: str = "b2b_app"
     app_db_password: str = "b2b_app"
-    db_pool_size: int = 10
+    # Per process: 7 subgraphs x (pool + overflow) must stay under PostgreSQL's max_connections (100).
+    db_pool_size: int = 5
     db_echo: bool = False
 
     # HMAC secret shared by the gateway and the subgraphs for the signed `x-gateway-context`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from shared.app_factory import create_subgraph_app
 from shared.context import RequestContext
 from shared.db import Database, app_database_url
+from shared.devstack.asgi import serve_asgi
 from shared.errors import BadUserInputError, ForbiddenError, NotFoundError
 from shared.gateway_context import HEADER
 from shared.graphql import Info
@@ -74,6 +76,10 @@ class Query:
     @strawberry.field
     def fine(self) -> str:
         return "fine"
+
+    @strawberry.field
+    def forwardable(self, info: Info) -> bool:
+        return HEADER in info.context.gateway_headers
 
 
 @strawberry.type
@@ -137,9 +143,14 @@ async def test_sdl_is_open_without_context(base_url: str) -> None:
 
 async def test_context_gives_principal_tenant_and_tenant_session(base_url: str) -> None:
     headers = gateway_headers(TENANT, scopes=["orders:write"])
-    status, body = await graphql(base_url, "{ tenant scopes currentSetting }", headers=headers)
+    status, body = await graphql(base_url, "{ tenant scopes currentSetting forwardable }", headers=headers)
     assert status == 200, body
-    assert body["data"] == {"tenant": str(TENANT), "scopes": ["orders:write"], "currentSetting": str(TENANT)}
+    assert body["data"] == {
+        "tenant": str(TENANT),
+        "scopes": ["orders:write"],
+        "currentSetting": str(TENANT),
+        "forwardable": True,
+    }
 
 
 async def test_dataloader_batches_within_a_request(base_url: str) -> None:
@@ -223,7 +234,7 @@ async def test_debug_mode_without_gateway_context(app_db: Database, serve_app) -
     assert status == 200 and body["data"] == {"tenant": str(TENANT)}
 
 
-async def test_lifespan_runs_event_consumers(app_db: Database, serve_app, service_urls) -> None:  # type: ignore[no-untyped-def]
+async def test_lifespan_runs_event_consumers(app_db: Database, service_urls) -> None:  # type: ignore[no-untyped-def]
     import secrets
 
     import asyncpg
@@ -246,19 +257,26 @@ async def test_lifespan_runs_event_consumers(app_db: Database, serve_app, servic
             handled.set()
 
     Recorder.domain = domain
-    app = create_subgraph_app(
-        schema, name="consumertest", settings=Settings(), database=app_db, consumers=[Recorder], events=True
-    )
-    await serve_app(app)
     nc = await nats.connect(service_urls.nats_url)
+    js = nc.jetstream()
+    stream = await ensure_stream(js, domain)
+    event = EventEnvelope.new(domain, "happened", tenant_id=TENANT, subject_id="s1")
     try:
-        js = nc.jetstream()
-        stream = await ensure_stream(js, domain)
-        event = EventEnvelope.new(domain, "happened", tenant_id=TENANT, subject_id="s1")
         await js.publish(event.subject, event.to_bytes(), headers={"Nats-Msg-Id": str(event.id)})
-        await asyncio.wait_for(handled.wait(), timeout=20)
-        await js.delete_stream(stream)
+        async with contextlib.AsyncExitStack() as app_running:
+            # The app (and its consumer) stops at the end of this block, before the stream is deleted.
+            app = create_subgraph_app(
+                schema,
+                name="consumertest",
+                settings=Settings(),
+                database=app_db,
+                consumers=[Recorder],
+                events=True,
+            )
+            await app_running.enter_async_context(serve_asgi(app))
+            await asyncio.wait_for(handled.wait(), timeout=30)
     finally:
+        await js.delete_stream(stream)
         await nc.close()
     assert seen == [event.id]
     conn = await asyncpg.connect(
