@@ -938,16 +938,20 @@ class _PlanBuilder:
                 renames=renames,
             )
         sel = OutSel()
-        inputs: list[EntityInput] = []
+        merged_inputs: dict[tuple[tuple[str, ...], str], tuple[str, OutSel]] = {}
         paths: list[tuple[str, ...]] = []
         for g in groups:
             sel.merge(g.sel)
             if g.path not in paths:
                 paths.append(g.path)
             for match, (send_as, req) in g.inputs.items():
-                inputs.append(
-                    EntityInput(path=g.path, match_type=match, send_as=send_as, requires=_to_tree(req))
-                )
+                # Groups merged into one fetch send one representation per object: the union of inputs.
+                cur = merged_inputs.setdefault((g.path, match), (send_as, OutSel()))
+                cur[1].merge(req)
+        inputs = [
+            EntityInput(path=path, match_type=match, send_as=send_as, requires=_to_tree(req))
+            for (path, match), (send_as, req) in merged_inputs.items()
+        ]
         defs = ", ".join(["$representations: [_Any!]!", *var_defs])
         renames = _dealias(sel, [0])
         op = f"query({defs}) {{ _entities(representations: $representations) {{ {sel.text()} }} }}"
