@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.errors import BadUserInputError
 from shared.events import add_event
 from subgraphs.pricing import events
 from subgraphs.pricing import quotes as q
@@ -570,9 +571,11 @@ async def list_price_lists(
     total = await session.scalar(select(func.count()).select_from(PriceList).where(*conditions)) or 0
     stmt = select(PriceList).where(*conditions)
     if after is not None:
-        if len(after) != 2:
-            raise _err(ErrorCode.INVALID_INPUT, "Invalid cursor.", "after")
-        stmt = stmt.where(tuple_(PriceList.name, PriceList.id) > (str(after[0]), uuid.UUID(str(after[1]))))
+        try:
+            name, last_id = str(after[0]), uuid.UUID(str(after[1]))
+        except (ValueError, IndexError):
+            raise BadUserInputError("invalid cursor", extensions={"argument": "after"}) from None
+        stmt = stmt.where(tuple_(PriceList.name, PriceList.id) > (name, last_id))
     rows = (await session.scalars(stmt.order_by(PriceList.name, PriceList.id).limit(limit + 1))).all()
     return [(row, [row.name, str(row.id)]) for row in rows], total
 
@@ -976,8 +979,10 @@ async def list_quotes(
     if after is not None:
         try:
             created, last_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+            if created.tzinfo is None:
+                raise ValueError("naive time in cursor")
         except (ValueError, IndexError):
-            raise _err(ErrorCode.INVALID_INPUT, "Invalid cursor.", "after") from None
+            raise BadUserInputError("invalid cursor", extensions={"argument": "after"}) from None
         stmt = stmt.where(tuple_(QuoteRow.created_at, QuoteRow.id) < (created, last_id))
     rows = (
         await session.scalars(stmt.order_by(QuoteRow.created_at.desc(), QuoteRow.id.desc()).limit(limit + 1))

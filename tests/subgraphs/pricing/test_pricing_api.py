@@ -3,9 +3,11 @@ through `Sku.price`, quantity rules as userErrors, cart batch resolution, tenant
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 
 from tests.subgraphs.pricing.helpers import (
@@ -305,3 +307,46 @@ async def test_product_price_range(tenant: Tenant) -> None:
     assert company[1]["priceRange"] is None
     unit = (await t.gql(query, reps, org=t.unit))["_entities"]
     assert unit[0]["priceRange"]["min"]["amount"] == "1.9900"
+
+
+async def test_bad_arguments_are_client_errors_and_entities_resolve(tenant: Tenant) -> None:
+    t = tenant
+    from shared.testing import gateway_headers, graphql
+
+    list_id = await make_list(t, "l", {1: "1"}, uuid.uuid4(), to=(t.company,))
+    headers = gateway_headers(t.id, organization_id=t.seller, scopes=["pricing:write"])
+    garbage_cursor = base64.urlsafe_b64encode(orjson.dumps(["x", "not-a-uuid"])).decode()
+    for query in (
+        f'{{ priceLists(after: "{garbage_cursor}") {{ totalCount }} }}',
+        f'{{ quotes(after: "{garbage_cursor}") {{ totalCount }} }}',
+        '{ priceLists(after: "%%%") { totalCount } }',
+        "{ priceLists(first: 1000) { totalCount } }",
+    ):
+        status, body = await graphql(t.url, query, headers=headers)
+        assert status == 200 and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    entities = await t.as_seller(
+        """query($reps: [_Any!]!) { _entities(representations: $reps) {
+             ... on PriceList { id name assignedOrganizationIds prices { minQuantity unitPrice { amount } } }
+             ... on Quote { id } } }""",
+        {
+            "reps": [
+                {"__typename": "PriceList", "id": list_id},
+                {"__typename": "PriceList", "id": "garbage"},
+                {"__typename": "Quote", "id": str(uuid.uuid4())},
+            ]
+        },
+    )
+    first, missing, quote = entities["_entities"]
+    assert first["name"] == "l" and first["assignedOrganizationIds"] == [str(t.company)]
+    assert first["prices"] == [{"minQuantity": 1, "unitPrice": {"amount": "1.0000"}}]
+    assert missing is None and quote is None
+    assert (await t.gql('{ quote(id: "nope") { id } }', org=t.company))["quote"] is None
+    negative = await price_of(t, t.company, uuid.uuid4(), 0)
+    assert negative["userErrors"][0]["code"] == "INVALID_QUANTITY"
+    no_principal_org = await t.gql(
+        "query($l: [CartLineInput!]!) { cartPrices(lines: $l) { userErrors { field code } } }",
+        {"l": [{"skuId": "bad", "quantity": 1}]},
+    )
+    assert no_principal_org["cartPrices"]["userErrors"] == [
+        {"field": ["lines", "0", "skuId"], "code": "INVALID_INPUT"}
+    ]
