@@ -49,6 +49,22 @@ FEDERATION_DIRECTIVES = frozenset(
         "listSize",
     }
 )
+# The federation 2 version that introduced each directive and type (Apollo's federation spec).
+_DIRECTIVES_SINCE = {
+    **dict.fromkeys(("key", "requires", "provides", "external", "shareable", "extends", "override"), (2, 0)),
+    **dict.fromkeys(("inaccessible", "tag"), (2, 0)),
+    "composeDirective": (2, 1),
+    "interfaceObject": (2, 3),
+    "authenticated": (2, 5),
+    "requiresScopes": (2, 5),
+    "policy": (2, 6),
+    "context": (2, 8),
+    "fromContext": (2, 8),
+    "cost": (2, 9),
+    "listSize": (2, 9),
+    "cacheTag": (2, 12),
+}
+_TYPES_SINCE = {"FieldSet": (2, 0), "Scope": (2, 5), "Policy": (2, 6), "ContextFieldValue": (2, 8)}
 FED1_DIRECTIVES = frozenset({"key", "requires", "provides", "external", "extends", "tag", "inaccessible"})
 # Directive applications that reach the supergraph (the API surface and what the gateway enforces).
 API_DIRECTIVES = frozenset(
@@ -115,7 +131,7 @@ def _bool_arg(directive: ast.DirectiveNode, name: str, default: bool | None) -> 
 
 
 def _link_imports(directive: ast.DirectiveNode) -> list[tuple[str, str]]:
-    """(name in spec, name in schema) pairs of a `@link(import:)` argument, without the `@`."""
+    """(name in spec, name in schema) pairs of a `@link(import:)` argument (directives keep their `@`)."""
     out: list[tuple[str, str]] = []
     for arg in directive.arguments or ():
         if arg.name.value != "import" or not isinstance(arg.value, ast.ListValueNode):
@@ -129,7 +145,14 @@ def _link_imports(directive: ast.DirectiveNode) -> list[tuple[str, str]]:
                 if isinstance(name, ast.StringValueNode):
                     as_name = alias.value if isinstance(alias, ast.StringValueNode) else name.value
                     out.append((name.value, as_name))
-    return [(a.removeprefix("@"), b.removeprefix("@")) for a, b in out if a.startswith("@")]
+    return out
+
+
+def _known_import(element: str, version: tuple[int, int]) -> bool:
+    """Whether `federation/v2.x` defines `element` (a `@directive` or a type) at that version."""
+    table = _DIRECTIVES_SINCE if element.startswith("@") else _TYPES_SINCE
+    since = table.get(element.removeprefix("@"))
+    return since is not None and version >= since
 
 
 def _schema_nodes(doc: ast.DocumentNode) -> Iterable[ast.SchemaDefinitionNode | ast.SchemaExtensionNode]:
@@ -173,8 +196,15 @@ def _names(doc: ast.DocumentNode, sub: str, issues: IssueCollector) -> _Names:
             else:
                 continue
             for original, as_name in _link_imports(directive):
-                if original in FEDERATION_DIRECTIVES:
-                    mapping[as_name] = original
+                if spec == "federation" and version is not None and not _known_import(original, version):
+                    issues.add(
+                        "INVALID_LINK_DIRECTIVE_USAGE",
+                        f'[{sub}] Cannot import unknown element "{original}".',
+                        location(sub, directive),
+                    )
+                name = original.removeprefix("@")
+                if original.startswith("@") and name in FEDERATION_DIRECTIVES:
+                    mapping[as_name.removeprefix("@")] = name
     if not fed2:
         mapping.update({name: name for name in FED1_DIRECTIVES if name not in mapping})
     return _Names(mapping, fed2, version)

@@ -437,3 +437,11 @@ def test_join_version_follows_the_newest_federation_version() -> None:
     newest = compose(a=fed2(query, '"@key"', "2.3"), b=fed2("type Query { b: Int }", '"@key"', "2.11"))
     assert "join/v0.5" in newest
     assert "contextArguments: [join__ContextArgument!]" in newest
+
+
+def test_imports_must_exist_in_the_linked_federation_version() -> None:
+    err = errors(a=fed2("type Query { a: Int }", '"@key", "@policy"', "2.5"))
+    assert err.codes == ["INVALID_LINK_DIRECTIVE_USAGE"]
+    assert 'Cannot import unknown element "@policy"' in err.issues[0].message
+    assert errors(a=fed2("type Query { a: Int }", '"@key", "@nope"')).codes == ["INVALID_LINK_DIRECTIVE_USAGE"]
+    compose(a=fed2("type Query { a: Int }", '"@key", "@policy", "FieldSet", "Policy"', "2.6"))
