@@ -370,7 +370,7 @@ def create_subgraph_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = database or Database.for_app(settings)
+        db = database or Database.for_app(settings, name=name)
         runtime = SubgraphRuntime(name=name, settings=settings, db=db)
         app.state.runtime = runtime
         if run_events and (outbox_schema is not None or consumers):
@@ -406,6 +406,10 @@ def create_subgraph_app(
             "subgraph": name,
             "database": "ok" if db_ok else "down",
         }
+        if runtime.tasks:  # NATS is informative only: the relay catches up once it connects
+            body["events"] = (
+                "connected" if runtime.nats is not None and runtime.nats.is_connected else "connecting"
+            )
         return _json(body, 200 if db_ok else 503)
 
     endpoint = GraphQLEndpoint(schema, name, settings)

@@ -77,13 +77,21 @@ def app_database_url(database_url: str | URL, settings: Settings | None = None) 
     return async_url(database_url).set(username=settings.app_db_role, password=settings.app_db_password)
 
 
-def create_engine(url: str | URL, *, settings: Settings | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, settings: Settings | None = None, application_name: str = "b2b", **kwargs: Any
+) -> AsyncEngine:
     settings = settings or get_settings()
+    server_settings = {"application_name": application_name}
+    if settings.db_statement_timeout_ms > 0:
+        # A runaway query fails instead of holding a pooled connection forever.
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_size,
-        "pool_pre_ping": True,
+        "pool_pre_ping": settings.db_pool_pre_ping,
+        "pool_recycle": 1800,
         "echo": settings.db_echo,
+        "connect_args": {"server_settings": server_settings},
     }
     options.update(kwargs)
     return create_async_engine(async_url(url), **options)
@@ -108,10 +116,11 @@ class Database:
         return cls(create_engine(url, settings=settings, **kwargs))
 
     @classmethod
-    def for_app(cls, settings: Settings | None = None, **kwargs: Any) -> Database:
-        """Connect as the application role to the configured database."""
+    def for_app(cls, settings: Settings | None = None, *, name: str = "b2b", **kwargs: Any) -> Database:
+        """Connect as the application role to the configured database (`name`: application_name)."""
         settings = settings or get_settings()
-        return cls.from_url(app_database_url(settings.database_url, settings), settings=settings, **kwargs)
+        url = app_database_url(settings.database_url, settings)
+        return cls.from_url(url, settings=settings, application_name=f"b2b-{name}", **kwargs)
 
     @asynccontextmanager
     async def tenant_session(self, tenant_id: uuid.UUID | str) -> AsyncIterator[AsyncSession]:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Per process: 7 subgraphs x (pool + overflow) must stay under PostgreSQL's max_connections (100).
     db_pool_size: int = 5
     db_echo: bool = False
+    # Checking each pooled connection before use costs a round trip per transaction; off by default
+    # (connections are recycled every 30 minutes, and a dead one fails one request).
+    db_pool_pre_ping: bool = False
+    db_statement_timeout_ms: int = 30_000
 
     # HMAC secret shared by the gateway and the subgraphs for the signed `x-gateway-context`.
     gateway_secret: str = DEV_GATEWAY_SECRET

@@ -310,3 +310,16 @@ async def test_created_organization_is_published_once(
     event = EventEnvelope.from_bytes(msg.data)
     assert event.type == "orgs.organization_created" and event.subject_id == org_id
     assert event.data["name"] == "Evented" and str(event.tenant_id) == str(fresh_tenant)
+
+
+async def test_healthz_reports_database_and_events(orgs_url: str) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as client, asyncio.timeout(15):
+        while True:
+            async with client.get(f"{orgs_url}/healthz") as response:
+                body = await response.json()
+            assert response.status == 200 and body["database"] == "ok" and body["subgraph"] == "orgs"
+            if body["events"] == "connected":
+                break
+            await asyncio.sleep(0.1)
