@@ -1,4 +1,8 @@
-"""Shapes the merged result tree to exactly the client's selection, with GraphQL null propagation."""
+"""Shapes the merged result tree to exactly the client's selection, with GraphQL null propagation.
+
+Paths are kept as linked tuples ``(parent, segment)`` and only turned into lists when an error needs
+one, so shaping a large response allocates almost nothing besides the output itself.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,23 @@ from typing import Any
 
 from gateway.planning.operation import NField
 
+Path = tuple[Any, Any] | None  # (parent path, key or index)
+
 
 class _Bubble:
     """A non-null field came back null: its parent must become null."""
 
 
 BUBBLE = _Bubble()
+
+
+def path_list(path: Path) -> list[Any]:
+    out: list[Any] = []
+    while path is not None:
+        path, seg = path
+        out.append(seg)
+    out.reverse()
+    return out
 
 
 class Shaper:
@@ -30,32 +45,37 @@ class Shaper:
     def shape_root(
         self, data: dict[str, Any], fields: tuple[NField, ...], root_type: str
     ) -> dict[str, Any] | None:
-        r = self._object(data, fields, root_type, [])
+        r = self._object(data, fields, root_type, None)
         return None if r is BUBBLE else r
 
-    def _object(self, obj: dict[str, Any], fields: Any, type_name: str, path: list[Any]) -> Any:
+    def _object(self, obj: dict[str, Any], fields: Any, type_name: str, path: Path) -> Any:
         # Returns the shaped dict, or BUBBLE when a non-null field came back null.
         out: dict[str, Any] = {}
         for f in fields:
+            key = f.key
             if f.name == "__typename":
-                out[f.key] = type_name
+                out[key] = type_name
                 continue
-            r = self._complete(obj.get(f.key), f, 0, path, f.key)
+            v = obj.get(key)
+            if f.sub is None and not f.wrap and f.type_name not in self.enum_values:
+                out[key] = v  # nullable scalar: nothing to check
+                continue
+            r = self._complete(v, f, 0, (path, key))
             if r is BUBBLE:
                 return BUBBLE
-            out[f.key] = r
+            out[key] = r
         return out
 
-    def _complete(self, v: Any, f: NField, i: int, path: list[Any], seg: Any) -> Any:
+    def _complete(self, v: Any, f: NField, i: int, path: Path) -> Any:
         wrap = f.wrap
         if i < len(wrap) and wrap[i] == "!":
-            r = self._complete(v, f, i + 1, path, seg)
+            r = self._complete(v, f, i + 1, path)
             if r is None:
                 if not self.errors:
                     self.errors.append(
                         {
                             "message": f"Cannot return null for non-nullable field {f.name}.",
-                            "path": [*path, seg],
+                            "path": path_list(path),
                         }
                     )
                 return BUBBLE
@@ -66,9 +86,8 @@ class Shaper:
             if not isinstance(v, list):
                 return None
             items = []
-            sub_path = [*path, seg]
             for n, item in enumerate(v):
-                r = self._complete(item, f, i + 1, sub_path, n)
+                r = self._complete(item, f, i + 1, (path, n))
                 if r is BUBBLE:
                     return None
                 items.append(r)
@@ -76,9 +95,8 @@ class Shaper:
         if f.sub is None:
             allowed = self.enum_values.get(f.type_name)
             if allowed is not None and v not in allowed:
-                self.errors.append(
-                    {"message": f'Enum "{f.type_name}" cannot represent value: {v!r}', "path": [*path, seg]}
-                )
+                message = f'Enum "{f.type_name}" cannot represent value: {v!r}'
+                self.errors.append({"message": message, "path": path_list(path)})
                 return None
             return v
         if not isinstance(v, dict):
@@ -97,5 +115,5 @@ class Shaper:
                 fields = f.sub.get("", [])
         else:
             fields = f.sub.get(runtime, [])
-        r = self._object(v, fields, runtime, [*path, seg])
+        r = self._object(v, fields, runtime, path)
         return None if r is BUBBLE else r
