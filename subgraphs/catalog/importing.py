@@ -104,7 +104,7 @@ class PlannedProduct:
 
     product_ref: str
     product: CleanProduct
-    status: ProductStatus
+    status: ProductStatus | None  # None: a new product is a draft, an existing one keeps its status
     rows: dict[str, int]  # SKU code -> row number, to report database-side errors per row
 
 
@@ -337,7 +337,12 @@ def plan_import(
             errors += [_row_error(r, _strip_sku_prefix(i)) for r, _ in good for i in issues]
             continue
         planned.append(
-            PlannedProduct(ref, product, parse_status(head.status), {s.code: r.row for r, s in good})
+            PlannedProduct(
+                ref,
+                product,
+                parse_status(head.status) if head.status else None,
+                {s.code: r.row for r, s in good},
+            )
         )
     errors.sort(key=lambda e: e.row)
     return planned, errors

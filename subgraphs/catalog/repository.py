@@ -557,7 +557,7 @@ async def import_products(
                     product, skus = await create_product(
                         session, tenant_id, clean, status=ProductStatus.DRAFT, event=False
                     )
-                    if item.status != ProductStatus.DRAFT:
+                    if item.status not in (None, ProductStatus.DRAFT):
                         check_transition(ProductStatus.DRAFT, item.status)
                         product.status = item.status.value
                     await session.flush()
@@ -566,7 +566,8 @@ async def import_products(
                     outcome.created_skus += len(skus)
                 else:
                     before = {s.code: s for s in (await skus_of_products(session, [current.id]))[current.id]}
-                    if _unchanged(current, clean, before, item.status):
+                    target = item.status or ProductStatus(current.status)
+                    if _unchanged(current, clean, before, target):
                         outcome.product_ids.append(current.id)
                         continue
                     patch = ProductPatch(
@@ -578,9 +579,11 @@ async def import_products(
                         media_urls=list(clean.media_urls),
                         skus=[_sku_input_from_clean(s) for s in clean.skus],
                     )
-                    if item.status != ProductStatus(current.status):
-                        check_transition(ProductStatus(current.status), item.status)
-                        current.status = item.status.value
+                    if target != ProductStatus(current.status):
+                        check_transition(ProductStatus(current.status), target)
+                        if target == ProductStatus.ACTIVE:
+                            check_publishable(len(clean.skus) + len(before))
+                        current.status = target.value
                     product, skus = await update_product(
                         session, tenant_id, current, patch, tree, expected_version=None, change="IMPORTED"
                     )

@@ -469,3 +469,14 @@ async def test_bulk_import_commits_valid_rows_reports_bad_ones_and_is_idempotent
     assert (third["createdProducts"], third["updatedProducts"], third["createdSkus"]) == (0, 1, 1)
     found = await search(catalog_url, BUYER, q="IMP-GLV")
     assert len(found["edges"][0]["node"]["skus"]) == 3
+    # A row without a status leaves an existing product's status alone (no ACTIVE -> DRAFT).
+    no_status = (
+        "sku,product_ref,product_name,category,brand,uom,pack_quantity,content_uom,"
+        "attr:material,attr:thickness_mil,attr:powder_free,attr:size\n"
+        f"IMP-GLV-S,{_GLV},BOX,100,EA,Nitrile,5,true,S\n"
+    )
+    fourth = (await gql(catalog_url, IMPORT, {"input": {"format": "CSV", "data": no_status}}, **SUPPLIER))[
+        "catalogImport"
+    ]
+    assert fourth["rowErrors"] == [] and (fourth["createdProducts"], fourth["updatedProducts"]) == (0, 0)
+    assert (await search(catalog_url, BUYER, q="IMP-GLV"))["edges"][0]["node"]["status"] == "ACTIVE"
