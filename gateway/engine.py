@@ -7,6 +7,7 @@ The HTTP layer parses and validates the operation against ``Gateway.api_schema``
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from gateway.supergraph.api_schema import build_api_schema
 from gateway.supergraph.model import Supergraph, parse_supergraph
 
 _PLAN_CACHE_SIZE = 2048
+_log = logging.getLogger("gateway.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class Gateway:
         dkey = _document_key(document)
         cond = self._cond_vars.get(dkey)
         if cond is None:
+            if len(self._cond_vars) >= _PLAN_CACHE_SIZE:
+                self._cond_vars.clear()
             cond = self._cond_vars[dkey] = _condition_variables(document)
         variables = variables or {}
         key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
@@ -123,10 +127,24 @@ class Gateway:
             plan = self.plan(request.document, request.operation_name, variables)
         except PlanningError as exc:
             return {"errors": [{"message": str(exc), "extensions": {"code": "QUERY_PLANNING_FAILED"}}]}
+        except Exception:
+            _log.exception("query planning crashed")
+            return {
+                "errors": [
+                    {"message": "Query planning failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+                ]
+            }
         state = ExecutionState(variables, extra_subgraph_headers)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
-        await self.executor.run(plan.node, state)
+        try:
+            await self.executor.run(plan.node, state)
+        except Exception:
+            # A bug must not cost the client the data already fetched.
+            _log.exception("query plan execution crashed")
+            state.errors.append(
+                {"message": "Execution failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            )
         shaper = Shaper(state.errors, self.enum_values, self.api_objects)
         data = shaper.shape_root(state.data, plan.root_fields, plan.root_type)
         response: dict[str, Any] = {"data": data}
