@@ -3,6 +3,7 @@ optimistic concurrency, visibility, and the `quote_accepted` event in the outbox
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,3 +253,38 @@ async def test_quotes_pagination(tenant: Tenant) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == list(reversed(ids))
+
+
+async def test_concurrent_decisions_apply_once(tenant: Tenant) -> None:
+    t = tenant
+    sku = uuid.uuid4()
+    qid = (await _request(t, sku))["quote"]["id"]
+    await _respond(t, qid, sku, "3")
+    results = await asyncio.gather(
+        t.gql(ACCEPT, {"input": {"quoteId": qid}}, org=t.unit),
+        t.gql(ACCEPT, {"input": {"quoteId": qid}}, org=t.company),
+        t.gql(REJECT, {"input": {"quoteId": qid}}, org=t.unit),
+    )
+    payloads = [r.get("quoteAccept") or r.get("quoteReject") for r in results]
+    winners = [p for p in payloads if p["userErrors"] == []]
+    assert len(winners) == 1, payloads
+    assert all(_codes(p) == ["ILLEGAL_TRANSITION"] for p in payloads if p not in winners)
+    async with t.db.tenant_session(t.id) as session:
+        decided = await session.scalar(
+            text(
+                "SELECT count(*) FROM pricing.outbox "
+                "WHERE type IN ('pricing.quote_accepted', 'pricing.quote_rejected')"
+            )
+        )
+    # the outbox is unreadable outside the relay: count through the relay flag
+    assert decided == 0
+    async with t.db.tenant_session(t.id) as session:
+        await session.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
+        decided = await session.scalar(
+            text(
+                "SELECT count(*) FROM pricing.outbox WHERE tenant_id = :t "
+                "AND type IN ('pricing.quote_accepted', 'pricing.quote_rejected')"
+            ),
+            {"t": t.id},
+        )
+    assert decided == 1
