@@ -265,7 +265,7 @@ async def test_concurrent_decisions_apply_once(tenant: Tenant) -> None:
         t.gql(ACCEPT, {"input": {"quoteId": qid}}, org=t.company),
         t.gql(REJECT, {"input": {"quoteId": qid}}, org=t.unit),
     )
-    payloads = [r.get("quoteAccept") or r.get("quoteReject") for r in results]
+    payloads: list[dict[str, Any]] = [r.get("quoteAccept") or r["quoteReject"] for r in results]
     winners = [p for p in payloads if p["userErrors"] == []]
     assert len(winners) == 1, payloads
     assert all(_codes(p) == ["ILLEGAL_TRANSITION"] for p in payloads if p not in winners)
