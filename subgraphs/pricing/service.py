@@ -13,7 +13,7 @@ breaks, one for the quantity rules (see `load_snapshot`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import BadUserInputError
-from shared.events import add_event
+from shared.events import EventEnvelope, add_event
 from subgraphs.pricing import events
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -833,8 +833,8 @@ async def _transition(
     caller: Caller,
     quote_id: uuid.UUID,
     expected_version: int | None,
-    apply: Any,
-    event: Any,
+    apply: Callable[[q.Quote, q.QuoteActor, datetime], q.Quote],
+    event: Callable[[uuid.UUID, q.Quote], EventEnvelope],
 ) -> QuoteView:
     view = await _load_quote(session, quote_id, caller, lock=True)
     if expected_version is not None and expected_version != view.row_version:
