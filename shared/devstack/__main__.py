@@ -1,7 +1,9 @@
 """`python -m shared.devstack up` (behind `make up`) and `python -m shared.devstack services`.
 
-up        the whole stack: services, migrations, demo data once, subgraphs, gateway
-services  only PostgreSQL, NATS and Redis (prints their URLs), e.g. to run tests against
+up          the whole stack: services, migrations, demo data once, subgraphs, gateway
+services    only PostgreSQL, NATS and Redis (prints their URLs), e.g. to run tests against
+provision   migrations and demo data on the DATABASE_URL server (compose.yaml)
+supergraph  compose running subgraphs' SDLs into a file (compose.yaml)
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.devstack.containers import provision, supergraph
 from shared.devstack.launcher import LaunchOptions, say, up
 from shared.devstack.services import ServicePorts, ServiceStartError, start_services
 
@@ -32,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
                 help="gateway port (default 4000, a free one if taken; 0: any free port)",
             )
             sub.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    provision = commands.add_parser("provision", help="migrate and seed the DATABASE_URL database")
+    provision.add_argument("--no-seed", action="store_true", help="do not load the demo data")
+    compose = commands.add_parser("supergraph", help="compose running subgraphs into a supergraph file")
+    compose.add_argument("--out", type=Path, required=True, help="where to write the supergraph SDL")
+    compose.add_argument("--timeout", type=float, default=180.0, help="how long to wait for the subgraphs")
+    compose.add_argument("subgraphs", nargs="+", metavar="NAME=URL", help="subgraph name and /graphql URL")
     return parser
 
 
@@ -52,6 +61,10 @@ def _services_only(data_dir: Path, ports: ServicePorts) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "provision":
+        return provision(seed=not args.no_seed)
+    if args.command == "supergraph":
+        return supergraph(args.out, args.subgraphs, args.timeout)
     ports = ServicePorts(postgres=args.pg_port, nats=args.nats_port, redis=args.redis_port)
     if args.command == "services":
         return _services_only(args.data_dir, ports)

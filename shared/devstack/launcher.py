@@ -131,7 +131,8 @@ def _gateway_context_header(secret: str) -> dict[str, str]:
 def fetch_sdl(graphql_url: str, secret: str) -> str:
     body = json.dumps({"query": "{ _service { sdl } }"}).encode()
     headers = {"content-type": "application/json", "accept": "application/json"}
-    headers.update(_gateway_context_header(secret))
+    if secret:  # the SDL is normally open; a wrong signature, though, would be refused
+        headers.update(_gateway_context_header(secret))
     try:
         status, raw = _http(graphql_url, body, headers)
     except OSError as exc:
@@ -279,7 +280,7 @@ def start_subgraphs(env: Mapping[str, str]) -> list[RunningSubgraph]:
 
 def build_supergraph(subgraphs: Sequence[RunningSubgraph], secret: str, out: Path) -> Path | None:
     """Compose the running subgraphs into `out`; else fall back to the checked-in supergraph."""
-    compose = _composer()
+    compose = composer()
     if compose is None:
         reason = "the composer (gateway.supergraph.compose) is not there yet"
     elif not subgraphs:
@@ -303,13 +304,18 @@ def build_supergraph(subgraphs: Sequence[RunningSubgraph], secret: str, out: Pat
 
 
 def _compose(compose: tuple[Any, Any], subgraphs: Sequence[RunningSubgraph], secret: str) -> str:
+    return compose_urls(compose, [(sub.name, sub.url) for sub in subgraphs], secret)
+
+
+def compose_urls(compose: tuple[Any, Any], subgraphs: Sequence[tuple[str, str]], secret: str) -> str:
+    """Fetch each (name, graphql URL)'s SDL and compose; a subgraph that fails is left out."""
     source_type, compose_fn = compose
     sources = []
-    for sub in subgraphs:
+    for name, url in subgraphs:
         try:
-            sources.append(source_type(name=sub.name, url=sub.url, sdl=fetch_sdl(sub.url, secret)))
+            sources.append(source_type(name=name, url=url, sdl=fetch_sdl(url, secret)))
         except LaunchError as exc:
-            say(f"subgraph {sub.name} left out of the supergraph: {exc}")
+            say(f"subgraph {name} left out of the supergraph: {exc}")
     if not sources:
         raise LaunchError("no subgraph served its SDL")
     try:
@@ -318,7 +324,7 @@ def _compose(compose: tuple[Any, Any], subgraphs: Sequence[RunningSubgraph], sec
         raise LaunchError(f"composition failed: {exc}") from exc
 
 
-def _composer() -> tuple[Any, Any] | None:
+def composer() -> tuple[Any, Any] | None:
     """G3's (SubgraphSource, compose_supergraph), or None while they do not exist."""
     try:
         module = importlib.import_module("gateway.supergraph.compose")
