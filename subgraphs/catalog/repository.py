@@ -51,6 +51,7 @@ from subgraphs.catalog.service import (
     check_transition,
     check_version,
     facet_values,
+    validate_category,
     validate_product,
     viewer_for,
 )
@@ -71,6 +72,64 @@ def category_node(row: Category) -> CategoryNode:
         name=row.name,
         attributes=tuple(AttributeDef.from_json(a) for a in row.attribute_schema),
     )
+
+
+async def save_category(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    tree: CategoryTree,
+    *,
+    category_id: uuid.UUID | None,
+    code: str | None,
+    name: str | None,
+    parent_id: uuid.UUID | None,
+    move: bool,
+    attributes: Sequence[AttributeDef] | None,
+) -> Category:
+    """Create (`category_id` None) or change a category. `move`: set `parent_id` (None: make it a
+    root). Validated against the whole tree: codes unique, no cycles, a sound attribute schema.
+    Existing products keep their attribute values until their next change is validated."""
+    row: Category | None = None
+    if category_id is not None:
+        row = await session.scalar(select(Category).where(Category.id == category_id).with_for_update())
+        if row is None:
+            raise DomainError.single(Codes.CATEGORY_NOT_FOUND, "no such category", "id")
+    new_id = row.id if row is not None else uuid.uuid4()
+    new_code = (code if code is not None else row.code if row is not None else "").strip().lower()
+    new_name = (name if name is not None else row.name if row is not None else "").strip()
+    new_parent = parent_id if (move or row is None) else row.parent_id
+    new_attrs = (
+        list(attributes)
+        if attributes is not None
+        else [AttributeDef.from_json(a) for a in row.attribute_schema]
+        if row is not None
+        else []
+    )
+    issues = validate_category(
+        tree, category_id=new_id, code=new_code, name=new_name, parent_id=new_parent, attributes=new_attrs
+    )
+    if issues:
+        raise DomainError(issues)
+    schema = [a.to_json() for a in new_attrs]
+    if row is None:
+        row = Category(
+            id=new_id,
+            tenant_id=tenant_id,
+            code=new_code,
+            name=new_name,
+            parent_id=new_parent,
+            position=len(tree.nodes),
+            attribute_schema=schema,
+        )
+        session.add(row)
+    else:
+        row.code, row.name, row.parent_id, row.attribute_schema = new_code, new_name, new_parent, schema
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent writer took the code
+        raise DomainError.single(Codes.INVALID_VALUE, f"category code {new_code!r} is taken", "code") from exc
+    return row
 
 
 # --------------------------------------------------------------------------- viewers
@@ -642,6 +701,71 @@ def _unchanged(current: Product, clean: CleanProduct, before: dict[str, Sku], st
 
 
 # --------------------------------------------------------------------------- publications
+
+
+async def publications(
+    session: AsyncSession,
+) -> list[tuple[Publication, list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]]]:
+    """Every publication with its category ids, product ids and buyer organization ids."""
+    pubs = list((await session.scalars(select(Publication).order_by(Publication.code))).all())
+    cats: dict[uuid.UUID, list[uuid.UUID]] = {p.id: [] for p in pubs}
+    prods: dict[uuid.UUID, list[uuid.UUID]] = {p.id: [] for p in pubs}
+    buyers: dict[uuid.UUID, list[uuid.UUID]] = {p.id: [] for p in pubs}
+    for pub_id, cid in await session.execute(
+        select(PublicationCategory.publication_id, PublicationCategory.category_id)
+    ):
+        cats[pub_id].append(cid)
+    for pub_id, pid in await session.execute(
+        select(PublicationProduct.publication_id, PublicationProduct.product_id)
+    ):
+        prods[pub_id].append(pid)
+    for pub_id, oid in await session.execute(
+        select(PublicationBuyer.publication_id, PublicationBuyer.organization_id)
+    ):
+        buyers[pub_id].append(oid)
+    return [(p, cats[p.id], prods[p.id], buyers[p.id]) for p in pubs]
+
+
+async def save_publication(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    tree: CategoryTree,
+    *,
+    code: str,
+    name: str,
+    all_buyers: bool,
+    category_ids: Sequence[uuid.UUID],
+    product_ids: Sequence[uuid.UUID],
+    buyer_ids: Sequence[uuid.UUID],
+) -> Publication:
+    """Create or replace the publication with this code (its contents and assignments)."""
+    issues: list[Issue] = []
+    code = code.strip().lower()
+    if not code or len(code) > 64:
+        issues.append(Issue(Codes.INVALID_VALUE, "a publication code is 1-64 characters", "code"))
+    if not name.strip():
+        issues.append(Issue(Codes.REQUIRED, "a publication needs a name", "name"))
+    for i, cid in enumerate(category_ids):
+        if cid not in tree.nodes:
+            issues.append(Issue(Codes.CATEGORY_NOT_FOUND, f"no category {cid}", f"categoryIds.{i}"))
+    found = await products_by_id(session, list(product_ids))
+    for i, pid in enumerate(product_ids):
+        if pid not in found:
+            issues.append(Issue(Codes.NOT_FOUND, f"no product {pid}", f"productIds.{i}"))
+    if issues:
+        raise DomainError(issues)
+    existing = await session.scalar(select(Publication.id).where(Publication.code == code))
+    return await upsert_publication(
+        session,
+        tenant_id,
+        publication_id=existing or uuid.uuid4(),
+        code=code,
+        name=name.strip(),
+        all_buyers=all_buyers,
+        category_ids=category_ids,
+        product_ids=product_ids,
+        buyer_ids=buyer_ids,
+    )
 
 
 async def upsert_publication(

@@ -46,6 +46,7 @@ from subgraphs.catalog.search import AttributeFilter, SearchParams, search_produ
 from subgraphs.catalog.service import AttributeDef, CategoryNode, DomainError, Issue, ViewerKind
 
 WRITE = [["catalog:write"], ["catalog:admin"]]
+ADMIN = [["catalog:admin"]]
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:
@@ -390,6 +391,39 @@ def _offset(after: str | None) -> int:
     return key[0] + 1
 
 
+@strawberry.type(description="A buyer catalog: categories (with subtrees) and products, assigned to buyers.")
+class Publication:
+    id: strawberry.ID
+    code: str
+    name: str
+    all_buyers: bool = strawberry.field(description="Assigned to every buyer organization of the tenant.")
+    category_ids: list[strawberry.ID]
+    product_ids: list[strawberry.ID]
+    buyers: list[Organization]
+
+
+def _publication(
+    row: models.Publication, cats: list[uuid.UUID], prods: list[uuid.UUID], buyers: list[uuid.UUID]
+) -> Publication:
+    return Publication(
+        id=strawberry.ID(str(row.id)),
+        code=row.code,
+        name=row.name,
+        all_buyers=row.all_buyers,
+        category_ids=[strawberry.ID(str(c)) for c in sorted(cats)],
+        product_ids=[strawberry.ID(str(p)) for p in sorted(prods)],
+        buyers=[Organization(id=strawberry.ID(str(b))) for b in sorted(buyers)],
+    )
+
+
+async def _admin(info: Info) -> tuple[CatalogScope, uuid.UUID]:
+    info.context.require_principal()
+    scope = await catalog_scope(info.context)
+    if scope.viewer.kind != ViewerKind.ADMIN:
+        raise ForbiddenError("catalog administrators only")
+    return scope, info.context.require_tenant()
+
+
 # --------------------------------------------------------------------------- queries
 
 
@@ -414,6 +448,15 @@ class Query:
             out.append(Category.build(node, scope))
             queue.extend(tree.children.get(node.id, []))
         return out
+
+    @strawberry.federation.field(
+        requires_scopes=[["catalog:admin"]], description="Every buyer catalog of the tenant (catalog admins)."
+    )
+    async def publications(self, info: Info) -> list[Publication]:
+        await _admin(info)
+        async with info.context.session() as session:
+            rows = await repository.publications(session)
+        return [_publication(*row) for row in rows]
 
     @strawberry.field(description="Full-text search (prefix match, SKU code prefix) with filters and facets.")
     async def search_products(
@@ -594,6 +637,118 @@ class CatalogImportPayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class AttributeDefinitionInput:
+    name: str = strawberry.field(description="lower_snake_case, unique in the category and its ancestors.")
+    type: AttributeType
+    label: str | None = None
+    scope: AttributeScope = AttributeScope.PRODUCT
+    required: bool = False
+    allowed_values: list[str] = strawberry.field(default_factory=list)
+    unit: str | None = None
+
+    def to_domain(self) -> AttributeDef:
+        return AttributeDef(
+            name=self.name.strip(),
+            type=service.AttributeType(self.type.value),
+            label=(self.label or "").strip(),
+            required=self.required,
+            scope=service.AttributeScope(self.scope.value),
+            allowed_values=tuple(v.strip() for v in self.allowed_values),
+            unit=self.unit,
+        )
+
+
+@strawberry.input
+class CategoryCreateInput:
+    code: str
+    name: str
+    parent_id: strawberry.ID | None = None
+    attributes: list[AttributeDefinitionInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CategoryUpdateInput:
+    id: strawberry.ID
+    code: str | None = None
+    name: str | None = None
+    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Move under this category.")
+    make_root: bool = strawberry.field(default=False, description="Move to the top of the tree.")
+    attributes: list[AttributeDefinitionInput] | None = strawberry.field(
+        default=None, description="Replaces the category's own attributes."
+    )
+
+
+@strawberry.type
+class CategoryPayload:
+    category: Category | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class PublicationUpsertInput:
+    code: str = strawberry.field(description="Creates the publication, or replaces the one with this code.")
+    name: str
+    all_buyers: bool = False
+    category_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    product_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    buyer_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PublicationPayload:
+    publication: Publication | None
+    user_errors: list[UserError]
+
+
+def _ids(values: list[strawberry.ID], field_name: str, issues: list[Issue]) -> list[uuid.UUID]:
+    out = []
+    for i, value in enumerate(values):
+        parsed = _uuid_or_none(value)
+        if parsed is None:
+            issues.append(Issue(service.Codes.INVALID_VALUE, "not a valid id", f"{field_name}.{i}"))
+        else:
+            out.append(parsed)
+    return out
+
+
+async def _save_category(
+    info: Info,
+    *,
+    category_id: uuid.UUID | None,
+    code: str | None,
+    name: str | None,
+    parent: strawberry.ID | None,
+    move: bool,
+    attributes: list[AttributeDefinitionInput] | None,
+) -> CategoryPayload:
+    scope, tenant_id = await _admin(info)
+    parent_id = _uuid_or_none(parent) if parent is not None else None
+    if parent is not None and parent_id is None:
+        return CategoryPayload(
+            category=None,
+            user_errors=_errors([Issue(service.Codes.CATEGORY_NOT_FOUND, "not a category id", "parentId")]),
+        )
+    try:
+        async with info.context.session() as session:
+            row = await repository.save_category(
+                session,
+                tenant_id,
+                scope.tree,
+                category_id=category_id,
+                code=code,
+                name=name,
+                parent_id=parent_id,
+                move=move,
+                attributes=[a.to_domain() for a in attributes] if attributes is not None else None,
+            )
+            tree = await repository.load_tree(session)
+    except DomainError as exc:
+        return CategoryPayload(category=None, user_errors=_errors(exc.issues))
+    fresh = CatalogScope(tree, scope.viewer, scope.visibility)
+    return CategoryPayload(category=Category.build(tree.nodes[row.id], fresh), user_errors=[])
+
+
 async def _writer(info: Info) -> tuple[CatalogScope, uuid.UUID]:
     principal = info.context.require_principal()
     if not (principal.has_scope("catalog:write") or principal.has_scope("catalog:admin")):
@@ -712,6 +867,67 @@ class Mutation:
     @strawberry.federation.mutation(requires_scopes=WRITE, description="draft or active -> archived.")
     async def product_archive(self, info: Info, input: ProductStatusInput) -> ProductPayload:
         return await _set_status(info, input, service.ProductStatus.ARCHIVED)
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN)
+    async def category_create(self, info: Info, input: CategoryCreateInput) -> CategoryPayload:
+        return await _save_category(
+            info,
+            category_id=None,
+            code=input.code,
+            name=input.name,
+            parent=input.parent_id,
+            move=True,
+            attributes=input.attributes,
+        )
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN)
+    async def category_update(self, info: Info, input: CategoryUpdateInput) -> CategoryPayload:
+        category_id = _uuid_or_none(input.id)
+        if category_id is None:
+            return CategoryPayload(
+                category=None,
+                user_errors=_errors([Issue(service.Codes.CATEGORY_NOT_FOUND, "not a category id", "id")]),
+            )
+        return await _save_category(
+            info,
+            category_id=category_id,
+            code=input.code,
+            name=input.name,
+            parent=input.parent_id,
+            move=input.make_root or input.parent_id is not None,
+            attributes=input.attributes,
+        )
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN, description="Create or replace a buyer catalog.")
+    async def publication_upsert(self, info: Info, input: PublicationUpsertInput) -> PublicationPayload:
+        scope, tenant_id = await _admin(info)
+        issues: list[Issue] = []
+        cats = _ids(input.category_ids, "categoryIds", issues)
+        prods = _ids(input.product_ids, "productIds", issues)
+        buyers = _ids(input.buyer_ids, "buyerIds", issues)
+        if issues:
+            return PublicationPayload(publication=None, user_errors=_errors(issues))
+        try:
+            async with info.context.session() as session:
+                row = await repository.save_publication(
+                    session,
+                    tenant_id,
+                    scope.tree,
+                    code=input.code,
+                    name=input.name,
+                    all_buyers=input.all_buyers,
+                    category_ids=cats,
+                    product_ids=prods,
+                    buyer_ids=buyers,
+                )
+        except DomainError as exc:
+            return PublicationPayload(publication=None, user_errors=_errors(exc.issues))
+        return PublicationPayload(
+            publication=_publication(
+                row, list(dict.fromkeys(cats)), list(dict.fromkeys(prods)), list(dict.fromkeys(buyers))
+            ),
+            user_errors=[],
+        )
 
     @strawberry.federation.mutation(
         requires_scopes=WRITE,

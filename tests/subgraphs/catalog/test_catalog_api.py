@@ -480,3 +480,138 @@ async def test_bulk_import_commits_valid_rows_reports_bad_ones_and_is_idempotent
     ]
     assert fourth["rowErrors"] == [] and (fourth["createdProducts"], fourth["updatedProducts"]) == (0, 0)
     assert (await search(catalog_url, BUYER, q="IMP-GLV"))["edges"][0]["node"]["status"] == "ACTIVE"
+
+
+# ---------------------------------------------------------------------------- categories, publications
+
+CATEGORY_CREATE = """
+mutation($input: CategoryCreateInput!) {
+  categoryCreate(input: $input) {
+    category { id code path { code } attributeSchema { name type scope required allowedValues } }
+    userErrors { field code }
+  }
+}
+"""
+CATEGORY_UPDATE = """
+mutation($input: CategoryUpdateInput!) {
+  categoryUpdate(input: $input) { category { code parent { code } } userErrors { field code } }
+}
+"""
+PUBLICATION = """
+mutation($input: PublicationUpsertInput!) {
+  publicationUpsert(input: $input) {
+    publication { code allBuyers productIds buyers { id } }
+    userErrors { field code }
+  }
+}
+"""
+
+
+async def test_categories_inherit_attributes_and_refuse_cycles(catalog_url: str) -> None:
+    created = (
+        await gql(
+            catalog_url,
+            CATEGORY_CREATE,
+            {
+                "input": {
+                    "code": "impact-drivers",
+                    "name": "Impact drivers",
+                    "parentId": str(demo_ids.category_id("power-tools")),
+                    "attributes": [
+                        {
+                            "name": "bit_holder",
+                            "type": "ENUM",
+                            "allowedValues": ["1/4 in hex", "1/2 in square"],
+                        }
+                    ],
+                }
+            },
+            **ADMIN,
+        )
+    )["categoryCreate"]
+    assert created["userErrors"] == []
+    assert [c["code"] for c in created["category"]["path"]] == ["power-tools", "impact-drivers"]
+    names = {a["name"] for a in created["category"]["attributeSchema"]}
+    assert {"voltage", "power_source", "kit", "bit_holder"} <= names
+    bad = (
+        await gql(
+            catalog_url,
+            CATEGORY_CREATE,
+            {"input": {"code": "gloves", "name": "x", "attributes": [{"name": "Bad Name", "type": "ENUM"}]}},
+            **ADMIN,
+        )
+    )["categoryCreate"]
+    assert {e["code"] for e in bad["userErrors"]} == {"INVALID_VALUE", "INVALID_ATTRIBUTE_SCHEMA"}
+    cycle = (
+        await gql(
+            catalog_url,
+            CATEGORY_UPDATE,
+            {
+                "input": {
+                    "id": str(demo_ids.category_id("power-tools")),
+                    "parentId": created["category"]["id"],
+                }
+            },
+            **ADMIN,
+        )
+    )["categoryUpdate"]
+    assert cycle["userErrors"] == [{"field": ["parentId"], "code": "CATEGORY_CYCLE"}]
+    moved = (
+        await gql(
+            catalog_url,
+            CATEGORY_UPDATE,
+            {"input": {"id": created["category"]["id"], "makeRoot": True}},
+            **ADMIN,
+        )
+    )["categoryUpdate"]
+    assert moved["category"] == {"code": "impact-drivers", "parent": None}
+    _, body = await graphql(
+        catalog_url,
+        CATEGORY_CREATE,
+        {"input": {"code": "x", "name": "x"}},
+        headers=gateway_headers(TENANT, **SUPPLIER),
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_publication_of_single_products_for_one_buyer(catalog_url: str) -> None:
+    tube = demo_ids.product_id("STL-TUB-SQ-S235JR-H")
+    other_tube = demo_ids.product_id("STL-TUB-RO-S235JR-H")
+    assert (await gql(catalog_url, PRODUCT, {"id": str(tube)}, **SHOP))["product"] is None
+    payload = (
+        await gql(
+            catalog_url,
+            PUBLICATION,
+            {
+                "input": {
+                    "code": "shop-tubes",
+                    "name": "Tubes for the corner shop",
+                    "productIds": [str(tube)],
+                    "buyerIds": [str(orgs_seed.DISTRIBUTOR_ID)],
+                }
+            },
+            **ADMIN,
+        )
+    )["publicationUpsert"]
+    assert payload["userErrors"] == [] and payload["publication"]["productIds"] == [str(tube)]
+    assert (await gql(catalog_url, PRODUCT, {"id": str(tube)}, **SHOP))["product"] is not None
+    assert (await gql(catalog_url, PRODUCT, {"id": str(other_tube)}, **SHOP))["product"] is None
+    # Replacing the publication without the product takes it away again.
+    await gql(
+        catalog_url,
+        PUBLICATION,
+        {"input": {"code": "shop-tubes", "name": "Tubes", "buyerIds": [str(orgs_seed.DISTRIBUTOR_ID)]}},
+        **ADMIN,
+    )
+    assert (await gql(catalog_url, PRODUCT, {"id": str(tube)}, **SHOP))["product"] is None
+    listed = await gql(catalog_url, "{ publications { code allBuyers } }", **ADMIN)
+    assert {"code": "standard-mro", "allBuyers": True} in listed["publications"]
+    bad = (
+        await gql(
+            catalog_url,
+            PUBLICATION,
+            {"input": {"code": "x", "name": "x", "productIds": [str(uuid.uuid4())], "categoryIds": ["nope"]}},
+            **ADMIN,
+        )
+    )["publicationUpsert"]
+    assert {e["code"] for e in bad["userErrors"]} == {"INVALID_VALUE"}
