@@ -22,6 +22,9 @@ from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserE
 from subgraphs.orgs import loaders, models, service
 
 WRITE = [["orgs:write"]]
+# Every tenant-scoped entity exposes its tenant: the gateway's tenant guard compares it with the
+# caller's tenant on the way out. `@shareable` so other subgraphs may declare it on the same entity.
+TENANT_ID_DOC = "The tenant this belongs to."
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -42,12 +45,15 @@ class OrganizationKind(Enum):
 @strawberry.federation.type(keys=["id"], description="One isolated marketplace.")
 class Tenant:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DOC)
     slug: str
     name: str
 
     @classmethod
     def from_model(cls, row: models.Tenant) -> Tenant:
-        return cls(id=strawberry.ID(str(row.id)), slug=row.slug, name=row.name)
+        return cls(
+            id=strawberry.ID(str(row.id)), tenant_id=strawberry.ID(str(row.id)), slug=row.slug, name=row.name
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Tenant | None:
@@ -64,6 +70,7 @@ class Tenant:
 )
 class Organization:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DOC)
     kind: OrganizationKind
     name: str
     external_ref: str | None
@@ -74,6 +81,7 @@ class Organization:
     def from_model(cls, row: models.Organization) -> Organization:
         return cls(
             id=strawberry.ID(str(row.id)),
+            tenant_id=strawberry.ID(str(row.tenant_id)),
             kind=OrganizationKind(row.kind),
             name=row.name,
             external_ref=row.external_ref,
@@ -112,6 +120,7 @@ class Organization:
 @strawberry.federation.type(keys=["id"])
 class User:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DOC)
     email: str
     display_name: str
     created_at: datetime
@@ -120,6 +129,7 @@ class User:
     def from_model(cls, row: models.User) -> User:
         return cls(
             id=strawberry.ID(str(row.id)),
+            tenant_id=strawberry.ID(str(row.tenant_id)),
             email=row.email,
             display_name=row.display_name,
             created_at=row.created_at,
@@ -142,6 +152,7 @@ class User:
 @strawberry.federation.type(keys=["id"], description="A user's place in an organization, with roles.")
 class Membership:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DOC)
     roles: list[str]
     created_at: datetime
     user_id: strawberry.Private[uuid.UUID]
@@ -151,6 +162,7 @@ class Membership:
     def from_model(cls, row: models.Membership) -> Membership:
         return cls(
             id=strawberry.ID(str(row.id)),
+            tenant_id=strawberry.ID(str(row.tenant_id)),
             roles=list(row.roles),
             created_at=row.created_at,
             user_id=row.user_id,
