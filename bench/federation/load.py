@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,24 @@ def parse_wrk_output(output: str) -> LoadResult:
 
 def wrk_path() -> str | None:
     return shutil.which("wrk")
+
+
+def ensure_wrk(say: Callable[[str], None] = print) -> str | None:
+    """wrk, installed from Debian's packages when missing and we may (root with apt-get); None otherwise."""
+    if (found := wrk_path()) is not None:
+        return found
+    apt_get = shutil.which("apt-get")
+    if apt_get is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    say("wrk not found: installing the Debian package (apt-get update && apt-get install wrk) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run([apt_get, "update", "-qq"], check=True, capture_output=True, timeout=300, env=env)
+        subprocess.run([apt_get, "install", "-y", "-qq", "wrk"], check=True, capture_output=True, timeout=300,
+                       env=env)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        say(f"could not install wrk: {exc}")
+    return wrk_path()
 
 
 def run_load(url: str, body: bytes, *, connections: int, duration_s: float, threads: int = 2,

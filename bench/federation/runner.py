@@ -232,7 +232,7 @@ def run_federation(profile: LoadProfile, *, passes: tuple[str, ...] = ALL_PASSES
         install = gateways.install_peers()
         if install.error:
             say(f"peers unavailable: {install.error}")
-    if load.wrk_path() is None:
+    if load.ensure_wrk(say) is None:
         say("wrk not found: using the bounded aiohttp load generator (its ceiling is lower than wrk's)")
     measurements: list[Measurement] = []
     subgraphs = start_subgraphs(logs)
