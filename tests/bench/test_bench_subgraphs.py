@@ -177,3 +177,10 @@ async def test_own_load_generator_against_the_subgraphs() -> None:
         await asyncio.wait_for(server.wait_closed(), 5.0)
     assert result.requests > 0 and result.non2xx == 0 and result.socket_errors == 0
     assert 0 < result.p50_ms <= result.p99_ms and result.rps > 0
+
+
+def test_supergraph_points_at_the_bench_subgraphs() -> None:
+    sdl = scenario.supergraph_sdl("http://127.0.0.1:5555/")
+    for name in scenario.SUBGRAPH_NAMES:
+        assert f'url: "http://127.0.0.1:5555/{name}"' in sdl
+    assert ":4200" not in sdl
