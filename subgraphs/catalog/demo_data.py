@@ -644,7 +644,7 @@ def _welding() -> list[DemoProduct]:
         for cls, process, what, diameters, spools in wires:
             for premium in (False, True):
                 tier = "Premium" if premium else "Standard"
-                ref = f"WLD-WIRE-{cls.replace('-', '')}-{tier[:1]}-{bcode}"
+                ref = f"WLD-WIRE-{cls.replace('-', '').upper()}-{tier[:1]}-{bcode}"
                 name = f"{brand} {cls} {tier.lower()} welding wire"
                 skus = tuple(
                     DemoSku(

@@ -126,7 +126,7 @@ async def seed_tenant(
                 clean,
                 status=demo.status,
                 product_id=pid,
-                sku_ids={s.code: demo_ids.sku_id(s.code) for s in demo.skus},
+                sku_ids={s.code.upper(): demo_ids.sku_id(s.code) for s in demo.skus},
             )
             created += 1
         for pub in DEMO_PUBLICATIONS:

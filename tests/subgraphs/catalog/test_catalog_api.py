@@ -112,6 +112,30 @@ def facet(result: dict[str, Any], name: str) -> dict[str, int]:
     return {}
 
 
+async def test_demo_seed_is_complete_and_idempotent(seeded: str) -> None:
+    async def counts() -> dict[str, int]:
+        out = {}
+        for table in ("categories", "products", "skus", "publications", "organizations", "outbox"):
+            rows = await _owner_fetch(
+                seeded, f"SELECT count(*) AS n FROM catalog.{table} WHERE tenant_id = $1", TENANT
+            )
+            out[table] = rows[0]["n"]
+        return out
+
+    before = await counts()
+    await seed_all(seeded, ["catalog"])
+    assert await counts() == before
+    demo_skus = await _owner_fetch(
+        seeded, "SELECT count(*) AS n FROM catalog.skus WHERE id = ANY($1::uuid[])", demo_ids_all_skus()
+    )
+    assert demo_skus[0]["n"] == len(demo_ids.demo_sku_codes()) >= 1000
+    assert before["products"] >= 219 and before["categories"] >= 16
+
+
+def demo_ids_all_skus() -> list[uuid.UUID]:
+    return [demo_ids.sku_id(code) for code in demo_ids.demo_sku_codes()]
+
+
 # ---------------------------------------------------------------------------- search
 
 

@@ -262,6 +262,7 @@ def test_demo_data_is_large_valid_and_ids_are_stable() -> None:
     assert len(DEMO_PRODUCTS) >= 200
     all_codes = demo_sku_codes()
     assert len(all_codes) == len(set(all_codes)) >= 800
+    assert all(code == code.upper() for code in all_codes)  # stored as given, ids match
     for p in DEMO_PRODUCTS:
         _, issues = validate_product(
             ProductInput(
