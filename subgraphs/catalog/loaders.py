@@ -37,13 +37,11 @@ def scope_loader(ctx: RequestContext) -> DataLoader[str, CatalogScope]:
     async def load(keys: Sequence[str]) -> list[CatalogScope]:
         principal = ctx.principal
         async with ctx.session() as session:
-            tree = await repository.load_tree(session)
-            viewer = await repository.resolve_viewer(
+            tree, viewer, visibility = await repository.scope_for(
                 session,
                 principal.organization_id if principal else None,
                 principal.scopes if principal else (),
             )
-            visibility = await repository.visibility_for(session, viewer, tree)
         scope = CatalogScope(tree, viewer, visibility)
         return [scope for _ in keys]
 
