@@ -1,5 +1,6 @@
 """Strawberry building blocks shared by every subgraph (types declared `@shareable`)."""
 
+from shared.graphql.money import Money
 from shared.graphql.relay import Connection, Edge, PageArgs, PageInfo, decode_cursor, encode_cursor
 from shared.graphql.types import FEDERATION_VERSION, Info, UserError, user_errors
 
@@ -8,6 +9,7 @@ __all__ = [
     "Connection",
     "Edge",
     "Info",
+    "Money",
     "PageArgs",
     "PageInfo",
     "UserError",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import asyncpg
 import pytest
+import strawberry
 from sqlalchemy.engine import make_url
 
 from shared.db import app_database_url, async_url
 from shared.errors import BadUserInputError
-from shared.graphql import PageArgs, decode_cursor, encode_cursor
+from shared.graphql import Money, PageArgs, decode_cursor, encode_cursor
 from shared.migrate import present_subgraphs, upgrade_all
 from shared.migrations_helpers import app_role_sql, tenant_rls_sql
 from shared.settings import DEV_GATEWAY_SECRET, Settings
@@ -83,3 +86,20 @@ async def test_upgrade_all_is_repeatable_and_versions_live_in_each_schema(servic
         await conn.close()
     assert version == "0001_orgs_initial"
     assert public is None
+
+
+@strawberry.type
+class MoneyQuery:
+    @strawberry.field
+    def price(self) -> Money:
+        return Money.of(Decimal("0.10"), "EUR")
+
+
+def test_shared_money_type() -> None:
+    assert Money.of(Decimal("1E+3"), "EUR") == Money(amount="1000", currency="EUR")
+    assert Money.of(Decimal("12.3400"), "USD").amount == "12.3400"
+    sdl = strawberry.federation.Schema(query=MoneyQuery).as_str()
+    assert (
+        'type Money @shareable {\n  """Decimal amount as a string (never a float)."""\n  amount: String!'
+        in sdl
+    )
