@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,3 +40,22 @@ class GatewayConfig(BaseSettings):
     # Developer features.
     graphiql: bool = True
     allow_explain: bool = True  # honour the x-query-plan request header
+
+    # Authentication, authorization and the tenant guard (see docs/auth.md).
+    auth: bool = True  # off: no principal, no directive enforcement, no signed context (tests only)
+    jwks_url: str | None = None  # the orgs subgraph's /.well-known/jwks.json; unset: bearer tokens refused
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "EdDSA"])
+    jwt_clock_skew: float = Field(default=30.0, ge=0, le=300)
+    jwks_max_age: float = Field(default=300.0, gt=0)  # refetch the key set this often
+    jwks_min_refresh_interval: float = Field(default=10.0, ge=0)  # unknown kid: one refetch per interval
+    api_key_source: Literal["none", "redis", "http"] = "none"
+    api_key_url: str | None = None  # for api_key_source="http"
+    api_key_table: str = "gateway:api-keys"  # Redis hash for api_key_source="redis"
+    api_key_cache_ttl: float = Field(default=4.0, gt=0, le=5)  # revocation effective within this time
+    redis_url: str | None = None  # default: REDIS_URL / B2B_REDIS_URL (shared settings)
+    require_authentication: bool = False  # refuse anonymous requests outright
+    reject_unauthorized: bool = False  # refuse the whole operation instead of nulling unauthorized fields
+    introspection: bool = True  # false in production: __schema/__type refused
+    context_ttl: float = Field(default=30.0, gt=0, le=300)  # lifetime of the signed x-gateway-context
