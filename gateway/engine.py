@@ -18,7 +18,7 @@ from graphql import language as ast
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
 from gateway.execution.shaping import Shaper
-from gateway.planning.plan import QueryPlan, plan_to_json
+from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
 from gateway.planning.planner import Planner, PlanningError
 from gateway.supergraph.api_schema import build_api_schema
 from gateway.supergraph.model import Supergraph, parse_supergraph
@@ -152,6 +152,38 @@ class Gateway:
             response["errors"] = state.errors
         if request.explain:
             response["extensions"] = {"queryPlan": plan_to_json(plan)}
+        return response
+
+    async def resolve_subscription_event(
+        self,
+        plan: QueryPlan,
+        event: Mapping[str, Any],
+        variables: Mapping[str, Any] | None = None,
+        *,
+        extra_subgraph_headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Complete one event of a subscription: ``event`` is the subgraph's payload for the primary
+        ``Subscription`` fetch (``{"data": ..., "errors": ...}``); the rest of the plan (entity fetches)
+        runs on it and the result is shaped like ``execute`` does."""
+        state = ExecutionState(variables or {}, extra_subgraph_headers)
+        data = event.get("data")
+        if isinstance(data, dict):
+            state.data.update(data)
+        for e in event.get("errors") or ():
+            state.errors.append(dict(e))
+        node = plan.node
+        if isinstance(node, Subscription) and node.rest is not None:
+            try:
+                await self.executor.run(node.rest, state)
+            except Exception:
+                _log.exception("subscription event execution crashed")
+                state.errors.append(
+                    {"message": "Execution failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+                )
+        shaper = Shaper(state.errors, self.enum_values, self.api_objects)
+        response: dict[str, Any] = {"data": shaper.shape_root(state.data, plan.root_fields, plan.root_type)}
+        if state.errors:
+            response["errors"] = state.errors
         return response
 
     def _introspect(self, request: OperationRequest, plan: QueryPlan, state: ExecutionState) -> None:

@@ -92,7 +92,7 @@ class Executor:
     async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
         fetch = node.node
         reps: list[dict[str, Any]] = []
-        targets: list[list[tuple[dict[str, Any], list[Any]]]] = []
+        targets: list[list[tuple[dict[str, Any], Any]]] = []
         index: dict[bytes, int] = {}
         for path in node.paths:
             inputs = [i for i in fetch.inputs if i.path == path]
@@ -117,12 +117,8 @@ class Executor:
             return
         variables = self._vars(fetch, state)
         variables["representations"] = reps
-        first_path = targets[0][0][1] if targets else None
         result = await self._call(
-            fetch,
-            {"query": fetch.operation, "variables": variables},
-            state,
-            list(first_path[:-1]) if first_path else None,
+            fetch, {"query": fetch.operation, "variables": variables}, state, _merge_point(targets[0][0][1])
         )
         if result is None:
             return
@@ -136,7 +132,7 @@ class Executor:
                 and isinstance(p[1], int)
                 and p[1] < len(targets)
             ):
-                e["path"] = [*targets[p[1]][0][1], *p[2:]]
+                e["path"] = [*_path_list(targets[p[1]][0][1]), *p[2:]]
             else:
                 e.pop("path", None)
             state.errors.append(e)
@@ -185,24 +181,44 @@ def _with_service(e: Any, service: str) -> dict[str, Any]:
     return {**e, "extensions": ext}
 
 
-def _objects_at(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], list[Any]]]:
-    """Every object reached by following ``path`` (lists are walked transparently), with its path."""
-    found: list[tuple[dict[str, Any], list[Any]]] = []
+def _objects_at(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], Any]]:
+    """Every object reached by following ``path`` (lists are walked transparently), with its path as a
+    linked tuple ``(parent, segment)`` (see ``_path_list``)."""
+    found: list[tuple[dict[str, Any], Any]] = []
+    depth = len(path)
 
-    def walk(v: Any, i: int, cur: list[Any]) -> None:
+    def walk(v: Any, i: int, cur: Any) -> None:
         if isinstance(v, list):
             for n, item in enumerate(v):
-                walk(item, i, [*cur, n])
+                walk(item, i, (cur, n))
             return
         if not isinstance(v, dict):
             return
-        if i == len(path):
+        if i == depth:
             found.append((v, cur))
             return
-        walk(v.get(path[i]), i + 1, [*cur, path[i]])
+        key = path[i]
+        walk(v.get(key), i + 1, (cur, key))
 
-    walk(data, 0, [])
+    walk(data, 0, None)
     return found
+
+
+def _merge_point(path: Any) -> list[Any]:
+    """The response path of a Flatten (the object's path without list indices at its end)."""
+    segs = _path_list(path)
+    while segs and isinstance(segs[-1], int):
+        segs.pop()
+    return segs
+
+
+def _path_list(path: Any) -> list[Any]:
+    out: list[Any] = []
+    while path is not None:
+        path, seg = path
+        out.append(seg)
+    out.reverse()
+    return out
 
 
 def _project(v: Any, sel: SelectionTree) -> Any:

@@ -18,6 +18,7 @@ class _Bubble:
 
 
 BUBBLE = _Bubble()
+_NON_NULL = ("!",)
 
 
 def path_list(path: Path) -> list[Any]:
@@ -57,9 +58,11 @@ class Shaper:
                 out[key] = type_name
                 continue
             v = obj.get(key)
-            if f.sub is None and not f.wrap and f.type_name not in self.enum_values:
-                out[key] = v  # nullable scalar: nothing to check
-                continue
+            if f.sub is None and f.type_name not in self.enum_values:
+                wrap = f.wrap
+                if not wrap or (v is not None and wrap == _NON_NULL):
+                    out[key] = v  # a scalar with nothing to check
+                    continue
             r = self._complete(v, f, 0, (path, key))
             if r is BUBBLE:
                 return BUBBLE

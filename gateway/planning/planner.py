@@ -28,6 +28,7 @@ from gateway.planning.plan import (
     Renames,
     SelectionTree,
     Sequence,
+    Subscription,
 )
 from gateway.supergraph.model import Supergraph, TypeInfo
 
@@ -988,8 +989,20 @@ class _PlanBuilder:
             return None
         return steps[0] if len(steps) == 1 else Sequence(tuple(steps))
 
+    def _subscription(self, level: dict[int, int]) -> PlanNode | None:
+        """One subscription fetch to the subgraph owning the root field, then (per event) the rest."""
+        roots = [g for g in self.groups if g.root_kind is not None]
+        if len(roots) != 1:
+            raise PlanningError("A subscription must select exactly one root field of one subgraph")
+        primary = self._fetch_for(roots, "subscription")
+        assert isinstance(primary, Fetch)
+        rest = self._layered([g for g in self.groups if g.root_kind is None], level, "query")
+        return Subscription(primary=primary, rest=rest)
+
     def _assemble(self, kind: str) -> PlanNode | None:
         level = self._levels()
+        if kind == "subscription":
+            return self._subscription(level)
         if kind != "mutation":
             return self._layered(self.groups, level, kind)
         by_root: dict[int, list[Group]] = {}

@@ -56,6 +56,7 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.3",
   import: ["@key", "@shareable", "@external", "@provides"])
 type Query { latestReviews: [Review!]! search(text: String!): [SearchResult!]! }
 type Mutation { addReview(productId: ID!, body: String!): Review! }
+type Subscription { reviewAdded: Review! }
 union SearchResult = Product | Review
 type Review { id: ID! body: String! author: User! @provides(fields: "name") product: Product! }
 type User @key(fields: "id") { id: ID! name: String! @external email: String! phone: String }
@@ -80,6 +81,7 @@ schema
 {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
@@ -127,6 +129,10 @@ type Mutation
 {
   addProduct(name: String!, price: Int!): Product! @join__field(graph: PRODUCTS)
   addReview(productId: ID!, body: String!): Review! @join__field(graph: REVIEWS)
+}
+
+type Subscription @join__type(graph: REVIEWS) {
+  reviewAdded: Review! @join__field(graph: REVIEWS)
 }
 
 type Product

@@ -175,3 +175,30 @@ async def test_plan_cache_reuses_plans(gateway: Gateway) -> None:
     a = gateway.plan(doc, None, {"s": True})
     assert gateway.plan(doc, None, {"s": True}) is a
     assert gateway.plan(doc, None, {"s": False}) is not a
+
+
+async def test_subscription_plan_and_event(gateway: Gateway, shop_env: Shop) -> None:
+    import graphql
+
+    from gateway.planning.plan import Fetch, Flatten, Subscription
+
+    doc = graphql.parse("subscription { reviewAdded { body product { name price } } }")
+    plan = gateway.plan(doc, None, None)
+    assert isinstance(plan.node, Subscription)
+    assert isinstance(plan.node.primary, Fetch)
+    assert plan.node.primary.subgraph == "reviews"
+    assert plan.node.primary.operation.startswith("subscription {")
+    assert isinstance(plan.node.rest, Flatten)
+    event = {
+        "data": {
+            "reviewAdded": {
+                "__typename": "Review",
+                "body": "New!",
+                "product": {"__typename": "Product", "id": "p2", "name": "Cordless drill"},
+            }
+        }
+    }
+    res = await gateway.resolve_subscription_event(plan, event)
+    assert res == {
+        "data": {"reviewAdded": {"body": "New!", "product": {"name": "Cordless drill", "price": 150}}}
+    }
