@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import graphql
 from graphql import language as ast
@@ -26,6 +26,10 @@ from gateway.supergraph.model import Supergraph, parse_supergraph
 _PLAN_CACHE_SIZE = 2048
 _log = logging.getLogger("gateway.engine")
 
+if TYPE_CHECKING:
+    from gateway.auth.layer import GatewayAuth
+    from gateway.auth.principal import Principal
+
 
 @dataclass(frozen=True, slots=True)
 class OperationRequest:
@@ -34,6 +38,7 @@ class OperationRequest:
     variables: dict[str, Any] | None
     headers: Mapping[str, str] = field(default_factory=dict)  # inbound headers, lower-case names
     explain: bool = False  # when true, put the query plan (plain JSON) in extensions["queryPlan"]
+    principal: Principal | None = None  # set by the HTTP layer when auth is on (gateway/auth)
 
 
 def _document_key(doc: ast.DocumentNode) -> str:
@@ -87,6 +92,8 @@ class Gateway:
         )
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
         self._cond_vars: dict[str, tuple[str, ...]] = {}
+        # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
+        self.auth: GatewayAuth | None = None
 
     @classmethod
     def from_supergraph_sdl(
@@ -95,10 +102,15 @@ class Gateway:
         return cls(graphql.parse(sdl), subgraph_timeout=subgraph_timeout, subgraph_headers=subgraph_headers)
 
     def plan(
-        self, document: ast.DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+        self,
+        document: ast.DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        cache_key: str | None = None,
     ) -> QueryPlan:
-        """The (cached) plan of an operation."""
-        dkey = _document_key(document)
+        """The (cached) plan of an operation; ``cache_key`` replaces the document's own key (auth: the
+        document as filtered for one set of rights)."""
+        dkey = cache_key or _document_key(document)
         cond = self._cond_vars.get(dkey)
         if cond is None:
             if len(self._cond_vars) >= _PLAN_CACHE_SIZE:
@@ -123,8 +135,17 @@ class Gateway:
         ``extra_subgraph_headers`` (per request, e.g. a signed principal) go to every subgraph call.
         """
         variables = request.variables or {}
+        auth, document, plan_key, prepared = self.auth, request.document, None, None
+        if auth is not None:
+            principal = request.principal or _anonymous()
+            prepared = auth.prepare(document, request.operation_name, variables, principal)
+            if prepared is not None:
+                if prepared.rejection is not None:
+                    return dict(prepared.rejection)
+                document, plan_key = prepared.document, prepared.plan_key
+            extra_subgraph_headers = auth.subgraph_headers(principal, extra_subgraph_headers)
         try:
-            plan = self.plan(request.document, request.operation_name, variables)
+            plan = self.plan(document, request.operation_name, variables, plan_key)
         except PlanningError as exc:
             return {"errors": [{"message": str(exc), "extensions": {"code": "QUERY_PLANNING_FAILED"}}]}
         except Exception:
@@ -145,8 +166,12 @@ class Gateway:
             state.errors.append(
                 {"message": "Execution failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
             )
+        fields = plan.root_fields
+        if auth is not None and prepared is not None:
+            principal = request.principal or _anonymous()
+            fields = auth.finish(prepared, fields, state.data, state.errors, principal)
         shaper = Shaper(state.errors, self.enum_values, self.api_objects)
-        data = shaper.shape_root(state.data, plan.root_fields, plan.root_type)
+        data = shaper.shape_root(state.data, fields, plan.root_type)
         response: dict[str, Any] = {"data": data}
         if state.errors:
             response["errors"] = state.errors
@@ -187,8 +212,11 @@ class Gateway:
         return response
 
     def _introspect(self, request: OperationRequest, plan: QueryPlan, state: ExecutionState) -> None:
+        schema = self.api_schema
+        if self.auth is not None:  # only what this principal may use (introspection off: refused earlier)
+            schema = self.auth.introspection_schema(request.principal or _anonymous()) or schema
         result = graphql.execute(
-            self.api_schema,
+            schema,
             request.document,
             operation_name=request.operation_name,
             variable_values=request.variables,
@@ -201,3 +229,9 @@ class Gateway:
     async def close(self) -> None:
         """Close pooled connections (the aiohttp session is created lazily in the running loop)."""
         await self.client.close()
+
+
+def _anonymous() -> Principal:
+    from gateway.auth.principal import ANONYMOUS
+
+    return ANONYMOUS
