@@ -53,11 +53,11 @@ class Shaper:
         # Returns the shaped dict, or BUBBLE when a non-null field came back null.
         out: dict[str, Any] = {}
         for f in fields:
-            key = f.key
+            key = f.out_key
             if f.name == "__typename":
                 out[key] = type_name
                 continue
-            v = obj.get(key)
+            v = obj.get(f.key)
             if f.sub is None and f.type_name not in self.enum_values:
                 wrap = f.wrap
                 if not wrap or (v is not None and wrap == _NON_NULL):

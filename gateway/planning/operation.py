@@ -26,6 +26,13 @@ class NField:
     sub: dict[str, list[NField]] | None = None
     is_abstract: bool = False
     variables: frozenset[str] = field(default_factory=frozenset)
+    # The client's response key when ``key`` had to differ: an alias that is also the name of another
+    # field of the type (``{ id: sku }``) would collide with key fields the planner adds itself.
+    out_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.out_key:
+            self.out_key = self.key
 
 
 def type_wrappers(t: graphql.GraphQLOutputType | graphql.GraphQLInputType) -> tuple[tuple[str, ...], Any]:
@@ -140,7 +147,10 @@ class Normalizer:
                 continue
             wrap, named = type_wrappers(fdef.type)
             args = tuple(first.arguments or ())
-            nf = NField(key, name, args, named.name, wrap, variables=_variables_in(args))
+            data_key = key
+            if key != name and key in parent.fields:
+                data_key = f"{key}__{name}"
+            nf = NField(data_key, name, args, named.name, wrap, variables=_variables_in(args), out_key=key)
             if isinstance(named, _COMPOSITE):
                 subsels = [n.selection_set for n in fnodes if n.selection_set is not None]
                 nf.sub = self.sub_for(named, subsels)

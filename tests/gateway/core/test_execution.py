@@ -202,3 +202,9 @@ async def test_subscription_plan_and_event(gateway: Gateway, shop_env: Shop) -> 
     assert res == {
         "data": {"reviewAdded": {"body": "New!", "product": {"name": "Cordless drill", "price": 150}}}
     }
+
+
+async def test_client_alias_named_like_a_key_field(gateway: Gateway) -> None:
+    # "id" here is the product's name; the planner's own key field "id" must not be confused with it.
+    res = await run(gateway, '{ product(id: "p2") { id: name name: id inStock } }')
+    assert res == {"data": {"product": {"id": "Cordless drill", "name": "p2", "inStock": False}}}
