@@ -61,6 +61,7 @@ enum link__Purpose {
   `SECURITY` features provide metadata necessary to securely resolve fields.
   """
   SECURITY
+#blank
   """
   `EXECUTION` features provide metadata necessary for operation execution.
   """
@@ -104,7 +105,8 @@ scalar join__FieldValue
 
 
 def _blocks(sdl: str) -> list[str]:
-    return [block.strip() for block in sdl.split("\n\n") if block.strip()]
+    # A "#blank" line stands for a blank line inside a block (between described enum values).
+    return [block.strip().replace("#blank", "") for block in sdl.split("\n\n") if block.strip()]
 
 
 _JOIN_COMMON = _blocks(_JOIN_COMMON_SDL)
@@ -145,6 +147,12 @@ def _directives(nodes: Sequence[ast.ConstDirectiveNode]) -> list[str]:
     return [ast.print_ast(d) for d in nodes]
 
 
+def _inaccessible_first(nodes: Sequence[ast.ConstDirectiveNode]) -> tuple[list[str], list[str]]:
+    """Apollo prints @inaccessible before the join__ applications and the other directives after."""
+    first = [d for d in nodes if d.name.value == "inaccessible"]
+    return _directives(first), _directives([d for d in nodes if d.name.value != "inaccessible"])
+
+
 def _argument(arg: MArgument) -> str:
     out = f"{arg.name}: {ast.print_ast(arg.type)}"
     if arg.default is not None:
@@ -168,7 +176,8 @@ def _field(f: MField) -> list[str]:
     tail = f": {ast.print_ast(f.type)}"
     if f.default is not None:
         tail += f" = {ast.print_ast(f.default)}"
-    extras = [_join("join__field", j) for j in f.joins] + _directives(f.directives)
+    first, rest = _inaccessible_first(f.directives)
+    extras = first + [_join("join__field", j) for j in f.joins] + rest
     lines.append(" ".join([head + tail, *extras]))
     return lines
 
@@ -179,10 +188,11 @@ def _type(t: MType) -> str:
     if t.interfaces:
         head += " implements " + " & ".join(t.interfaces)
     lines.append(head)
-    applied = [_join("join__type", j) for j in t.joins]
-    applied += [_join("join__implements", j) for j in t.implements_joins]
+    applied = [_join("join__implements", j) for j in t.implements_joins]
+    applied += [_join("join__type", j) for j in t.joins]
     applied += [_join("join__unionMember", j) for j in t.member_joins]
-    applied += _directives(t.directives)
+    first, rest = _inaccessible_first(t.directives)
+    applied += first + rest
     lines.extend(f"  {a}" for a in applied)
     if t.kind is Kind.UNION:
         if t.members:
@@ -192,19 +202,24 @@ def _type(t: MType) -> str:
         return "\n".join(lines)
     lines.append("{")
     if t.kind is Kind.ENUM:
-        for v in t.values.values():
+        for i, v in enumerate(t.values.values()):
+            if v.description is not None and i:
+                lines.append("")  # Apollo's layout: a blank line before a described member
             lines.extend(_description(v.description, "  "))
-            extras = _directives(v.directives) + [_join("join__enumValue", j) for j in v.joins]
+            first, rest = _inaccessible_first(v.directives)
+            extras = first + [_join("join__enumValue", j) for j in v.joins] + rest
             lines.append(" ".join([f"  {v.name}", *extras]))
     else:
-        for f in t.fields.values():
+        for i, f in enumerate(t.fields.values()):
+            if f.description is not None and i:
+                lines.append("")
             lines.extend(_field(f))
     lines.append("}")
     return "\n".join(lines)
 
 
 def print_supergraph(sg: Supergraph) -> str:
-    features = [name for name in _FEATURE_LINKS if name in sg.features]
+    features = [name for name in sg.features if name in _FEATURE_LINKS]
     join_version = sg.join_version
     schema_lines = [
         "schema",

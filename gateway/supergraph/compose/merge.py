@@ -74,8 +74,20 @@ class Merger(FieldMerging, SharingRules):
         }
         graphs = [Graph(e, s.name, s.url) for e, s in zip(self.enum_names, self.subs, strict=True)]
         return Supergraph(
-            graphs, self.types, roots, self._directive_definitions(), self.features, self._join_version()
+            graphs,
+            self.types,
+            roots,
+            self._directive_definitions(),
+            self._feature_order(),
+            self._join_version(),
         )
+
+    def _feature_order(self) -> list[str]:
+        """Used features in the order Apollo links them: by subgraph, then by import order."""
+        order: list[str] = []
+        for sub in self.subs:
+            order.extend(name for name in sub.imported if name in self.features and name not in order)
+        return order + sorted(self.features - set(order))
 
     def _join_version(self) -> str:
         newest = max((s.fed_version for s in self.subs if s.fed_version is not None), default=(2, 0))

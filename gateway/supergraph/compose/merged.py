@@ -69,7 +69,8 @@ class Supergraph:
     roots: dict[str, str]
     #: executable (or composed) directive definitions carried over from the subgraphs
     directive_definitions: list[ast.DirectiveDefinitionNode] = field(default_factory=list)
-    #: security/API features whose directives appear: inaccessible, tag, authenticated, requiresScopes, policy
-    features: set[str] = field(default_factory=set)
+    #: security/API features whose directives appear (inaccessible, tag, authenticated, requiresScopes,
+    #: policy), in the order their @link is printed
+    features: list[str] = field(default_factory=list)
     #: "v0.3" (federation < 2.7), "v0.4" (2.7, or progressive @override labels), "v0.5" (2.8 and later)
     join_version: str = "v0.3"

@@ -135,6 +135,7 @@ class Subgraph:
     #: directive names (canonical) to carry into the supergraph besides the built-in API ones
     composed_directives: set[str] = field(default_factory=set)
     schema_directives: list[ast.ConstDirectiveNode] = field(default_factory=list)
+    imported: list[str] = field(default_factory=list)  # federation directives in @link import order
 
     ROOT_NAMES = ("Query", "Mutation", "Subscription")
 

@@ -108,6 +108,7 @@ class _Names:
     directives: dict[str, str]
     fed2: bool
     fed_version: tuple[int, int] | None
+    imported: list[str]  # canonical names in @link import order
 
 
 def _str_arg(directive: ast.DirectiveNode, name: str) -> str | None:
@@ -163,6 +164,7 @@ def _schema_nodes(doc: ast.DocumentNode) -> Iterable[ast.SchemaDefinitionNode | 
 
 def _names(doc: ast.DocumentNode, sub: str, issues: IssueCollector) -> _Names:
     mapping: dict[str, str] = {}
+    imported: list[str] = []
     fed2 = False
     version: tuple[int, int] | None = None
     for schema_node in _schema_nodes(doc):
@@ -205,9 +207,10 @@ def _names(doc: ast.DocumentNode, sub: str, issues: IssueCollector) -> _Names:
                 name = original.removeprefix("@")
                 if original.startswith("@") and name in FEDERATION_DIRECTIVES:
                     mapping[as_name.removeprefix("@")] = name
+                    imported.append(name)
     if not fed2:
         mapping.update({name: name for name in FED1_DIRECTIVES if name not in mapping})
-    return _Names(mapping, fed2, version)
+    return _Names(mapping, fed2, version, imported)
 
 
 def _root_renames(doc: ast.DocumentNode) -> dict[str, str]:
@@ -231,6 +234,7 @@ class _Reader:
         self.renames = _root_renames(doc)
         self.doc = doc
         self.graph = Subgraph(source.name, source.url, self.names.fed2, self.names.fed_version)
+        self.graph.imported = self.names.imported
 
     # -- helpers -------------------------------------------------------------------------------
     def canonical(self, directive: ast.DirectiveNode) -> str | None:
