@@ -329,7 +329,7 @@ def composer() -> tuple[Any, Any] | None:
     try:
         module = importlib.import_module("gateway.supergraph.compose")
         return module.SubgraphSource, module.compose_supergraph
-    except (ImportError, AttributeError) as exc:
+    except Exception as exc:  # missing, half-written or broken: fall back, say why
         if importlib.util.find_spec("gateway.supergraph.compose") is not None:
             say(f"the composer could not be loaded: {exc!r}")
         return None
@@ -367,6 +367,8 @@ def up(options: LaunchOptions) -> int:
     install_exit_handlers()
     # SIGTERM (docker stop, systemd, kill) stops the stack exactly like Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Explicitly: a shell that starts us in the background hands SIGINT over as ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     data_dir = options.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     children: list[ManagedProcess] = []
