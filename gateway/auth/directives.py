@@ -82,7 +82,7 @@ class AccessRules:
             if isinstance(named, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType):
                 for field_name, fdef in named.fields.items():
                     node = fdef.ast_node
-                    freq = _requirement(node.directives if node is not None else (), names)
+                    freq = _requirement((node.directives or ()) if node is not None else (), names)
                     if freq is not None:
                         self.fields[(type_name, field_name)] = freq
         self.scopes = frozenset(

@@ -25,6 +25,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway.auth.layer import INTROSPECTION_DISABLED, GatewayAuth, uses_schema_introspection
+from gateway.auth.principal import AuthenticationError, Principal
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway, OperationRequest
 from gateway.http.documents import DocumentStore
@@ -49,6 +51,7 @@ _HEALTHY = orjson.dumps({"status": "pass"})
 _TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 _EXPLAIN_HEADERS = ("x-query-plan", "apollo-query-plan-experimental")
 _SERVER_FAILURE_CODES = frozenset({INTERNAL_SERVER_ERROR, "QUERY_PLANNING_FAILED"})
+_FORBIDDEN_CODES = frozenset({"UNAUTHORIZED_FIELD_OR_TYPE", "FORBIDDEN"})  # reject_unauthorized mode
 
 
 def _json_response(body: Any, status: int, media_type: str,
@@ -156,8 +159,20 @@ class GraphQLEndpoint:
         headers = request.headers
         return any(headers.get(name, "").strip().lower() in _TRUE_VALUES for name in _EXPLAIN_HEADERS)
 
+    async def _authenticate(self, headers: dict[str, str]) -> Principal | None:
+        auth = self.gateway.auth
+        if auth is None:
+            return None
+        try:
+            return await auth.authenticate(headers)
+        except AuthenticationError as exc:
+            extra = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            raise HTTPRequestError(exc.status, str(exc), exc.code, headers=extra) from None
+
     async def _run(self, params: GraphQLParams, request: Request,
                    media_type: str) -> tuple[dict[str, Any], int]:
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
+        principal = await self._authenticate(headers)
         parsed = self.documents.parse(params.query)
         if parsed.error is not None:
             raise GraphQLRequestError([parsed.error], PARSE_FAILED)
@@ -181,12 +196,19 @@ class GraphQLEndpoint:
                 raise GraphQLRequestError(coerced, BAD_USER_INPUT)
 
         if is_introspection_only(document, operation):
-            return execute_introspection(self.schema, document, params.operation_name, params.variables), 200
+            schema = self.schema
+            auth = self.gateway.auth
+            if auth is not None and principal is not None:
+                visible = auth.introspection_schema(principal)
+                if visible is None and uses_schema_introspection(document, params.operation_name):
+                    error = graphql.GraphQLError(INTROSPECTION_DISABLED)
+                    raise GraphQLRequestError([error], VALIDATION_FAILED)
+                schema = visible or schema
+            return execute_introspection(schema, document, params.operation_name, params.variables), 200
 
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
         op_request = OperationRequest(document=document, operation_name=params.operation_name,
                                       variables=params.variables, headers=headers,
-                                      explain=self._explain(request))
+                                      explain=self._explain(request), principal=principal)
         try:
             response = await self.gateway.execute(op_request)
         except Exception:
@@ -198,21 +220,35 @@ class GraphQLEndpoint:
         # No data entry: the engine refused the request as a whole; a valid operation it cannot plan
         # is the gateway's failure, not the client's.
         codes = {error.get("extensions", {}).get("code") for error in response.get("errors", ())}
-        return response, 500 if codes & _SERVER_FAILURE_CODES else 400
+        if codes & _SERVER_FAILURE_CODES:
+            return response, 500
+        return response, 403 if codes & _FORBIDDEN_CODES else 400
 
 
 async def healthcheck(request: Request) -> Response:
     return Response(_HEALTHY, media_type="application/json")
 
 
+def _metrics_endpoint(gateway: Gateway) -> Any:
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format: the auth layer's counters (tenant guard, authorization)."""
+        text = gateway.auth.metrics.prometheus() if gateway.auth is not None else ""
+        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return metrics
+
+
 def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
                extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints."""
     config = config or GatewayConfig()
+    if config.auth and gateway.auth is None:
+        gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
     endpoint = GraphQLEndpoint(gateway, config)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # we answer the others with a GraphQL-shaped 405
     routes: list[BaseRoute] = [
         Route("/healthcheck", healthcheck, methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(gateway), methods=["GET"]),
         Route("/graphql", endpoint.handle, methods=methods),
         Route("/", endpoint.handle, methods=methods),
         *extra_routes,
@@ -225,6 +261,8 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await gateway.close()
+        if gateway.auth is not None:
+            await gateway.auth.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.graphql = endpoint
