@@ -9,8 +9,16 @@ cannot be composed. See docs/composition.md for the rules.
 
 from __future__ import annotations
 
-from .compose import compose_supergraph
+from .compose import CompositionResult, compose, compose_supergraph
 from .errors import CompositionError, CompositionIssue, SourceLocation
 from .model import SubgraphSource
 
-__all__ = ["CompositionError", "CompositionIssue", "SourceLocation", "SubgraphSource", "compose_supergraph"]
+__all__ = [
+    "CompositionError",
+    "CompositionIssue",
+    "CompositionResult",
+    "SourceLocation",
+    "SubgraphSource",
+    "compose",
+    "compose_supergraph",
+]

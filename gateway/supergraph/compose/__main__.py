@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import CompositionError, SubgraphSource, compose_supergraph
+from . import CompositionError, SubgraphSource, compose
 
 
 def _subgraph(spec: str) -> SubgraphSource:
@@ -45,16 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, help="write the supergraph here instead of stdout")
     args = parser.parse_args(argv)
     try:
-        sdl = compose_supergraph(args.subgraphs)
+        result = compose(args.subgraphs)
     except CompositionError as exc:
         print(f"error: composition failed with {len(exc.issues)} error(s):", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return 1
+    for hint in result.hints:
+        print(f"hint: {hint}", file=sys.stderr)
     if args.output is None:
-        sys.stdout.write(sdl)
+        sys.stdout.write(result.supergraph)
     else:
-        args.output.write_text(sdl, encoding="utf-8")
+        args.output.write_text(result.supergraph, encoding="utf-8")
         print(f"wrote {args.output} ({len(args.subgraphs)} subgraphs)", file=sys.stderr)
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import graphql
 
@@ -18,8 +19,20 @@ from .upgrade import upgrade_subgraphs
 from .validate import validate_subgraph
 
 
+@dataclass(frozen=True, slots=True)
+class CompositionResult:
+    supergraph: str
+    #: non-fatal findings, e.g. an @override from a subgraph that does not exist
+    hints: tuple[CompositionIssue, ...]
+
+
 def compose_supergraph(subgraphs: Sequence[SubgraphSource]) -> str:
     """Compose subgraph SDLs into a supergraph SDL; raises CompositionError listing every problem."""
+    return compose(subgraphs).supergraph
+
+
+def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
+    """Like `compose_supergraph`, also returning the hints (warnings) found on the way."""
     issues = IssueCollector()
     if not subgraphs:
         raise CompositionError(
@@ -54,7 +67,7 @@ def compose_supergraph(subgraphs: Sequence[SubgraphSource]) -> str:
     sdl = print_supergraph(supergraph)
     _check_valid_schema(sdl, issues)
     issues.raise_if_any()
-    return sdl
+    return CompositionResult(sdl, tuple(issues.hints))
 
 
 def _check_valid_schema(sdl: str, issues: IssueCollector) -> None:

@@ -50,6 +50,12 @@ class IssueCollector:
 
     def __init__(self) -> None:
         self.issues: list[CompositionIssue] = []
+        #: non-fatal findings (Apollo calls them hints): composition still succeeds
+        self.hints: list[CompositionIssue] = []
+
+    def hint(self, code: str, message: str, *locations: SourceLocation | None) -> None:
+        locs = tuple(loc for loc in locations if loc is not None)
+        self.hints.append(CompositionIssue(code, message, locs))
 
     def add(self, code: str, message: str, *locations: SourceLocation | None) -> None:
         locs = tuple(loc for loc in locations if loc is not None)

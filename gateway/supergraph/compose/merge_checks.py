@@ -49,6 +49,12 @@ class SharingRules(MergeState):
             if origin not in names:
                 # Apollo composes this (with a hint): the @override simply has no effect.
                 ctx.unknown_target.add(idx)
+                self.issues.hint(
+                    "FROM_SUBGRAPH_DOES_NOT_EXIST",
+                    f'Source subgraph "{origin}" for field "{coordinate}" on subgraph "{sub.name}" does not '
+                    "exist: the @override has no effect.",
+                    loc,
+                )
                 continue
             if origin == sub.name:
                 self.issues.add(
@@ -75,6 +81,13 @@ class SharingRules(MergeState):
                         f'Invalid @override on field "{coordinate}" of subgraph "{sub.name}": source '
                         f'subgraph "{origin}" does not have field "{coordinate}" but abstracts it in an '
                         "@interfaceObject and overriding abstracted fields is not supported.",
+                        loc,
+                    )
+                else:
+                    self.issues.hint(
+                        "OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
+                        f'Field "{coordinate}" on subgraph "{sub.name}" no longer exists in the from '
+                        "subgraph. The @override directive can be removed.",
                         loc,
                     )
                 continue  # the field is gone from the source already: nothing to override

@@ -45,6 +45,18 @@ def test_cli_reports_errors_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_cli_prints_hints_on_stderr(tmp_path: Path) -> None:
+    a = tmp_path / "a.graphql"
+    link = LINK.replace('["@key"]', '["@key", "@override"]')
+    a.write_text(
+        link + 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! x: Int @override(from: "zz") }'
+    )
+    result = _run("-s", f"a=http://a={a}")
+    assert result.returncode == 0, result.stderr
+    assert "hint: [FROM_SUBGRAPH_DOES_NOT_EXIST]" in result.stderr
+    assert result.stdout.startswith("schema")
+
+
 def test_cli_rejects_a_bad_subgraph_argument(tmp_path: Path) -> None:
     result = _run("-s", "nourl")
     assert result.returncode == 2

@@ -7,6 +7,7 @@ import pytest
 from supergraph_semantics import summarize
 
 from gateway.supergraph.compose import CompositionError, SubgraphSource, compose_supergraph
+from gateway.supergraph.compose import compose as compose_with_hints
 
 ALL_IMPORTS = (
     '"@key", "@shareable", "@external", "@requires", "@provides", "@override", "@inaccessible", "@tag", '
@@ -446,3 +447,22 @@ def test_imports_must_exist_in_the_linked_federation_version() -> None:
     unknown = errors(a=fed2("type Query { a: Int }", '"@key", "@nope"'))
     assert unknown.codes == ["INVALID_LINK_DIRECTIVE_USAGE"]
     compose(a=fed2("type Query { a: Int }", '"@key", "@policy", "FieldSet", "Policy"', "2.6"))
+
+
+def test_override_from_a_missing_subgraph_composes_with_a_hint() -> None:
+    result = compose_with_hints(
+        [
+            SubgraphSource(
+                "a", "http://a", fed2('type Query { t: T }\ntype T @key(fields: "id") { id: ID! }')
+            ),
+            SubgraphSource(
+                "b",
+                "http://b",
+                fed2('type T @key(fields: "id") { id: ID! x: Int @override(from: "gone") }'),
+            ),
+        ]
+    )
+    assert [h.code for h in result.hints] == ["FROM_SUBGRAPH_DOES_NOT_EXIST"]
+    assert 'Source subgraph "gone"' in result.hints[0].message
+    assert result.hints[0].locations[0].subgraph == "b"
+    assert field_directives(result.supergraph, "T", "x") == ['@join__field(graph=B, override="gone")']
