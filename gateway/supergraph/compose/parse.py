@@ -374,7 +374,18 @@ class _Reader:
                     t.shareable_on_definition = True
             elif canonical == "external":
                 t.external_on_type = True
+            elif canonical == "context":
+                self._unsupported("@context", d)
         t.directives.extend(self.api_directives(directives))
+
+    def _unsupported(self, name: str, node: ast.DirectiveNode) -> None:
+        # Composing it would need join v0.5 contextArguments, which this composer does not write:
+        # better a clear error than a supergraph that silently drops the context.
+        self.issues.add(
+            "UNSUPPORTED_FEATURE",
+            f"[{self.sub}] {name} is not supported by this composer",
+            location(self.sub, node),
+        )
 
     def _read_field(self, parent: str, node: ast.FieldDefinitionNode, is_ext: bool) -> Field:
         f = Field(
@@ -385,6 +396,9 @@ class _Reader:
             location=location(self.sub, node),
         )
         for arg in node.arguments or ():
+            for d in arg.directives or ():
+                if self.canonical(d) == "fromContext":
+                    self._unsupported("@fromContext", d)
             f.arguments[arg.name.value] = Argument(
                 arg.name.value,
                 self.type_ref(arg.type),

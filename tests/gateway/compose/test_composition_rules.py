@@ -466,3 +466,15 @@ def test_override_from_a_missing_subgraph_composes_with_a_hint() -> None:
     assert 'Source subgraph "gone"' in result.hints[0].message
     assert result.hints[0].locations[0].subgraph == "b"
     assert field_directives(result.supergraph, "T", "x") == ['@join__field(graph=B, override="gone")']
+
+
+def test_context_directives_are_refused_clearly() -> None:
+    err = errors(
+        a=fed2(
+            'type Query { t: T }\ntype T @key(fields: "id") @context(name: "c") { id: ID! u: U }\n'
+            'type U { x(a: String @fromContext(field: "$c { id }")): Int }',
+            '"@key", "@context", "@fromContext"',
+            "2.8",
+        )
+    )
+    assert err.codes == ["UNSUPPORTED_FEATURE", "UNSUPPORTED_FEATURE"]
