@@ -61,10 +61,6 @@ class SearchResult:
     attributes: dict[str, list[FacetCount]] = field(default_factory=dict)
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 @dataclass(slots=True)
 class _Sql:
     where: list[str] = field(default_factory=list)
@@ -121,12 +117,15 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
             sql.rank = f"ts_rank(p.search, {tsquery})"
         if prefix:
             # `= ANY(ARRAY(subquery))` is an init plan: the planner can OR it with the GIN scan
-            # (BitmapOr) instead of checking every product row against an IN (subquery).
+            # (BitmapOr) instead of checking every product row against an IN (subquery). The
+            # prefix is a range in byte order (`~>=~`, `~<~`: leakproof, so the b-tree
+            # text_pattern_ops index is usable under RLS, which LIKE is not).
             matches.append(
                 f"p.id = ANY(ARRAY(SELECT s.product_id FROM {SCHEMA}.skus s "
-                "WHERE s.code LIKE :sku_prefix ESCAPE '\\'))"
+                "WHERE s.code ~>=~ :sku_from AND s.code ~<~ :sku_to))"
             )
-            sql.params["sku_prefix"] = _like_escape(prefix) + "%"
+            sql.params["sku_from"] = prefix
+            sql.params["sku_to"] = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         sql.where.append("(" + " OR ".join(matches) + ")")
     elif params.query and params.query.strip():
         return None  # only punctuation: nothing to look for
@@ -143,10 +142,17 @@ async def search_products(
         return SearchResult(ids=[], has_next=False, total=0)
     where = " AND ".join(sql.where) or "TRUE"
     rank = sql.rank or "0::real"
-    # Planner hint for this transaction only: the default random_page_cost (4, spinning disks)
+    # Planner settings for this transaction only. The default random_page_cost (4, spinning disks)
     # makes a full scan evaluating `@@` on every row look cheaper than the GIN bitmap scan, which
-    # it is not (each row's vector must be read); 1.1 is the usual SSD setting.
-    await session.execute(text("SET LOCAL random_page_cost = 1.1"))
+    # it is not (each row's vector must be read); 1.1 is the usual SSD setting. The statement is
+    # prepared (asyncpg): a generic plan cannot see how selective the words are and falls back to
+    # scanning everything, so every search is planned for its own words.
+    await session.execute(
+        text(
+            "SELECT set_config('random_page_cost', '1.1', true), "
+            "set_config('plan_cache_mode', 'force_custom_plan', true)"
+        )
+    )
     facets = (
         """
             UNION ALL SELECT 'c', category_id::text, count(*) FROM m GROUP BY category_id
