@@ -263,9 +263,8 @@ class GatewayAuth:
             )
         if not filtered.removed and not filtered.tenant_guard:
             return PreparedOperation(document, None, (), None, False)
-        shaping = None
-        if filtered.removed:
-            shaping = shaping_fields(
+        # The client's own selection: without removed fields' data and without the tenant guard's alias.
+        shaping = shaping_fields(
                 self.supergraph_schema, document, operation_name, variables, filtered.removed
             )
         plan_key = f"{dkey}|{rights.key if filtered.removed else 'tenant-guard'}"
@@ -293,7 +292,8 @@ class GatewayAuth:
             errors[:0] = [dict(e) for e in prepared.errors]
         if prepared.shaping is None:
             return plan_fields
-        strip_denied(data, prepared.shaping)
+        if prepared.errors:
+            strip_denied(data, prepared.shaping)
         return prepared.shaping
 
     # ---- introspection -----------------------------------------------------------------------------
