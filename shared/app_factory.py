@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +50,7 @@ from shared.events.consumer import IdempotentConsumer
 from shared.events.relay import OutboxRelay
 from shared.events.streams import ensure_stream
 from shared.gateway_context import HEADER, GatewayContextError, Principal, verify_context
+from shared.rpc import RpcHandler, RpcService
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,13 @@ async def _supervise(what: str, run: Callable[[], Awaitable[None]]) -> None:
 
 
 async def _run_events(
-    runtime: SubgraphRuntime, *, outbox_schema: str | None, consumers: Sequence[ConsumerFactory]
+    runtime: SubgraphRuntime,
+    *,
+    outbox_schema: str | None,
+    consumers: Sequence[ConsumerFactory],
+    rpc: Mapping[str, RpcHandler],
 ) -> None:
-    """Connect to NATS (retrying until it is up), then run the relay and consumers."""
+    """Connect to NATS (retrying until it is up), then run the relay, consumers and RPC service."""
     settings = runtime.settings
     delay = 0.2
     while True:
@@ -218,11 +223,13 @@ async def _run_events(
             children.append(
                 asyncio.create_task(_supervise(f"{runtime.name} outbox relay", runtime.relay.run))
             )
+        if rpc:
+            await RpcService(runtime.name, rpc, runtime.db, settings.gateway_secret_bytes).serve(nc)
         for factory in consumers:
             consumer = factory(runtime.db, js)
             children.append(asyncio.create_task(_supervise(f"consumer {consumer.name}", consumer.run)))
         runtime.events_ready.set()
-        await asyncio.gather(*children)
+        await asyncio.gather(*children) if children else await asyncio.Event().wait()
     finally:
         for task in children:
             task.cancel()
@@ -311,6 +318,7 @@ class GraphQLEndpoint:
             tenant_id=tenant_id,
             subgraph=self.name,
             wake_relay=runtime.wake_relay,
+            nats=lambda: runtime.nats,
         )
         allowed = (
             {StrawberryOperationType.QUERY}
@@ -354,6 +362,7 @@ def create_subgraph_app(
     database: Database | None = None,
     outbox_schema: str | None = None,
     consumers: Sequence[ConsumerFactory] = (),
+    rpc: Mapping[str, RpcHandler] | None = None,
     events: bool | None = None,
 ) -> Starlette:
     """Build a subgraph's ASGI app.
@@ -361,7 +370,9 @@ def create_subgraph_app(
     `outbox_schema`: the schema whose `outbox` table the relay drains (None: this subgraph does not
     publish). `consumers`: factories of the event consumers to run. `database`: an already built
     Database (tests); default connects as the application role to `settings.database_url`.
-    `events`: run NATS relay/consumers (default: `settings.outbox_relay_enabled`).
+    `rpc`: request-reply handlers served on `svc.<name>` (see shared.rpc).
+    `events`: connect to NATS and run all of that (default: `settings.outbox_relay_enabled`); the
+    connection also serves `RequestContext.call` (asking other domains).
     """
     settings = settings or get_settings()
     # Instance attribute: replaces Strawberry's log-everything hook for this schema only.
@@ -373,10 +384,10 @@ def create_subgraph_app(
         db = database or Database.for_app(settings, name=name)
         runtime = SubgraphRuntime(name=name, settings=settings, db=db)
         app.state.runtime = runtime
-        if run_events and (outbox_schema is not None or consumers):
+        if run_events:
             runtime.tasks.append(
                 asyncio.create_task(
-                    _run_events(runtime, outbox_schema=outbox_schema, consumers=consumers),
+                    _run_events(runtime, outbox_schema=outbox_schema, consumers=consumers, rpc=rpc or {}),
                     name=f"{name}-events",
                 )
             )

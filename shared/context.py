@@ -8,18 +8,20 @@ loader = info.context.loaders.get(organization_loader)   # one DataLoader per re
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from aiodataloader import DataLoader
+from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from shared.db import Database
 from shared.errors import ForbiddenError, UnauthenticatedError
 from shared.gateway_context import HEADER, Principal
+from shared.rpc import ServiceUnavailable, rpc_call
 from shared.settings import Settings
 
 LoaderT = TypeVar("LoaderT", bound=DataLoader[Any, Any])
@@ -52,6 +54,8 @@ class RequestContext:
     tenant_id: uuid.UUID | None
     subgraph: str
     wake_relay: Callable[[], None] = field(default=lambda: None)
+    # The process's NATS connection (None until connected, or when events are off).
+    nats: Callable[[], NatsClient | None] = field(default=lambda: None)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +83,18 @@ class RequestContext:
         if not principal.has_scope(scope):
             raise ForbiddenError(f"missing scope {scope}")
         return principal
+
+    async def call(
+        self, domain: str, op: str, arguments: Mapping[str, Any] | None = None, *, reply_within: float = 2.0
+    ) -> dict[str, Any]:
+        """Ask another domain over NATS request-reply (shared.rpc), forwarding this request's
+        signed context. Raises `RpcError` (the callee's code) or `ServiceUnavailable`."""
+        nc = self.nats()
+        if nc is None or not nc.is_connected:
+            raise ServiceUnavailable(domain, 0)
+        return await rpc_call(
+            nc, domain, op, arguments, headers=self.gateway_headers, reply_within=reply_within
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -119,7 +119,8 @@ class IdempotentConsumer(abc.ABC):
             while not stop.is_set():
                 try:
                     messages = await sub.fetch(self.batch, timeout=1.0)
-                except NatsTimeoutError:
+                except (NatsTimeoutError, TimeoutError):
+                    # nats-py raises either when nothing arrived within the fetch timeout
                     continue
                 for msg in messages:
                     await self.on_message(msg)
