@@ -85,7 +85,11 @@ class Client:
     gateway: Gateway
 
     async def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         h = {"accept": "application/graphql-response+json", **(headers or {})}

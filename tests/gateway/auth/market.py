@@ -8,6 +8,7 @@ and records what it received (query, variables, verified principal).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,13 @@ LINK = (
 )
 
 ORGS: dict[str, dict[str, Any]] = {
-    "oa1": {"id": "oa1", "tenantId": "ta", "name": "Acme Tools", "internalNotes": "pays late", "parent": None},
+    "oa1": {
+        "id": "oa1",
+        "tenantId": "ta",
+        "name": "Acme Tools",
+        "internalNotes": "pays late",
+        "parent": None,
+    },
     "oa2": {"id": "oa2", "tenantId": "ta", "name": "Acme Gloves", "internalNotes": "vip", "parent": "oa1"},
     "ob1": {"id": "ob1", "tenantId": "tb", "name": "Beta Steel", "internalNotes": "secret-b", "parent": None},
     # a reference across tenants (a data bug): tenant A's org whose parent is tenant B's
@@ -176,6 +183,14 @@ class GuardedSubgraph:
         self.refused = 0
 
 
+def _typed(type_name: str, fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    def resolve(rep: dict[str, Any]) -> Any:
+        value = fn(rep)
+        return None if value is None else {**value, "__typename": type_name}
+
+    return resolve
+
+
 def make_subgraphs() -> dict[str, GuardedSubgraph]:
     orgs = KitSubgraph(
         "orgs",
@@ -188,14 +203,16 @@ def make_subgraphs() -> dict[str, GuardedSubgraph]:
             }
         },
         entities={
-            "Organization": lambda rep: _org(rep["id"]),
-            "User": lambda rep: {**USERS["ua"], "organization": _org_ref("oa1")},
+            "Organization": _typed("Organization", lambda rep: _org(rep["id"])),
+            "User": _typed("User", lambda rep: {**USERS["ua"], "organization": _org_ref("oa1")}),
         },
     )
     finance = KitSubgraph(
         "finance",
         FINANCE_SDL,
-        entities={"Organization": lambda rep: {"id": rep["id"], **FINANCE[rep["id"]]}},
+        entities={
+            "Organization": _typed("Organization", lambda rep: {"id": rep["id"], **FINANCE[rep["id"]]})
+        },
     )
     orders = KitSubgraph(
         "orders",
@@ -211,10 +228,17 @@ def make_subgraphs() -> dict[str, GuardedSubgraph]:
             },
             "Mutation": {"placeOrder": lambda number: {**_order("da1"), "number": number}},  # type: ignore[dict-item]
         },
-        entities={"Order": lambda rep: _order(rep["id"]), "Invoice": lambda rep: INVOICES.get(rep["id"])},
+        entities={
+            "Order": _typed("Order", lambda rep: _order(rep["id"])),
+            "Invoice": _typed("Invoice", lambda rep: INVOICES.get(rep["id"])),
+        },
     )
     _resolve_union(orders)
-    return {"orgs": GuardedSubgraph(orgs), "finance": GuardedSubgraph(finance), "orders": GuardedSubgraph(orders)}
+    return {
+        "orgs": GuardedSubgraph(orgs),
+        "finance": GuardedSubgraph(finance),
+        "orders": GuardedSubgraph(orders),
+    }
 
 
 def _resolve_union(orders: KitSubgraph) -> None:
