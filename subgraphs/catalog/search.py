@@ -157,7 +157,8 @@ async def search_products(
         """
             UNION ALL SELECT 'c', category_id::text, count(*) FROM m GROUP BY category_id
             UNION ALL SELECT 'v', vendor_id::text, count(*) FROM m GROUP BY vendor_id
-            UNION ALL SELECT 't', tag, count(*) FROM m, unnest(m.facet_tags) AS tag GROUP BY tag"""
+            UNION ALL SELECT 't', tag, count(*)
+                FROM (SELECT unnest(facet_tags) AS tag FROM m) AS t GROUP BY tag"""
         if params.with_facets
         else ""
     )
