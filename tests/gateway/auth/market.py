@@ -131,7 +131,7 @@ def _org(org_id: str | None) -> dict[str, Any] | None:
     org = ORGS.get(org_id or "")
     if org is None:
         return None
-    return {**org, "parent": _org_ref(org["parent"])}
+    return {**org, "parent": _org(org["parent"])}
 
 
 def _org_ref(org_id: str | None) -> dict[str, Any] | None:
