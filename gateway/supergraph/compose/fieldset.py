@@ -19,16 +19,6 @@ def parse_field_set(text: str) -> ast.SelectionSetNode:
     return op.selection_set
 
 
-def normalize_field_set(text: str) -> str:
-    """A canonical spelling (whitespace and commas normalized) used to compare field sets."""
-    try:
-        printed = ast.print_ast(parse_field_set(text))
-    except graphql.GraphQLError:
-        return text
-    inner = printed.strip()[1:-1]
-    return " ".join(inner.split())
-
-
 class FieldSetError(Exception):
     def __init__(self, code_suffix: str, message: str) -> None:
         super().__init__(message)

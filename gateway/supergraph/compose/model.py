@@ -103,10 +103,6 @@ class TypeDef:
     location: SourceLocation | None = None
 
     @property
-    def is_entity(self) -> bool:
-        return bool(self.keys)
-
-    @property
     def is_composite(self) -> bool:
         return self.kind in (Kind.OBJECT, Kind.INTERFACE, Kind.UNION)
 
@@ -134,7 +130,6 @@ class Subgraph:
     directive_definitions: dict[str, DirectiveDefinition] = field(default_factory=dict)
     #: directive names (canonical) to carry into the supergraph besides the built-in API ones
     composed_directives: set[str] = field(default_factory=set)
-    schema_directives: list[ast.ConstDirectiveNode] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)  # federation directives in @link import order
 
     ROOT_NAMES = ("Query", "Mutation", "Subscription")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import graphql
 from graphql import language as ast
+from graphql.language import Visitor, visit
 
 from .errors import IssueCollector, SourceLocation
 from .model import (
@@ -277,10 +278,32 @@ class _Reader:
                 self._read_directive_definition(definition)
             elif isinstance(definition, ast.TypeDefinitionNode | ast.TypeExtensionNode):
                 self._read_type(definition)
+        if self.names.fed2:
+            self._check_directives_known()
         # Every subgraph has a query root (federation adds `_service` to it).
         if "Query" not in self.graph.types:
             self.graph.types["Query"] = TypeDef("Query", Kind.OBJECT, has_definition=True)
         return self.graph
+
+    def _check_directives_known(self) -> None:
+        """Every applied directive must be imported, namespaced, built in or defined in the subgraph."""
+        defined = {d.name.value for d in self.doc.definitions if isinstance(d, ast.DirectiveDefinitionNode)}
+        known = defined | set(self.names.directives) | _BUILTIN_DIRECTIVES | {"link"}
+        for node in _applied_directives(self.doc):
+            name = node.name.value
+            if name in known:
+                continue
+            hint = ""
+            if name in FEDERATION_DIRECTIVES:
+                hint = (
+                    f' If you meant the "@{name}" federation directive, import it: '
+                    f'@link(url: "https://specs.apollo.dev/federation/v2.x", import: ["@{name}"]).'
+                )
+            self.issues.add(
+                "INVALID_GRAPHQL",
+                f'[{self.sub}] Unknown directive "@{name}".{hint}',
+                location(self.sub, node),
+            )
 
     def _read_directive_definition(self, node: ast.DirectiveDefinitionNode) -> None:
         name = node.name.value
@@ -436,6 +459,17 @@ class _Reader:
             of_extension=is_ext,
             location=location(self.sub, node),
         )
+
+
+def _applied_directives(doc: ast.DocumentNode) -> list[ast.DirectiveNode]:
+    found: list[ast.DirectiveNode] = []
+
+    class _Collect(Visitor):
+        def enter_directive(self, node: ast.DirectiveNode, *_: object) -> None:
+            found.append(node)
+
+    visit(doc, _Collect())
+    return found
 
 
 def _kind_of(node: ast.TypeDefinitionNode | ast.TypeExtensionNode) -> Kind:

@@ -478,3 +478,10 @@ def test_context_directives_are_refused_clearly() -> None:
         )
     )
     assert err.codes == ["UNSUPPORTED_FEATURE", "UNSUPPORTED_FEATURE"]
+
+
+def test_a_federation_directive_that_is_not_imported_is_reported() -> None:
+    err = errors(a=fed2("type Query { a: Int @shareable }", '"@key"'))
+    assert err.codes == ["INVALID_GRAPHQL"]
+    assert 'Unknown directive "@shareable"' in err.issues[0].message
+    assert 'import: ["@shareable"]' in err.issues[0].message
