@@ -165,30 +165,37 @@ def _post_json(url: str, body: dict[str, object]) -> dict[str, object]:
         return payload
 
 
+def _check_gateway(url: str) -> None:
+    """`{ __typename }` answers and a browser gets GraphiQL."""
+    payload = _post_json(url, {"query": "{ __typename }"})
+    assert payload.get("data") == {"__typename": "Query"}, payload
+    browser = urllib.request.Request(url, headers={"accept": "text/html"})
+    with urllib.request.urlopen(browser, timeout=30) as response:
+        assert "graphiql" in response.read().decode().lower()
+
+
 @pytest.mark.skipif(_gateway_ready() is not None, reason=_gateway_ready() or "")
 def test_make_up_end_to_end_then_sigint_leaves_nothing(services_dir: Path) -> None:
     data_dir = services_dir / "data"
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         launcher = Launcher("up", "--data-dir", str(data_dir), "--gateway-port", "0")
         pids: set[int] = set()
+        failure: BaseException | None = None
         try:
             match = launcher.wait_for_line(URL_OR_GIVING_UP, timeout=240)
-            assert match is not None and URL_LINE.match(match.group(0)), (
-                "no gateway URL printed:\n" + launcher.output()
-            )
-            url = match.group(0)
-            payload = _post_json(url, {"query": "{ __typename }"})
-            assert payload.get("data") == {"__typename": "Query"}, payload
-            browser = urllib.request.Request(url, headers={"accept": "text/html"})
-            with urllib.request.urlopen(browser, timeout=30) as response:
-                assert "graphiql" in response.read().decode().lower()
             pids = launcher.descendants()
+            assert match is not None and URL_LINE.match(match.group(0)), "no gateway URL printed"
             assert pids, "the launcher started no child process"
+            _check_gateway(match.group(0))
+        except (AssertionError, OSError) as exc:
+            failure = exc
         finally:
             launcher.popen.send_signal(stop_signal)
             code = launcher.finish()
         leftovers = _still_running(pids)
         launcher.kill_leftovers(leftovers)
+        if failure is not None:
+            pytest.fail(f"{failure!r}\n{launcher.output()}")
         assert leftovers == set(), f"left running after {stop_signal.name}: {leftovers}"
         assert code == 0, launcher.output()
     # The second run kept the first run's database (no second seeding).
