@@ -57,15 +57,8 @@ class IntrospectionSchemas:
                     f for f in d.fields or () if self.decider.field_allowed(parent, f.name.value, rights)
                 )
                 defs[name] = replace(d, fields=kept)
-        roots = {
-            t.name
-            for t in (
-                self.api_schema.query_type,
-                self.api_schema.mutation_type,
-                self.api_schema.subscription_type,
-            )
-            if t is not None
-        }
+        query_type = self.api_schema.query_type
+        query_root = query_type.name if query_type is not None else "Query"
         changed = True
         while changed:  # drop what became empty or unreachable, until nothing changes
             changed = False
@@ -77,7 +70,7 @@ class IntrospectionSchemas:
                 if isinstance(d, _OBJECTS):
                     kept = tuple(f for f in d.fields or () if _named(f.type) not in hidden)
                     interfaces = tuple(i for i in d.interfaces or () if i.name.value not in hidden)
-                    if not kept and name not in roots:
+                    if not kept and name != query_root:
                         hidden.add(name)
                         changed = True
                     elif len(kept) != len(d.fields or ()) or len(interfaces) != len(d.interfaces or ()):
@@ -91,6 +84,13 @@ class IntrospectionSchemas:
                     elif len(members) != len(d.types or ()):
                         defs[name] = replace(d, types=members)
                         changed = True
+        # Root operation types left without fields (a Mutation type full of admin fields) disappear.
+        others = [
+            replace(d, operation_types=tuple(o for o in d.operation_types if o.type.name.value not in hidden))
+            if isinstance(d, ast.SchemaDefinitionNode)
+            else d
+            for d in others
+        ]
         document = ast.DocumentNode(definitions=(*others, *defs.values()))
         return graphql.build_ast_schema(document, assume_valid_sdl=True)
 

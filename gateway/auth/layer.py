@@ -265,8 +265,8 @@ class GatewayAuth:
             return PreparedOperation(document, None, (), None, False)
         # The client's own selection: without removed fields' data and without the tenant guard's alias.
         shaping = shaping_fields(
-                self.supergraph_schema, document, operation_name, variables, filtered.removed
-            )
+            self.supergraph_schema, document, operation_name, variables, filtered.removed
+        )
         plan_key = f"{dkey}|{rights.key if filtered.removed else 'tenant-guard'}"
         return PreparedOperation(filtered.document, plan_key, filtered.errors, shaping, filtered.tenant_guard)
 
