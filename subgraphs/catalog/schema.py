@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
@@ -970,4 +971,6 @@ schema = Schema(
     mutation=Mutation,
     types=[Product, Sku, Category, Organization],
     federation_version=FEDERATION_VERSION,
+    # The gateway sends the same few operations over and over: parse and validate each once.
+    extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
 )
