@@ -38,6 +38,8 @@ _EXECUTABLE_LOCATIONS = frozenset(
 
 
 class Merger(FieldMerging, SharingRules):
+    """Merges upgraded, validated subgraphs; problems go to the IssueCollector, not exceptions."""
+
     def merge(self) -> Supergraph:
         self._add_types_shallow()
         for t in self.types.values():
