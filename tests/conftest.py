@@ -1,9 +1,10 @@
 """Session fixtures: real PostgreSQL/NATS/Redis, a fresh migrated database per run, in-process apps.
 
-- `service_urls`: the services (from DATABASE_URL/NATS_URL/REDIS_URL when set, else started by
-  `shared.devstack.services` in a temp dir and stopped at the end) and a database created for this
-  run (`test_<random>`), migrated with `shared.migrate.upgrade_all`, dropped at the end. The URLs
-  are also exported as environment variables for subprocesses the tests start.
+- `service_urls` (a `shared.devstack.services.ServiceUrls`): the services (from DATABASE_URL,
+  NATS_URL, REDIS_URL when set, else started by `shared.devstack.services` in a temp dir and
+  stopped at the end) and a database created for this run (`test_<random>`), migrated with
+  `shared.migrate.upgrade_all`, dropped at the end. The URLs are also exported as environment
+  variables for subprocesses the tests start.
 - `serve_app`: `base_url = await serve_app(app)` runs an ASGI app with uvicorn on a free loopback
   port until the test ends.
 
@@ -20,7 +21,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +34,11 @@ if sys.path[:1] != [str(_ROOT)]:
 
 from shared.devstack.asgi import serve_asgi  # noqa: E402
 from shared.devstack.ports import free_port  # noqa: E402
-from shared.devstack.services import ServiceSet, start_services  # noqa: E402
+from shared.devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
 
 __all__ = ["ServiceUrls", "free_port"]
 
 _URL_VARS = ("DATABASE_URL", "NATS_URL", "REDIS_URL")
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceUrls:
-    database_url: str  # owner URL of this run's fresh, migrated database
-    admin_url: str  # the server's maintenance database (postgres) as superuser/owner
-    nats_url: str
-    redis_url: str
 
 
 def _with_database(url: str, name: str) -> str:

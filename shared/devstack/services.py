@@ -53,6 +53,16 @@ class ServicePorts:
     redis: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceUrls:
+    """What the tests' `service_urls` fixture gives (tests/conftest.py)."""
+
+    database_url: str  # owner URL of the test run's fresh, migrated database
+    admin_url: str  # the server's maintenance database (`postgres`), same user
+    nats_url: str
+    redis_url: str
+
+
 @dataclass
 class ServiceSet:
     """The URLs of the three services and the processes this object started (if any)."""
