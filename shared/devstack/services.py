@@ -219,22 +219,34 @@ def _hand_over(path: Path, user: str) -> None:
 
 
 def _stop_leftover_postgres(pgdata: Path) -> None:
-    """Stop a postmaster left running on this PGDATA by an earlier run that was killed."""
+    """Stop a postmaster left running on this PGDATA by an earlier run that was killed.
+
+    One still owned by a live launcher or test session is another stack in use: refuse instead.
+    """
     import psutil
 
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return
-    with contextlib.suppress(ValueError, IndexError, OSError):
+    try:
         pid = int(pid_file.read_text().splitlines()[0])
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            if "postgres" in proc.name() and str(pgdata) in " ".join(proc.cmdline()):
-                proc.send_signal(signal.SIGINT)  # fast shutdown
-                try:
-                    proc.wait(15)
-                except psutil.TimeoutExpired:
-                    proc.kill()
+        proc = psutil.Process(pid)
+        if "postgres" not in proc.name() or str(pgdata) not in " ".join(proc.cmdline()):
+            return  # a stale file; PostgreSQL removes it itself
+        owner = proc.parent()
+        owner_cmd = " ".join(owner.cmdline()) if owner is not None else ""
+    except (ValueError, IndexError, OSError, psutil.Error):
+        return
+    if owner is not None and ("shared.devstack" in owner_cmd or "pytest" in owner_cmd):
+        raise ServiceStartError(
+            f"PostgreSQL data in {pgdata} is in use by another running stack (pid {owner.pid}); stop it first"
+        )
+    with contextlib.suppress(psutil.Error):
+        proc.send_signal(signal.SIGINT)  # fast shutdown
+        try:
+            proc.wait(15)
+        except psutil.TimeoutExpired:
+            proc.kill()
 
 
 def _start_postgres(data_dir: Path, port: int, persistent: bool) -> tuple[ManagedProcess, str]:

@@ -164,3 +164,13 @@ async def test_serve_app_runs_an_asgi_app_in_process(serve_app: object) -> None:
         assert response.status == 200
         assert await response.text() == "hello"
     await asyncio.sleep(0)
+
+
+def test_a_data_dir_in_use_by_a_running_stack_is_refused(services_dir: Path) -> None:
+    with start_services(services_dir, persistent=False, env={}) as first:
+        env = {"NATS_URL": first.nats_url, "REDIS_URL": first.redis_url}
+        with pytest.raises(ServiceStartError) as info:
+            start_services(services_dir, persistent=False, env=env)
+        assert "in use by another running stack" in str(info.value)
+        # The running stack was left alone.
+        assert all(proc.alive() for proc in first.processes)
