@@ -173,3 +173,26 @@ def create_processed_events_table(schema: str) -> None:
     for statement in processed_events_sql(schema):
         op.execute(statement)
     grant_app_access(schema)
+
+
+def idempotency_sql(schema: str) -> list[str]:
+    s = sql_ident(schema)
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {s}.idempotency_keys (
+            tenant_id UUID NOT NULL,
+            key TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            response JSONB,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (tenant_id, key)
+        )""",
+        *tenant_rls_sql("idempotency_keys", schema=s),
+    ]
+
+
+def create_idempotency_table(schema: str) -> None:
+    """`<schema>.idempotency_keys`: one row per (tenant, key), with the first call's response."""
+    for statement in idempotency_sql(schema):
+        op.execute(statement)
+    grant_app_access(schema)
