@@ -212,19 +212,23 @@ async def _run_events(
     children: list[asyncio.Task[Any]] = []
     try:
         if outbox_schema is not None:
-            await ensure_stream(js, runtime.name, duplicate_window=settings.event_duplicate_window)
-            runtime.relay = OutboxRelay(
+            relay = runtime.relay = OutboxRelay(
                 runtime.db,
                 js,
                 schema=outbox_schema,
                 batch_size=settings.outbox_batch_size,
                 poll_interval=settings.outbox_poll_interval,
             )
-            children.append(
-                asyncio.create_task(_supervise(f"{runtime.name} outbox relay", runtime.relay.run))
-            )
+
+            async def run_relay() -> None:
+                # Inside the supervised loop: a NATS without JetStream (yet) is retried, not fatal.
+                await ensure_stream(js, runtime.name, duplicate_window=settings.event_duplicate_window)
+                await relay.run()
+
+            children.append(asyncio.create_task(_supervise(f"{runtime.name} outbox relay", run_relay)))
         if rpc:
-            await RpcService(runtime.name, rpc, runtime.db, settings.gateway_secret_bytes).serve(nc)
+            service = RpcService(runtime.name, rpc, runtime.db, settings.gateway_secret_bytes)
+            await service.serve(nc)  # the subscription survives reconnects (nats-py resubscribes)
         for factory in consumers:
             consumer = factory(runtime.db, js)
             children.append(asyncio.create_task(_supervise(f"consumer {consumer.name}", consumer.run)))
