@@ -18,7 +18,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import FieldError, UserInputError
+from shared.errors import BadUserInputError, FieldError, UserInputError
 from shared.events import add_event
 from subgraphs.orgs import events
 from subgraphs.orgs.models import SCHEMA, Membership, Organization, OrganizationKind, Tenant, User
@@ -135,8 +135,6 @@ async def list_organizations(
         try:
             after_name, after_id = str(after[0]), uuid.UUID(str(after[1]))
         except (IndexError, ValueError) as exc:
-            from shared.errors import BadUserInputError
-
             raise BadUserInputError("invalid cursor", extensions={"argument": "after"}) from exc
         query = query.where(tuple_(Organization.name, Organization.id) > tuple_(after_name, after_id))
     rows = await session.scalars(query.order_by(Organization.name, Organization.id).limit(limit + 1))
