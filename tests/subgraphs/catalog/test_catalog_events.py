@@ -38,9 +38,11 @@ def _libpq(url: str) -> str:
 async def _eventually(probe: Any) -> Any:
     """Poll `probe` until it returns something truthy (15 s at most)."""
     async with asyncio.timeout(15):
-        while not (value := await probe()):
+        while True:
+            value = await probe()
+            if value:
+                return value
             await asyncio.sleep(0.1)
-    return value
 
 
 @pytest.fixture(scope="module")
