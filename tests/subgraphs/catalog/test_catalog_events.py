@@ -92,6 +92,7 @@ async def test_product_created_is_published_to_jetstream(running: tuple[str, Any
         msg = await nc.jetstream().get_last_msg("CATALOG", f"catalog.{TENANT}.product_created")
     finally:
         await nc.close()
+    assert msg.data is not None
     event = EventEnvelope.from_bytes(msg.data)
     assert event.type == "catalog.product_created" and event.subject_id == pid
     assert event.data["skus"][0]["code"] == "EVT-AG-125"
