@@ -37,6 +37,7 @@ from gateway.auth.tenant_guard import TenantGuard
 from gateway.config import GatewayConfig
 from gateway.http.lru import LRUCache
 from gateway.planning.operation import NField
+from gateway.planning.planner import with_variable_defaults
 from shared.gateway_context import HEADER as CONTEXT_HEADER
 from shared.gateway_context import sign_context
 
@@ -229,6 +230,9 @@ class GatewayAuth:
         if self.rules.empty and not self.tenant_types:
             return None
         rights = self.rights(principal)
+        op = _selected_operation(document, operation_name)
+        if op is not None and op.variable_definitions:
+            variables = with_variable_defaults(op, dict(variables))  # as the planner sees them
         dkey = document_key(document)
         conditions = self._conditions.get(dkey)
         if conditions is None:

@@ -147,3 +147,10 @@ async def test_every_subgraph_request_carries_the_signed_context(client: Client,
         assert r.principal.user_id == "ua"
         assert r.principal.scopes == ("finance:read",)
     assert all(s.refused == 0 for s in market_.subgraphs.values())
+
+
+async def test_include_with_a_default_variable(client: Client, market_: Market) -> None:
+    query = 'query($x: Boolean = true) { organization(id: "oa1") { name creditLimit @include(if: $x) } }'
+    _, body = await client.post(query, token=market_.rsa.sign(claims()))
+    assert body["data"] == {"organization": {"name": "Acme Tools", "creditLimit": None}}
+    assert _codes(body) == [(UNAUTHORIZED, ["organization", "creditLimit"])]
