@@ -203,7 +203,7 @@ def _pg_run_as() -> str | None:
 
 
 def _hand_over(path: Path, user: str) -> None:
-    """Give `path` (and everything below) to `user`; make its parents traversable for it."""
+    """Give `path` (and everything below) to `user`; make its parents traversable (o+x) for it."""
     import pwd
 
     entry = pwd.getpwnam(user)
@@ -214,8 +214,8 @@ def _hand_over(path: Path, user: str) -> None:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
     for parent in path.parents:
         mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+        if not mode & 0o001:  # search (x) only: the server must reach its folder, not list ours
+            parent.chmod(mode | 0o001)
 
 
 def _stop_leftover_postgres(pgdata: Path) -> None:
