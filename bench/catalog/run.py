@@ -47,7 +47,6 @@ from subgraphs.catalog import repository
 from subgraphs.catalog.app import create_app
 from subgraphs.catalog.demo_ids import category_id
 from subgraphs.catalog.search import AttributeFilter, SearchParams, search_products
-from subgraphs.catalog.service import viewer_for
 
 TENANT = uuid.UUID("5c0ffee0-0000-4000-8000-00000000be4c")
 PLATFORM = uuid.UUID("5c0ffee0-0000-4000-8000-000000000001")
@@ -207,9 +206,7 @@ async def _bench(server_url: str, sku_target: int, repeat: int, http: bool) -> d
         try:
             async with db.tenant_session(TENANT) as s:
                 tree = await repository.load_tree(s)
-                buyer_vis = await repository.visibility_for(
-                    s, viewer_for(organization_kind="BUYER", organization_ids=[BUYER], scopes=[]), tree
-                )
+                _, _, buyer_vis = await repository.scope_for(s, str(BUYER), ["catalog:read"])
             viewers = {"admin": repository.Visibility(everything=True), "buyer": buyer_vis}
             all_sql: list[float] = []
             all_ref: list[float] = []

@@ -24,7 +24,6 @@ from subgraphs.catalog.importing import PlannedProduct, RowError
 from subgraphs.catalog.models import (
     SCHEMA,
     Category,
-    OrganizationRef,
     Product,
     Publication,
     PublicationBuyer,
@@ -46,7 +45,6 @@ from subgraphs.catalog.service import (
     SkuInput,
     Viewer,
     ViewerKind,
-    attribute_text,
     check_publishable,
     check_transition,
     check_version,
@@ -135,48 +133,6 @@ async def save_category(
 # --------------------------------------------------------------------------- viewers
 
 
-async def organization_chain(session: AsyncSession, organization_id: uuid.UUID) -> list[OrganizationRef]:
-    """The organization and its ancestors (nearest first), from the orgs projection."""
-    rows = await session.execute(
-        text(
-            f"""
-            WITH RECURSIVE chain(id, kind, parent_id, depth) AS (
-                SELECT id, kind, parent_id, 0 FROM {SCHEMA}.organizations WHERE id = :id
-                UNION ALL
-                SELECT o.id, o.kind, o.parent_id, c.depth + 1
-                FROM {SCHEMA}.organizations o JOIN chain c ON o.id = c.parent_id
-                WHERE c.depth < 16
-            )
-            SELECT id, kind, parent_id FROM chain ORDER BY depth
-            """
-        ),
-        {"id": organization_id},
-    )
-    return [OrganizationRef(id=r.id, kind=r.kind, parent_id=r.parent_id) for r in rows]
-
-
-async def resolve_viewer(session: AsyncSession, organization_id: str | None, scopes: Iterable[str]) -> Viewer:
-    """Who is asking, for the catalog. The organization's kind and ancestors come from the orgs
-    projection; an organization the catalog has not heard of yet is a supplier when it holds
-    `catalog:write`, else a buyer (so publications still apply)."""
-    scope_list = list(scopes)
-    org: uuid.UUID | None = None
-    if organization_id:
-        try:
-            org = uuid.UUID(organization_id)
-        except ValueError:
-            org = None
-    if org is None:
-        return viewer_for(organization_kind=None, organization_ids=[], scopes=scope_list)
-    chain = await organization_chain(session, org)
-    if chain:
-        return viewer_for(
-            organization_kind=chain[0].kind, organization_ids=[o.id for o in chain], scopes=scope_list
-        )
-    kind = "SUPPLIER" if "catalog:write" in scope_list else "BUYER"
-    return viewer_for(organization_kind=kind, organization_ids=[org], scopes=scope_list)
-
-
 @dataclass(frozen=True, slots=True)
 class Visibility:
     """What a viewer may see, as SQL-ready sets. `everything`: no restriction (admins)."""
@@ -201,52 +157,6 @@ class Visibility:
         return product.status == ProductStatus.ACTIVE.value and (
             product.category_id in self.category_ids or product.id in self.product_ids
         )
-
-
-async def visibility_for(session: AsyncSession, viewer: Viewer, tree: CategoryTree) -> Visibility:
-    """Admins see the tenant's catalog; vendors their own products; buyers the active products of
-    the publications assigned to their organization, to any organization above it (business
-    units inherit), or to all buyers. No publication, nothing visible (deny by default)."""
-    if viewer.kind == ViewerKind.ADMIN:
-        return Visibility(everything=True)
-    if viewer.kind == ViewerKind.VENDOR:
-        return Visibility(vendor_id=viewer.organization_ids[0])
-    if viewer.kind == ViewerKind.NONE:
-        return Visibility()
-    pub_ids = list(
-        (
-            await session.scalars(
-                select(Publication.id)
-                .outerjoin(PublicationBuyer, PublicationBuyer.publication_id == Publication.id)
-                .where(
-                    Publication.all_buyers.is_(True)
-                    | PublicationBuyer.organization_id.in_(list(viewer.organization_ids))
-                )
-                .distinct()
-            )
-        ).all()
-    )
-    if not pub_ids:
-        return Visibility()
-    roots = (
-        await session.scalars(
-            select(PublicationCategory.category_id).where(PublicationCategory.publication_id.in_(pub_ids))
-        )
-    ).all()
-    categories: set[uuid.UUID] = set()
-    for root in roots:
-        if root in tree.nodes:
-            categories.update(tree.subtree_ids(root))
-    products = (
-        await session.scalars(
-            select(PublicationProduct.product_id).where(PublicationProduct.publication_id.in_(pub_ids))
-        )
-    ).all()
-    return Visibility(
-        category_ids=tuple(sorted(categories)),
-        product_ids=tuple(sorted(set(products))),
-        publication_ids=tuple(pub_ids),
-    )
 
 
 _SCOPE_SQL = f"""
@@ -279,8 +189,14 @@ SELECT
 async def scope_for(
     session: AsyncSession, organization_id: str | None, scopes: Iterable[str]
 ) -> tuple[CategoryTree, Viewer, Visibility]:
-    """The category tree, the viewer and its visibility in two statements (every request needs
-    them; `resolve_viewer` + `visibility_for` give the same answer in five)."""
+    """The category tree, who is asking and what they may see, in two statements (every request
+    needs them).
+
+    The organization's kind and ancestors come from the orgs projection; an organization the
+    catalog has not heard of yet is a supplier when it holds `catalog:write`, else a buyer.
+    Admins see the tenant's catalog; vendors their own products; buyers the active products of
+    the publications assigned to their organization, to any organization above it (business
+    units inherit), or to all buyers. No publication, nothing visible (deny by default)."""
     scope_list = list(scopes)
     tree = await load_tree(session)
     org: uuid.UUID | None = None
@@ -868,7 +784,3 @@ async def upsert_publication(
         session.add(PublicationBuyer(tenant_id=tenant_id, publication_id=publication_id, organization_id=oid))
     await session.flush()
     return pub
-
-
-def attribute_pairs(attrs: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(name, attribute_text(value)) for name, value in sorted(attrs.items())]

@@ -823,19 +823,6 @@ def viewer_for(
     return Viewer(ViewerKind.BUYER, ids)
 
 
-def can_edit_product(viewer: Viewer, vendor_id: uuid.UUID, scopes: Iterable[str]) -> bool:
-    """Writers need `catalog:write`; a supplier writes only its own products."""
-    if "catalog:write" not in set(scopes) and "catalog:admin" not in set(scopes):
-        return False
-    if viewer.kind == ViewerKind.ADMIN:
-        return True
-    return (
-        viewer.kind == ViewerKind.VENDOR
-        and bool(viewer.organization_ids)
-        and viewer.organization_ids[0] == vendor_id
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Search input
 
