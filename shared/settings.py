@@ -55,7 +55,9 @@ class Settings(BaseSettings):
 
     # Outbox relay: runs inside every subgraph process that has an outbox.
     outbox_relay_enabled: bool = True
-    outbox_poll_interval: float = 0.25
+    # Events committed in this process wake the relay at once; the poll catches the rest (other
+    # processes, seeds).
+    outbox_poll_interval: float = 1.0
     outbox_batch_size: int = 100
     # JetStream duplicate window: a re-published event id inside it is dropped by the server.
     event_duplicate_window: float = 120.0

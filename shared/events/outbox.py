@@ -4,17 +4,55 @@
         session.add(org)
         await add_event(session, "orgs", EventEnvelope.new("orgs", "organization_created", ...))
 
-If the transaction rolls back, the event never existed; if it commits, the relay publishes it.
+If the transaction rolls back, the event never existed; if it commits, the relay publishes it:
+at once when a relay for that schema runs in this process (it is woken after the commit), else at
+its next poll.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.events.envelope import EventEnvelope
 from shared.migrations_helpers import sql_ident
+
+# schema -> wake() of the relay running in this process (registered by OutboxRelay.run).
+_RELAY_WAKERS: dict[str, Callable[[], None]] = {}
+
+
+def register_relay_waker(schema: str, wake: Callable[[], None] | None) -> None:
+    if wake is None:
+        _RELAY_WAKERS.pop(schema, None)
+    else:
+        _RELAY_WAKERS[schema] = wake
+
+
+def _wake_after_commit(session: AsyncSession, schema: str) -> None:
+    wake = _RELAY_WAKERS.get(schema)
+    if wake is None:
+        return
+    sync: Session = session.sync_session
+    flag = f"outbox_wake_{schema}"
+    if sync.info.get(flag):
+        return
+    sync.info[flag] = True
+
+    def on_commit(_session: Session) -> None:
+        sync.info.pop(flag, None)
+        wake()
+
+    def on_rollback(_session: Session, _previous: object) -> None:
+        sync.info.pop(flag, None)
+
+    # Commit: publish now. Rollback: nothing to publish, only forget the flag.
+    sa_event.listen(sync, "after_commit", on_commit, once=True)
+    sa_event.listen(sync, "after_soft_rollback", on_rollback, once=True)
 
 
 async def add_event(session: AsyncSession, schema: str, event: EventEnvelope) -> None:
@@ -33,3 +71,4 @@ async def add_event(session: AsyncSession, schema: str, event: EventEnvelope) ->
             "envelope": orjson.dumps(event.model_dump(mode="json")).decode(),
         },
     )
+    _wake_after_commit(session, schema)

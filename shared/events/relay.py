@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from shared.db import Database
 from shared.events.envelope import EventEnvelope
+from shared.events.outbox import register_relay_waker
 from shared.migrations_helpers import sql_ident
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,13 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Publish until cancelled (or `stop` is set), polling when idle."""
         stop = stop or asyncio.Event()
+        register_relay_waker(self.schema, self.wake)
+        try:
+            await self._loop(stop)
+        finally:
+            register_relay_waker(self.schema, None)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 count = await self.publish_pending()

@@ -302,7 +302,6 @@ class Mutation:
                 org = await service.create_organization(session, info.context.require_tenant(), data)
         except UserInputError as exc:
             return OrganizationCreatePayload(organization=None, user_errors=user_errors(exc))
-        info.context.wake_relay()
         return OrganizationCreatePayload(organization=Organization.from_model(org), user_errors=[])
 
     @strawberry.federation.mutation(requires_scopes=WRITE)
@@ -313,7 +312,6 @@ class Mutation:
                 user = await service.create_user(session, info.context.require_tenant(), data)
         except UserInputError as exc:
             return UserCreatePayload(user=None, user_errors=user_errors(exc))
-        info.context.wake_relay()
         return UserCreatePayload(user=User.from_model(user), user_errors=[])
 
     @strawberry.federation.mutation(requires_scopes=WRITE)
@@ -326,7 +324,6 @@ class Mutation:
                 membership = await service.create_membership(session, info.context.require_tenant(), data)
         except UserInputError as exc:
             return MembershipCreatePayload(membership=None, user_errors=user_errors(exc))
-        info.context.wake_relay()
         return MembershipCreatePayload(membership=Membership.from_model(membership), user_errors=[])
 
 

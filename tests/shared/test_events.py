@@ -323,3 +323,30 @@ async def test_ensure_stream_is_idempotent(world: EventWorld) -> None:
     info = await world.js.stream_info(world.stream)
     assert info.config.duplicate_window == 60
     assert info.config.subjects == [f"{world.domain}.>"]
+
+
+async def test_commit_wakes_the_running_relay(world: EventWorld) -> None:
+    """With a relay in this process, a committed event is published at once, not at the next poll;
+    a rolled-back one wakes nothing and is never published."""
+    relay = OutboxRelay(world.db, world.js, schema=world.schema, poll_interval=60.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # the first (empty) poll is done; the next one is a minute away
+        with pytest.raises(Boom):
+            async with world.db.tenant_session(TENANT) as s:
+                await add_event(s, world.schema, _event(world, "never"))
+                raise Boom
+        event = _event(world, "prompt")
+        async with world.db.tenant_session(TENANT) as s:
+            await add_event(s, world.schema, event)
+        async with asyncio.timeout(5):
+            while True:
+                if await world.stream_count(event.subject) == 1:
+                    break
+                await asyncio.sleep(0.05)
+        assert await world.stream_count() == 1
+    finally:
+        stop.set()
+        relay.wake()
+        await asyncio.wait_for(task, timeout=5)
