@@ -26,11 +26,14 @@ from shared.migrations_helpers import sql_ident
 _RELAY_WAKERS: dict[str, Callable[[], None]] = {}
 
 
-def register_relay_waker(schema: str, wake: Callable[[], None] | None) -> None:
-    if wake is None:
-        _RELAY_WAKERS.pop(schema, None)
-    else:
-        _RELAY_WAKERS[schema] = wake
+def register_relay_waker(schema: str, wake: Callable[[], None]) -> None:
+    _RELAY_WAKERS[schema] = wake
+
+
+def unregister_relay_waker(schema: str, wake: Callable[[], None]) -> None:
+    """Forget `wake` unless another relay of the same schema has registered since."""
+    if _RELAY_WAKERS.get(schema) == wake:
+        del _RELAY_WAKERS[schema]
 
 
 def _wake_after_commit(session: AsyncSession, schema: str) -> None:

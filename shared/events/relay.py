@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from shared.db import Database
 from shared.events.envelope import EventEnvelope
-from shared.events.outbox import register_relay_waker
+from shared.events.outbox import register_relay_waker, unregister_relay_waker
 from shared.migrations_helpers import sql_ident
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class OutboxRelay:
         try:
             await self._loop(stop)
         finally:
-            register_relay_waker(self.schema, None)
+            unregister_relay_waker(self.schema, self.wake)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
