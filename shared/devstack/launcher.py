@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shared.devstack.ports import LOOPBACK, free_port, port_is_free
-from shared.devstack.processes import ManagedProcess, install_exit_handlers, spawn
+from shared.devstack.processes import ManagedProcess, install_exit_handlers, spawn, stop_all
 from shared.devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
 
 APP_DATABASE = "b2b"
@@ -415,8 +415,8 @@ def up(options: LaunchOptions) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         if children or services is not None:
             say("stopping")
-        for proc in reversed(children):
-            proc.stop()
+        # Newest first: the gateway, the subgraphs (also one still starting), then the servers.
+        stop_all()
         if services is not None:
             services.stop()
 
