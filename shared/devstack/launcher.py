@@ -87,7 +87,7 @@ def _choose_port(label: str, default: int, explicit: bool) -> int:
         return default
     if explicit:
         raise LaunchError(
-            f"{label}: port {default} on {LOOPBACK} is already in use; free it or choose another"
+            f"{label}: port {default} on {LOOPBACK} is already in use; free it or choose another port"
         )
     port = free_port()
     say(f"{label}: port {default} is in use, using {port} instead")
