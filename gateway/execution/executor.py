@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
+from gateway.execution.collect import CompiledFlatten
 from gateway.execution.http_client import SubgraphClient, SubgraphError
 from gateway.planning.plan import (
     Condition,
@@ -16,12 +15,12 @@ from gateway.planning.plan import (
     Parallel,
     PlanNode,
     Renames,
-    SelectionTree,
     Sequence,
     Subscription,
 )
 
 _MISSING = object()
+_COMPILED_CACHE_SIZE = 8192
 
 
 class ExecutionState:
@@ -38,6 +37,15 @@ class Executor:
     def __init__(self, client: SubgraphClient, object_types: frozenset[str]) -> None:
         self.client = client
         self.object_types = object_types  # concrete type names: a merged __typename that is one stays
+        self._flattens: dict[int, CompiledFlatten] = {}  # id(Flatten) -> compiled (plans are cached)
+
+    def _compiled(self, node: Flatten) -> CompiledFlatten:
+        compiled = self._flattens.get(id(node))
+        if compiled is None or compiled.node is not node:
+            if len(self._flattens) >= _COMPILED_CACHE_SIZE:
+                self._flattens.clear()
+            compiled = self._flattens[id(node)] = CompiledFlatten(node)
+        return compiled
 
     async def run(self, node: PlanNode | None, state: ExecutionState) -> None:
         if node is None:
@@ -91,28 +99,7 @@ class Executor:
 
     async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
         fetch = node.node
-        reps: list[dict[str, Any]] = []
-        targets: list[list[tuple[dict[str, Any], Any]]] = []
-        index: dict[bytes, int] = {}
-        for path in node.paths:
-            inputs = [i for i in fetch.inputs if i.path == path]
-            for obj, obj_path in _objects_at(state.data, path):
-                tn = obj.get("__typename")
-                for inp in inputs:
-                    if inp.match_type != tn:
-                        continue
-                    rep = _project(obj, inp.requires)
-                    if rep is _MISSING or not isinstance(rep, dict):
-                        break
-                    rep["__typename"] = inp.send_as
-                    k = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
-                    i = index.get(k)
-                    if i is None:
-                        i = index[k] = len(reps)
-                        reps.append(rep)
-                        targets.append([])
-                    targets[i].append((obj, obj_path))
-                    break
+        reps, targets = self._compiled(node).representations(state.data)
         if not reps:
             return
         variables = self._vars(fetch, state)
@@ -181,29 +168,6 @@ def _with_service(e: Any, service: str) -> dict[str, Any]:
     return {**e, "extensions": ext}
 
 
-def _objects_at(data: Any, path: tuple[str, ...]) -> list[tuple[dict[str, Any], Any]]:
-    """Every object reached by following ``path`` (lists are walked transparently), with its path as a
-    linked tuple ``(parent, segment)`` (see ``_path_list``)."""
-    found: list[tuple[dict[str, Any], Any]] = []
-    depth = len(path)
-
-    def walk(v: Any, i: int, cur: Any) -> None:
-        if isinstance(v, list):
-            for n, item in enumerate(v):
-                walk(item, i, (cur, n))
-            return
-        if not isinstance(v, dict):
-            return
-        if i == depth:
-            found.append((v, cur))
-            return
-        key = path[i]
-        walk(v.get(key), i + 1, (cur, key))
-
-    walk(data, 0, None)
-    return found
-
-
 def _merge_point(path: Any) -> list[Any]:
     """The response path of a Flatten (the object's path without list indices at its end)."""
     segs = _path_list(path)
@@ -218,57 +182,6 @@ def _path_list(path: Any) -> list[Any]:
         path, seg = path
         out.append(seg)
     out.reverse()
-    return out
-
-
-def _project(v: Any, sel: SelectionTree) -> Any:
-    if isinstance(v, list):
-        out_list = []
-        for item in v:
-            r = _project(item, sel)
-            if r is _MISSING:
-                return _MISSING
-            out_list.append(r)
-        return out_list
-    if not isinstance(v, dict):
-        return v
-    out: dict[str, Any] = {}
-    for name, key, child in sel.fields:
-        val = v.get(key, _MISSING)
-        if val is _MISSING:
-            if key == "__typename":
-                continue
-            return _MISSING
-        if child is not None and val is not None:
-            val = _project(val, child)
-            if val is _MISSING:
-                return _MISSING
-        out[name] = val
-    tn = v.get("__typename")
-    for cond, fsel in sel.fragments:
-        if cond != tn:
-            # Fragments on abstract types: take what is there.
-            part = _project_present(v, fsel)
-        else:
-            part = _project(v, fsel)
-            if part is _MISSING:
-                return _MISSING
-        if isinstance(part, dict):
-            out.update(part)
-    return out
-
-
-def _project_present(v: dict[str, Any], sel: SelectionTree) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, key, child in sel.fields:
-        if key in v:
-            val = v[key]
-            if child is not None and val is not None:
-                r = _project(val, child)
-                if r is _MISSING:
-                    continue
-                val = r
-            out[name] = val
     return out
 
 
