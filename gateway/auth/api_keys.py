@@ -27,8 +27,9 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
-from gateway.auth.principal import AuthenticationError, Principal
+from gateway.auth.principal import AuthenticationError, AuthUnavailableError, Principal
 from shared.gateway_context import HEADER, sign_context
 from shared.gateway_context import Principal as ContextPrincipal
 
@@ -173,10 +174,10 @@ class HttpKeyResolver:
                 if resp.status == 404:
                     return None
                 if resp.status != 200:
-                    raise AuthenticationError(f"API key lookup failed (HTTP {resp.status})")
+                    raise AuthUnavailableError(f"API key lookup failed (HTTP {resp.status})")
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise AuthenticationError("API key lookup is unavailable") from exc
+            raise AuthUnavailableError("API key lookup is unavailable") from exc
         return ApiKeyRecord.from_json(data) if isinstance(data, dict) else None
 
     async def close(self) -> None:
@@ -186,7 +187,11 @@ class HttpKeyResolver:
 
 
 async def principal_for_key(resolver: ApiKeyResolver, key: str) -> Principal:
-    record = await resolver.resolve(hash_api_key(key))
+    try:
+        record = await resolver.resolve(hash_api_key(key))
+    except RedisError as exc:
+        logger.warning("API key store unavailable: %s", exc)
+        raise AuthUnavailableError("API keys cannot be checked right now.") from None
     if record is None or record.revoked:
         raise AuthenticationError("Invalid API key")
     if record.expires_at is not None and record.expires_at <= time.time():

@@ -17,7 +17,13 @@ import jwt
 
 from gateway.auth.api_keys import ApiKeyResolver, principal_for_key
 from gateway.auth.jwks import JWKSCache, JWKSUnavailableError
-from gateway.auth.principal import ANONYMOUS, AuthenticationError, ForbiddenHeaderError, Principal
+from gateway.auth.principal import (
+    ANONYMOUS,
+    AuthenticationError,
+    AuthUnavailableError,
+    ForbiddenHeaderError,
+    Principal,
+)
 from gateway.http.lru import LRUCache
 from shared.gateway_context import HEADER as CONTEXT_HEADER
 
@@ -118,7 +124,7 @@ class Authenticator:
         try:
             key = await self.jwks.key(kid if isinstance(kid, str) else None)
         except JWKSUnavailableError:
-            raise AuthenticationError("Tokens cannot be verified right now (key set unavailable).") from None
+            raise AuthUnavailableError("Tokens cannot be verified right now (key set unavailable).") from None
         if key is None:
             raise AuthenticationError("Token signed with an unknown key.")
         if key.algorithm_name != alg:

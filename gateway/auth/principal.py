@@ -60,6 +60,12 @@ class AuthenticationError(Exception):
     status = 401
 
 
+class AuthUnavailableError(AuthenticationError):
+    """Credentials cannot be checked right now (key set or key store down): 503, retry later."""
+
+    status = 503
+
+
 class ForbiddenHeaderError(AuthenticationError):
     """The client sent a header only the gateway may set (403, ``FORBIDDEN``)."""
 

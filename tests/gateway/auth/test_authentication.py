@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from gateway.auth.principal import ANONYMOUS
+from shared.devstack.ports import free_port
 from tests.gateway.auth.conftest import Client, Market, ServeGateway
 from tests.gateway.auth.keys import claims, rsa_key, unsigned_token
 
@@ -147,3 +148,16 @@ async def test_verified_tokens_are_cached_until_expiry(client: Client, market_: 
     first = await authenticator.verify_token(token)
     assert await authenticator.verify_token(token) is first
     assert first is not ANONYMOUS
+
+
+async def test_unreachable_key_set_or_key_store_is_503(serve_gateway: ServeGateway, market_: Market) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"
+    async with serve_gateway(
+        jwks_url=closed, api_key_source="redis", redis_url=f"redis://127.0.0.1:{free_port()}/0"
+    ) as c:
+        status, body = await c.post(ME, token=market_.rsa.sign(claims()))
+        assert status == 503
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        status, _ = await c.post(ME, headers={"x-api-key": "some-key"})
+        assert status == 503
+        assert (await c.post("{ __typename }"))[0] == 200  # anonymous still served
