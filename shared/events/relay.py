@@ -97,6 +97,8 @@ class OutboxRelay:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            # Cleared before the batch, so a commit that wakes us during the batch is not lost.
+            self._wake.clear()
             try:
                 count = await self.publish_pending()
             except asyncio.CancelledError:
@@ -107,7 +109,6 @@ class OutboxRelay:
                 await asyncio.sleep(min(5.0, self.poll_interval * 8))
             if count >= self.batch_size:
                 continue  # more waiting
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
