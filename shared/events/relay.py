@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,8 @@ class OutboxRelay:
         poll_interval: float = 0.25,
         publish_timeout: float = 5.0,
         after_publish: PublishHook | None = None,
+        retention: float = 7 * 24 * 3600.0,
+        prune_every: float = 3600.0,
     ) -> None:
         self.db = db
         self.js = js
@@ -47,6 +50,10 @@ class OutboxRelay:
         # Test seam: runs after a message is acknowledged by JetStream and before its row is marked.
         self.after_publish = after_publish
         self._wake = asyncio.Event()
+        # Published rows are kept `retention` seconds (audit, debugging), then pruned.
+        self.retention = retention
+        self.prune_every = prune_every
+        self._last_prune = 0.0
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now (call after committing events)."""
@@ -86,6 +93,20 @@ class OutboxRelay:
                 )
         return len(published)
 
+    async def prune_published(self, older_than: float | None = None) -> int:
+        """Delete rows published more than `older_than` seconds ago (default: the retention)."""
+        age = self.retention if older_than is None else older_than
+        async with self.db.session() as session:
+            await session.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
+            result = await session.execute(
+                text(
+                    f"DELETE FROM {self.schema}.outbox WHERE published_at IS NOT NULL "
+                    "AND published_at < now() - make_interval(secs => :age)"
+                ),
+                {"age": age},
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Publish until cancelled (or `stop` is set), polling when idle."""
         stop = stop or asyncio.Event()
@@ -109,6 +130,12 @@ class OutboxRelay:
                 await asyncio.sleep(min(5.0, self.poll_interval * 8))
             if count >= self.batch_size:
                 continue  # more waiting
+            if time.monotonic() - self._last_prune > self.prune_every:
+                self._last_prune = time.monotonic()
+                try:
+                    await self.prune_published()
+                except Exception:
+                    log.exception("outbox relay (%s): pruning failed", self.schema)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 

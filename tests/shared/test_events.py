@@ -350,3 +350,17 @@ async def test_commit_wakes_the_running_relay(world: EventWorld) -> None:
         stop.set()
         relay.wake()
         await asyncio.wait_for(task, timeout=5)
+
+
+async def test_prune_deletes_only_old_published_rows(world: EventWorld) -> None:
+    relay = OutboxRelay(world.db, world.js, schema=world.schema)
+    async with world.db.tenant_session(TENANT) as s:
+        await add_event(s, world.schema, _event(world, "old"))
+    assert await relay.publish_pending() == 1
+    async with world.db.tenant_session(TENANT) as s:
+        await add_event(s, world.schema, _event(world, "pending"))
+    assert await relay.prune_published() == 0  # within the retention
+    await asyncio.sleep(0.05)
+    assert await relay.prune_published(older_than=0.01) == 1
+    rows = await world.admin_fetch(f"SELECT type, published_at FROM {world.schema}.outbox")
+    assert [(r["type"], r["published_at"]) for r in rows] == [(f"{world.domain}.pending", None)]
