@@ -93,6 +93,7 @@ class FilteredDocument:
     removed: frozenset[int]  # id() of every removed FieldNode of the original document
     errors: tuple[dict[str, Any], ...]  # for the selected operation, fields not skipped
     tenant_guard: bool  # tenantId was added somewhere: the result must be checked
+    reserved_alias: bool = False  # the client used TENANT_ALIAS itself: the operation is refused
 
 
 def _list_depth(t: graphql.GraphQLOutputType) -> int:
@@ -144,6 +145,7 @@ class _Filter:
         self.errors: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.fragments_out: dict[str, ast.SelectionSetNode] = {}
         self.tenant_guard = False
+        self.reserved_alias = False
 
     def selection_set(
         self, sel: ast.SelectionSetNode, parent: graphql.GraphQLNamedType, path: tuple[Any, ...] | None
@@ -178,6 +180,8 @@ class _Filter:
     ) -> ast.FieldNode | None:
         name = node.name.value
         key = node.alias.value if node.alias else name
+        if key == TENANT_ALIAS:
+            self.reserved_alias = True  # a client must not feed the tenant guard its own value
         if not self.decider.field_allowed(parent, name, self.rights):
             self.removed.add(id(node))
             if path is not None:
@@ -274,6 +278,7 @@ def filter_document(
         frozenset(f.removed),
         tuple(f.errors.values()),
         f.tenant_guard,
+        f.reserved_alias,
     )
 
 

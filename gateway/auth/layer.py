@@ -21,6 +21,7 @@ from graphql import language as ast
 from gateway.auth.api_keys import ApiKeyResolver, HttpKeyResolver, RedisKeyTable
 from gateway.auth.authenticate import Authenticator
 from gateway.auth.authorize import (
+    TENANT_ALIAS,
     UNAUTHORIZED,
     AccessDecider,
     filter_document,
@@ -261,6 +262,9 @@ class GatewayAuth:
         filtered = filter_document(
             self.api_schema, self.decider, rights, document, operation_name, variables, self.tenant_types
         )
+        if filtered.reserved_alias:
+            message = f"The response key {TENANT_ALIAS!r} is reserved by the gateway."
+            return self._reject(document, "GRAPHQL_VALIDATION_FAILED", message)
         if filtered.errors and self.reject_unauthorized:
             return PreparedOperation(
                 document, None, filtered.errors, None, False, rejection={"errors": list(filtered.errors)}

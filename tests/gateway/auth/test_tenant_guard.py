@@ -98,3 +98,11 @@ async def test_entities_smuggled_in_a_client_request(client: Client, market_: Ma
     status, body = await client.post("{ _service { sdl } }", token=token)
     assert status == 400
     assert all(not s.received for s in market_.subgraphs.values())
+
+
+async def test_reserved_alias_cannot_feed_the_guard(client: Client, market_: Market) -> None:
+    token = market_.rsa.sign(claims(tenant="ta"))
+    status, body = await client.post('{ order(id: "db1") { _gatewayTenantId: number number } }', token=token)
+    assert status == 400
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert all(not s.received for s in market_.subgraphs.values())
