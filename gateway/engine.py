@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import graphql
 from graphql import language as ast
 
+from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
-from gateway.execution.shaping import Shaper
 from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
 from gateway.planning.planner import Planner, PlanningError
 from gateway.supergraph.api_schema import build_api_schema
@@ -90,6 +90,7 @@ class Gateway:
         self.api_objects = frozenset(
             name for name, t in self.api_schema.type_map.items() if isinstance(t, graphql.GraphQLObjectType)
         )
+        self.shapes = ShapeCompiler(self.enum_values, self.api_objects)  # shaping compiled per plan
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
         self._cond_vars: dict[str, tuple[str, ...]] = {}
         # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
@@ -170,8 +171,7 @@ class Gateway:
         if auth is not None and prepared is not None:
             principal = request.principal or _anonymous()
             fields = auth.finish(prepared, fields, state.data, state.errors, principal)
-        shaper = Shaper(state.errors, self.enum_values, self.api_objects)
-        data = shaper.shape_root(state.data, fields, plan.root_type)
+        data = self.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
         response: dict[str, Any] = {"data": data}
         if state.errors:
             response["errors"] = state.errors
@@ -205,8 +205,8 @@ class Gateway:
                 state.errors.append(
                     {"message": "Execution failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
                 )
-        shaper = Shaper(state.errors, self.enum_values, self.api_objects)
-        response: dict[str, Any] = {"data": shaper.shape_root(state.data, plan.root_fields, plan.root_type)}
+        shape = self.shapes.get(plan.root_fields, plan.root_type)
+        response: dict[str, Any] = {"data": shape.shape(state.data, state.errors)}
         if state.errors:
             response["errors"] = state.errors
         return response

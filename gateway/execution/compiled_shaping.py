@@ -1,0 +1,174 @@
+"""Response shaping compiled once per plan: the same result as ``shaping.Shaper``, without re-reading the
+operation for every field of every request.
+
+Every selection (a field list for one runtime type) becomes a tuple of steps ``(client key, data key,
+kind, arg)`` and every field that needs checking becomes a closure specialized for its type wrappers
+(non-null, list, enum, abstract, object), so per request only the data is walked.  Errors, paths and null
+propagation are those of ``Shaper`` (its tests cover both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.execution.shaping import BUBBLE, Path, path_list
+from gateway.planning.operation import NField
+
+Errors = list[dict[str, Any]]
+Complete = Callable[[Any, Path, Errors], Any]  # value, its path, the response's errors -> shaped | BUBBLE
+ObjectShape = Callable[[dict[str, Any], Path, Errors], Any]
+
+_TYPENAME, _PLAIN, _NON_NULL_SCALAR, _CHECKED = 0, 1, 2, 3
+_CACHE_SIZE = 4096
+
+
+class CompiledShape:
+    __slots__ = ("fields", "root")
+
+    def __init__(self, fields: tuple[NField, ...], root: ObjectShape) -> None:
+        self.fields = fields  # kept so that the cache's identity check stays valid
+        self.root = root
+
+    def shape(self, data: dict[str, Any], errors: Errors) -> dict[str, Any] | None:
+        r = self.root(data, None, errors)
+        return None if r is BUBBLE else r
+
+
+class ShapeCompiler:
+    """Compiles (and caches, by identity of the cached plan's field tuple) the shaping of a selection."""
+
+    def __init__(self, enum_values: dict[str, frozenset[str]], api_objects: frozenset[str]) -> None:
+        self.enum_values = enum_values
+        self.api_objects = api_objects
+        self._cache: dict[tuple[int, str], CompiledShape] = {}
+
+    def get(self, fields: tuple[NField, ...], root_type: str) -> CompiledShape:
+        key = (id(fields), root_type)
+        compiled = self._cache.get(key)
+        if compiled is None or compiled.fields is not fields:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            compiled = self._cache[key] = CompiledShape(fields, self._object(fields, root_type))
+        return compiled
+
+    def _object(self, fields: Any, type_name: str) -> ObjectShape:
+        steps: list[tuple[str, str, int, Any]] = []
+        for f in fields:
+            if f.name == "__typename":
+                steps.append((f.out_key, f.key, _TYPENAME, type_name))
+            elif f.sub is None and f.type_name not in self.enum_values and not f.wrap:
+                steps.append((f.out_key, f.key, _PLAIN, None))
+            elif f.sub is None and f.type_name not in self.enum_values and f.wrap == ("!",):
+                steps.append((f.out_key, f.key, _NON_NULL_SCALAR, self._complete(f, 0)))
+            else:
+                steps.append((f.out_key, f.key, _CHECKED, self._complete(f, 0)))
+        program = tuple(steps)
+
+        def shape_object(obj: dict[str, Any], path: Path, errors: Errors) -> Any:
+            out: dict[str, Any] = {}
+            get = obj.get
+            for out_key, key, kind, arg in program:
+                if kind == _PLAIN:
+                    out[out_key] = get(key)
+                elif kind == _TYPENAME:
+                    out[out_key] = arg
+                else:
+                    v = get(key)
+                    if kind == _NON_NULL_SCALAR and v is not None:
+                        out[out_key] = v
+                        continue
+                    r = arg(v, (path, out_key), errors)
+                    if r is BUBBLE:
+                        return BUBBLE
+                    out[out_key] = r
+            return out
+
+        return shape_object
+
+    def _complete(self, f: NField, i: int) -> Complete:
+        wrap = f.wrap
+        if i < len(wrap) and wrap[i] == "!":
+            return _non_null(self._complete(f, i + 1), f.name)
+        if i < len(wrap) and wrap[i] == "[":
+            return _list(self._complete(f, i + 1))
+        if f.sub is None:
+            allowed = self.enum_values.get(f.type_name)
+            return _scalar if allowed is None else _enum(f.type_name, allowed)
+        if f.is_abstract:
+            by_type = {tn: self._object(fl, tn) for tn, fl in f.sub.items() if tn}
+            return _abstract(by_type, self._object(f.sub.get("", []), f.type_name), self.api_objects)
+        return _concrete(self._object(f.sub.get(f.type_name, []), f.type_name))
+
+
+def _non_null(inner: Complete, name: str) -> Complete:
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        r = inner(v, path, errors)
+        if r is None:
+            if not errors:
+                errors.append({"message": f"Cannot return null for non-nullable field {name}.",
+                               "path": path_list(path)})
+            return BUBBLE
+        return r
+
+    return complete
+
+
+def _list(inner: Complete) -> Complete:
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if not isinstance(v, list):
+            return None
+        items = []
+        for n, item in enumerate(v):
+            r = inner(item, (path, n), errors)
+            if r is BUBBLE:
+                return None
+            items.append(r)
+        return items
+
+    return complete
+
+
+def _scalar(v: Any, path: Path, errors: Errors) -> Any:
+    return v
+
+
+def _enum(type_name: str, allowed: frozenset[str]) -> Complete:
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if v is None or v in allowed:
+            return v
+        message = f'Enum "{type_name}" cannot represent value: {v!r}'
+        errors.append({"message": message, "path": path_list(path)})
+        return None
+
+    return complete
+
+
+def _concrete(shape: ObjectShape) -> Complete:
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if not isinstance(v, dict):
+            return None
+        r = shape(v, path, errors)
+        return None if r is BUBBLE else r
+
+    return complete
+
+
+def _abstract(
+    by_type: dict[str, ObjectShape], fallback: ObjectShape, api_objects: frozenset[str]
+) -> Complete:
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if not isinstance(v, dict):
+            return None
+        tn = v.get("__typename")
+        shape = by_type.get(tn) if isinstance(tn, str) else None
+        if tn == "":  # the abstract type's own entry: not an object type clients may see
+            return None
+        if shape is None:
+            shape = fallback
+        elif tn not in api_objects:
+            return None
+        r = shape(v, path, errors)
+        return None if r is BUBBLE else r
+
+    return complete
