@@ -7,9 +7,12 @@ from typing import Any
 
 import yaml
 
+from shared.migrate import present_subgraphs
 from subgraphs import GATEWAY_DEFAULT_PORT, SUBGRAPHS
 
 ROOT = Path(__file__).resolve().parents[2]
+# Only subgraphs that exist in the tree are services; the registry also names domains still to come.
+PRESENT = [spec for spec in SUBGRAPHS if spec.name in present_subgraphs()]
 
 
 def _compose() -> dict[str, Any]:
@@ -19,7 +22,7 @@ def _compose() -> dict[str, Any]:
 
 def test_every_registry_subgraph_is_a_health_checked_service_on_its_port() -> None:
     services = _compose()["services"]
-    for spec in SUBGRAPHS:
+    for spec in PRESENT:
         service = services[spec.name]
         command = service["command"]
         assert f"subgraphs.{spec.name}.app:create_app" in command and "--factory" in command
@@ -31,7 +34,7 @@ def test_every_registry_subgraph_is_a_health_checked_service_on_its_port() -> No
 def test_the_supergraph_step_lists_every_subgraph_and_the_gateway_waits_for_it() -> None:
     services = _compose()["services"]
     command = services["supergraph"]["command"]
-    for spec in SUBGRAPHS:
+    for spec in PRESENT:
         assert f"{spec.name}=http://{spec.name}:{spec.default_port}/graphql" in command
         assert services["supergraph"]["depends_on"][spec.name]["condition"] == "service_healthy"
     gateway = services["gateway"]
