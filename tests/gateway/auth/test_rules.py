@@ -105,3 +105,11 @@ def test_fragment_used_twice_reports_both_paths() -> None:
     assert prepared is not None
     assert sorted(e["path"] for e in prepared.errors) == [["a", "balance"], ["b", "@", "balance"]]
     assert "balance" not in graphql.print_ast(prepared.document)
+
+
+def test_subgraph_identity_separates_tenants_with_equal_rights() -> None:
+    _, auth = _auth()
+    a = Principal(tenant_id="ta", user_id="u", method="jwt", scopes=frozenset({"finance:read"}))
+    b = Principal(tenant_id="tb", user_id="u", method="jwt", scopes=frozenset({"finance:read"}))
+    assert auth.rights(a).key == auth.rights(b).key
+    assert auth.subgraph_identity(a) != auth.subgraph_identity(b)
