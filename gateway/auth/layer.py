@@ -209,6 +209,19 @@ class GatewayAuth:
     def rights(self, principal: Principal) -> Rights:
         return self.rules.rights(principal, self.policies)
 
+    @staticmethod
+    def subgraph_identity(principal: Principal) -> tuple[Any, ...]:
+        """Everything a subgraph's answer may depend on (what the signed context carries): the only safe
+        key for sharing one in-flight subgraph call between requests. Rights alone are not enough:
+        subgraphs scope rows by tenant, organization and user."""
+        return (
+            principal.tenant_id,
+            principal.organization_id,
+            principal.user_id,
+            tuple(sorted(principal.roles)),
+            tuple(sorted(principal.scopes)),
+        )
+
     def subgraph_headers(
         self, principal: Principal, extra: Mapping[str, str] | None = None
     ) -> dict[str, str]:
