@@ -37,7 +37,6 @@ from subgraphs.catalog.service import (
     SkuInput,
     normalize_sku_code,
     parse_status,
-    validate_attributes,
     validate_product,
 )
 
@@ -381,5 +380,4 @@ __all__ = [
     "parse_import",
     "parse_jsonl",
     "plan_import",
-    "validate_attributes",
 ]
