@@ -37,6 +37,12 @@ class GatewayConfig(BaseSettings):
     parse_cache_size: int = Field(default=1_000, ge=0)
     validation_cache_size: int = Field(default=1_000, ge=0)
 
+    # Performance (docs/performance.md).
+    inbound_dedup: bool = False  # identical in-flight queries of principals with equal rights share one run
+    subgraph_dedup: bool = True  # identical in-flight subgraph queries (same body and rights) share one call
+    subgraph_connections: int = Field(default=64, ge=1)  # kept-alive connections per subgraph host
+    gc_threshold: int = Field(default=20_000, ge=0)  # gen-0 GC threshold after start-up (0: Python's own)
+
     # Developer features.
     graphiql: bool = True
     allow_explain: bool = True  # honour the x-query-plan request header

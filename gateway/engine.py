@@ -6,13 +6,15 @@ The HTTP layer parses and validates the operation against ``Gateway.api_schema``
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import graphql
+import orjson
 from graphql import language as ast
 
 from gateway.execution.compiled_shaping import ShapeCompiler
@@ -72,6 +74,9 @@ class Gateway:
         *,
         subgraph_timeout: float = 30.0,
         subgraph_headers: Mapping[str, str] | None = None,
+        subgraph_connections: int = 64,
+        subgraph_dedup: bool = True,
+        inbound_dedup: bool = False,
     ) -> None:
         self.api_schema = build_api_schema(supergraph_document)
         self.supergraph: Supergraph = parse_supergraph(supergraph_document)
@@ -79,7 +84,13 @@ class Gateway:
         self.planner = Planner(self.supergraph, self.supergraph_schema)
         self.subgraph_timeout = subgraph_timeout
         self.subgraph_headers = dict(subgraph_headers or {})
-        self.client = SubgraphClient(subgraph_timeout, self.subgraph_headers)
+        self.client = SubgraphClient(
+            subgraph_timeout, self.subgraph_headers, connections=subgraph_connections, dedup=subgraph_dedup
+        )
+        # Identical in-flight queries of principals with the same rights run once (docs/performance.md).
+        self.inbound_dedup = inbound_dedup
+        self.inbound_shared = 0  # operations answered by another one's run
+        self._inbound: dict[Hashable, asyncio.Task[dict[str, Any]]] = {}
         object_types = frozenset(t.name for t in self.supergraph.types.values() if t.kind == "OBJECT")
         self.executor = Executor(self.client, object_types)
         self.enum_values: dict[str, frozenset[str]] = {
@@ -98,9 +109,20 @@ class Gateway:
 
     @classmethod
     def from_supergraph_sdl(
-        cls, sdl: str, *, subgraph_timeout: float = 30.0, subgraph_headers: Mapping[str, str] | None = None
+        cls,
+        sdl: str,
+        *,
+        subgraph_timeout: float = 30.0,
+        subgraph_headers: Mapping[str, str] | None = None,
+        **options: Any,
     ) -> Gateway:
-        return cls(graphql.parse(sdl), subgraph_timeout=subgraph_timeout, subgraph_headers=subgraph_headers)
+        """``options``: the constructor's other keywords (connections, deduplication)."""
+        return cls(
+            graphql.parse(sdl),
+            subgraph_timeout=subgraph_timeout,
+            subgraph_headers=subgraph_headers,
+            **options,
+        )
 
     def plan(
         self,
@@ -134,7 +156,47 @@ class Gateway:
 
         Never raises for subgraph failures: partial data + errors with paths and extensions.code.
         ``extra_subgraph_headers`` (per request, e.g. a signed principal) go to every subgraph call.
+        With ``inbound_dedup``, a query identical to one in flight (document, operation, variables,
+        explain, rights and identity of the principal, extra headers) gets that one's response.
         """
+        key = self._inbound_key(request, extra_subgraph_headers) if self.inbound_dedup else None
+        if key is None:
+            return await self._execute(request, extra_subgraph_headers)
+        task = self._inbound.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._execute(request, extra_subgraph_headers))
+            self._inbound[key] = task
+            task.add_done_callback(lambda t: self._forget_inbound(key, t))
+            return await asyncio.shield(task)  # shielded: the first client leaving does not fail the others
+        self.inbound_shared += 1
+        return dict(await asyncio.shield(task))  # a copy of the top level: callers add error codes in place
+
+    def _forget_inbound(self, key: Hashable, task: asyncio.Task[dict[str, Any]]) -> None:
+        if self._inbound.get(key) is task:
+            del self._inbound[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone away
+
+    def _inbound_key(
+        self, request: OperationRequest, extra_subgraph_headers: Mapping[str, str] | None
+    ) -> Hashable | None:
+        """What makes two operations' responses equal; None: never share (mutations, subscriptions)."""
+        if _operation_kind(request.document, request.operation_name) != "query":
+            return None
+        try:
+            variables = orjson.dumps(request.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return None
+        rights = None
+        if self.auth is not None:
+            rights = self.auth.rights(request.principal or _anonymous()).key
+        identity = _subgraph_identity(self.auth is not None, request.principal, extra_subgraph_headers)
+        return (_document_key(request.document), request.operation_name, variables, request.explain, rights,
+                identity)
+
+    async def _execute(
+        self, request: OperationRequest, extra_subgraph_headers: Mapping[str, str] | None
+    ) -> dict[str, Any]:
         variables = request.variables or {}
         auth, document, plan_key, prepared = self.auth, request.document, None, None
         if auth is not None:
@@ -156,7 +218,12 @@ class Gateway:
                     {"message": "Query planning failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
                 ]
             }
-        state = ExecutionState(variables, extra_subgraph_headers)
+        # Subgraph calls of queries may share identical in-flight calls; a mutation's never do (its reads
+        # must come after its own writes).
+        dedup_key = None
+        if plan.operation_kind == "query":
+            dedup_key = _subgraph_identity(self.auth is not None, request.principal, extra_subgraph_headers)
+        state = ExecutionState(variables, extra_subgraph_headers, dedup_key)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
         try:
@@ -229,6 +296,26 @@ class Gateway:
     async def close(self) -> None:
         """Close pooled connections (the aiohttp session is created lazily in the running loop)."""
         await self.client.close()
+
+
+def _subgraph_identity(
+    auth: bool, principal: Principal | None, extra_headers: Mapping[str, str] | None
+) -> Hashable:
+    """What the subgraphs learn about the caller, minus the per-request signature of the context: the
+    principal as signed for them (tenant, organization, user, roles, scopes) and the extra headers."""
+    headers = tuple(sorted(extra_headers.items())) if extra_headers else ()
+    if not auth:
+        return headers
+    return ((principal or _anonymous()).for_subgraphs(), headers)
+
+
+def _operation_kind(document: ast.DocumentNode, operation_name: str | None) -> str | None:
+    for d in document.definitions:
+        if isinstance(d, ast.OperationDefinitionNode) and (
+            operation_name is None or (d.name is not None and d.name.value == operation_name)
+        ):
+            return d.operation.value
+    return None
 
 
 def _anonymous() -> Principal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from gateway.execution.collect import CompiledFlatten
@@ -24,13 +24,21 @@ _COMPILED_CACHE_SIZE = 8192
 
 
 class ExecutionState:
-    __slots__ = ("data", "errors", "extra_headers", "variables")
+    __slots__ = ("data", "dedup_key", "errors", "extra_headers", "variables")
 
-    def __init__(self, variables: Mapping[str, Any], extra_headers: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        dedup_key: Hashable | None = None,
+    ) -> None:
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.variables = variables
         self.extra_headers = extra_headers
+        # Who the subgraph calls are made for (rights, not the per-request signature); None: never share
+        # a subgraph call with another operation's identical one.
+        self.dedup_key = dedup_key
 
 
 class Executor:
@@ -73,7 +81,8 @@ class Executor:
         self, fetch: Fetch, payload: dict[str, Any], state: ExecutionState, error_path: list[Any] | None
     ) -> dict[str, Any] | None:
         try:
-            return await self.client.post(fetch.url, payload, state.extra_headers)
+            key = state.dedup_key if fetch.operation_kind == "query" else None
+            return await self.client.post(fetch.url, payload, state.extra_headers, dedup_key=key)
         except SubgraphError as exc:
             err: dict[str, Any] = {
                 "message": str(exc),
