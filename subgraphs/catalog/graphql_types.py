@@ -21,12 +21,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from shared.errors import ForbiddenError
-from shared.graphql import (
-    Edge,
-    Info,
-    PageInfo,
-    UserError,
-)
+from shared.graphql import Edge, Info, PageInfo, UserError
 from subgraphs.catalog import models, service
 from subgraphs.catalog.loaders import (
     CatalogScope,

@@ -12,10 +12,7 @@ from typing import Any
 import strawberry
 
 from shared.errors import ForbiddenError
-from shared.graphql import (
-    Info,
-    UserError,
-)
+from shared.graphql import Info, UserError
 from subgraphs.catalog import models, repository, service
 from subgraphs.catalog.graphql_types import (
     ADMIN,
@@ -33,13 +30,8 @@ from subgraphs.catalog.graphql_types import (
 )
 from subgraphs.catalog.importing import ImportFormat as ImportFormatValue
 from subgraphs.catalog.importing import parse_import, plan_import
-from subgraphs.catalog.loaders import (
-    CatalogScope,
-    catalog_scope,
-)
+from subgraphs.catalog.loaders import CatalogScope, catalog_scope
 from subgraphs.catalog.service import AttributeDef, DomainError, Issue, ViewerKind
-
-# --------------------------------------------------------------------------- mutations
 
 
 @strawberry.input

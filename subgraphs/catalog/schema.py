@@ -13,15 +13,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
 
 from shared.errors import BadUserInputError
-from shared.graphql import (
-    FEDERATION_VERSION,
-    Edge,
-    Info,
-    PageArgs,
-    PageInfo,
-    decode_cursor,
-    encode_cursor,
-)
+from shared.graphql import FEDERATION_VERSION, Edge, Info, PageArgs, PageInfo, decode_cursor, encode_cursor
 from subgraphs.catalog import repository, service
 from subgraphs.catalog.graphql_types import (
     AttributeFacet,
@@ -40,10 +32,7 @@ from subgraphs.catalog.graphql_types import (
     require_admin,
     uuid_or_none,
 )
-from subgraphs.catalog.loaders import (
-    catalog_scope,
-    product_loader,
-)
+from subgraphs.catalog.loaders import catalog_scope, product_loader
 from subgraphs.catalog.mutations import Mutation
 from subgraphs.catalog.search import AttributeFilter, SearchParams, search_products
 
