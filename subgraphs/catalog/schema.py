@@ -11,6 +11,7 @@ import uuid
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from shared.errors import BadUserInputError
 from shared.graphql import FEDERATION_VERSION, Edge, Info, PageArgs, PageInfo, decode_cursor, encode_cursor
@@ -35,6 +36,20 @@ from subgraphs.catalog.graphql_types import (
 from subgraphs.catalog.loaders import catalog_scope, product_loader
 from subgraphs.catalog.mutations import Mutation
 from subgraphs.catalog.search import AttributeFilter, SearchParams, search_products
+
+
+def _selects(info: Info, name: str) -> bool:
+    """Whether the current field's selection (fragments included) asks for `name`."""
+    pending: list[SelectedField | FragmentSpread | InlineFragment] = [*info.selected_fields]
+    while pending:
+        node = pending.pop()
+        for child in node.selections:
+            if isinstance(child, SelectedField):
+                if child.name == name:
+                    return True
+            else:  # a fragment spread or inline fragment: look inside it
+                pending.append(child)
+    return False
 
 
 def _offset(after: str | None) -> int:
@@ -110,6 +125,8 @@ class Query:
             status=service.ProductStatus(f.status.value) if f.status else None,
             limit=page.limit,
             offset=offset,
+            # Facets cost an aggregate over every match: only when the client asks for them.
+            with_facets=_selects(info, "facets"),
         )
         async with info.context.session() as session:
             result = await search_products(session, params, scope.visibility, scope.tree)

@@ -639,3 +639,16 @@ async def test_publication_of_single_products_for_one_buyer(catalog_url: str) ->
         )
     )["publicationUpsert"]
     assert {e["code"] for e in bad["userErrors"]} == {"INVALID_VALUE"}
+
+
+async def test_facets_only_when_selected_also_through_fragments(catalog_url: str) -> None:
+    plain = await gql(catalog_url, '{ searchProducts(query: "nitrile") { totalCount } }', **ADMIN)
+    query = """
+    query { searchProducts(query: "nitrile") { ...Result } }
+    fragment Result on ProductSearchConnection { totalCount ... on ProductSearchConnection { facets {
+      vendors { count } } } }
+    """
+    with_facets = await gql(catalog_url, query, **ADMIN)
+    total = plain["searchProducts"]["totalCount"]
+    assert total == with_facets["searchProducts"]["totalCount"] > 0
+    assert sum(v["count"] for v in with_facets["searchProducts"]["facets"]["vendors"]) == total
