@@ -9,6 +9,7 @@ from types import FrameType
 
 from bench.federation.latency import run_latency
 from bench.federation.runner import ALL_PASSES, LoadProfile, run_federation
+from bench.runlock import exclusive_run
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -37,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     profile = LoadProfile(warmup_s=args.warmup if args.warmup is not None else profile.warmup_s,
                           duration_s=args.duration if args.duration is not None else profile.duration_s,
                           connections=args.connections, checks=profile.checks, profile=args.profile)
+    with exclusive_run():
+        _run(args, profile)
+    return 0
+
+
+def _run(args: argparse.Namespace, profile: LoadProfile) -> None:
     if args.benchmark in ("federation", "all"):
         passes = tuple(p for p in args.passes.split(",") if p in ALL_PASSES)
         only = set(args.only.split(",")) if args.only else None
@@ -50,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         requests = args.latency_requests or (300 if args.quick else 2000)
         latency = run_latency(requests, warmup=30 if args.quick else 100)
         print("\n" + latency["table"])
-    return 0
 
 
 if __name__ == "__main__":

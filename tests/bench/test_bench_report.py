@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import runlock
 from bench.federation import checker, load, processes, profiling
 from bench.federation.report import HEADERS, Measurement, render_table, table_rows
 from bench.federation.runner import dedup_note
@@ -106,3 +107,18 @@ def test_profile_summary_ranks_self_and_inclusive_time() -> None:
     assert "60.0%  shape (shaping.py)" in self_part  # line numbers merged per function
     assert "70.0%  shape (shaping.py)" in inclusive_part and "main (app.py)" not in inclusive_part
     assert profiling.summarize("") == "no samples"
+
+
+def test_runs_take_turns(tmp_path: Path) -> None:
+    lock = tmp_path / "run.lock"
+    messages: list[str] = []
+    with runlock.exclusive_run(path=lock):
+        started = time.monotonic()
+        try:
+            with runlock.exclusive_run(path=lock, wait_s=0.5, say=messages.append):
+                raise AssertionError("a second run got the lock while the first held it")
+        except runlock.LockTimeout:
+            pass
+        assert time.monotonic() - started >= 0.5 and "in progress" in messages[0]
+    with runlock.exclusive_run(path=lock, wait_s=0.5):  # free again
+        pass
