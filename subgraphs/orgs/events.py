@@ -6,11 +6,20 @@ transaction of the change:
 - `orgs.organization_created`  data: {id, kind, name, parent_id, external_ref}
 - `orgs.user_created`          data: {id, email, display_name}
 - `orgs.membership_created`    data: {id, user_id, organization_id, roles}
+- `orgs.membership_roles_changed` data: {id, user_id, organization_id, roles, previous_roles}
+- `orgs.role_created` / `orgs.role_updated`  data: {id, code, name, scopes}
+- `orgs.user_deactivated`      data: {id, session_version}   (gateway: refuse tokens with a lower `sv`)
+- `orgs.api_key_created`       data: {id, organization_id, prefix, scopes}
+- `orgs.api_key_revoked`       data: {id, organization_id, key_hash}   (gateway: evict its cache entry)
+- `orgs.invitation_accepted`   data: {id, user_id, organization_id, roles}
 
 Consumed: none yet.
 """
 
 from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
 
 from shared.events import EventEnvelope
 from subgraphs.orgs.models import Membership, Organization, User
@@ -60,3 +69,8 @@ def membership_created(membership: Membership) -> EventEnvelope:
             "roles": list(membership.roles),
         },
     )
+
+
+def event(name: str, tenant_id: UUID, subject_id: UUID, data: dict[str, Any]) -> EventEnvelope:
+    """Any other orgs event (names in the module docstring)."""
+    return EventEnvelope.new(DOMAIN, name, tenant_id=tenant_id, subject_id=subject_id, data=data)

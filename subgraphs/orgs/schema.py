@@ -11,17 +11,45 @@ is enforced here by RLS (every session is a tenant transaction).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry.federation import Schema
 
-from shared.errors import UserInputError
+from shared.context import RequestContext
+from shared.errors import FieldError, UserInputError
 from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError, user_errors
-from subgraphs.orgs import loaders, models, service
+from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitations, loaders, models, service
+from subgraphs.orgs.access import Actor, Scope
+from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
+from subgraphs.orgs.roles import BUILTIN_ROLES, SCOPES
 
 WRITE = [["orgs:write"]]
+ADMIN = [["orgs:admin"]]
+
+
+def _scope_loader(ctx: RequestContext) -> DataLoader[int, Scope]:
+    async def load(keys: list[int]) -> list[Scope]:
+        async with ctx.session() as session:
+            scope = await access.scope_of(session, ctx.principal)
+        return [scope for _ in keys]
+
+    return DataLoader(load)
+
+
+async def data_scope(info: Info) -> Scope:
+    """The organizations the caller may see (once per request)."""
+    return await info.context.loaders.get(_scope_loader).load(0)
+
+
+def _admin(info: Info) -> tuple[uuid.UUID, Actor]:
+    """Defence in depth: the gateway already enforced `orgs:admin` from the SDL."""
+    info.context.require_scope("orgs:admin")
+    return info.context.require_tenant(), Actor.of(info.context.principal)
+
+
 # Every tenant-scoped entity exposes its tenant: the gateway's tenant guard compares it with the
 # caller's tenant on the way out. `@shareable` so other subgraphs may declare it on the same entity.
 TENANT_ID_DOC = "The tenant this belongs to."
@@ -75,6 +103,8 @@ class Organization:
     name: str
     external_ref: str | None
     created_at: datetime
+    currency: str | None = strawberry.field(description="Own setting; null inherits (see effectiveSettings).")
+    payment_terms: str | None = strawberry.field(description="Own setting, e.g. NET30; null inherits.")
     parent_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
@@ -86,6 +116,8 @@ class Organization:
             name=row.name,
             external_ref=row.external_ref,
             created_at=row.created_at,
+            currency=row.currency,
+            payment_terms=row.payment_terms,
             parent_id=row.parent_id,
         )
 
@@ -104,17 +136,44 @@ class Organization:
         row = await info.context.loaders.get(loaders.organization_loader).load(self.parent_id)
         return Organization.from_model(row) if row else None
 
-    @strawberry.field(description="Business units directly under this organization.")
+    @strawberry.field(description="Business units directly under this organization (within your scope).")
     async def children(self, info: Info) -> list[Organization]:
+        scope = await data_scope(info)
         rows = await info.context.loaders.get(loaders.children_loader).load(uuid.UUID(self.id))
-        return [Organization.from_model(r) for r in rows]
+        return [Organization.from_model(r) for r in rows if scope.allows(r.id)]
 
-    @strawberry.field
+    @strawberry.field(description="Members; empty outside your organization's subtree.")
     async def memberships(self, info: Info) -> list[Membership]:
+        if not (await data_scope(info)).allows(uuid.UUID(self.id)):
+            return []
         rows = await info.context.loaders.get(loaders.memberships_of_organization_loader).load(
             uuid.UUID(self.id)
         )
         return [Membership.from_model(r) for r in rows]
+
+    @strawberry.field(description="Currency and payment terms, inherited down the business-unit tree.")
+    async def effective_settings(self, info: Info) -> BusinessUnitSettings:
+        org_id = uuid.UUID(self.id)
+        async with info.context.session() as session:
+            found = (await service.effective_settings(session, [org_id]))[org_id]
+
+        def ref(value: uuid.UUID | None) -> strawberry.ID | None:
+            return strawberry.ID(str(value)) if value else None
+
+        return BusinessUnitSettings(
+            currency=found.currency,
+            currency_from=ref(found.currency_from),
+            payment_terms=found.payment_terms,
+            payment_terms_from=ref(found.payment_terms_from),
+        )
+
+    @strawberry.federation.field(requires_scopes=ADMIN, description="API keys of this organization.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        info.context.require_scope("orgs:admin")
+        scope = await data_scope(info)
+        async with info.context.session() as session:
+            rows = await api_keys.list_api_keys(session, scope, uuid.UUID(self.id))
+        return [ApiKey.from_model(r) for r in rows]
 
 
 @strawberry.federation.type(keys=["id"])
@@ -124,6 +183,7 @@ class User:
     email: str
     display_name: str
     created_at: datetime
+    active: bool = strawberry.field(description="False once deactivated: the user's tokens stop working.")
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
@@ -133,6 +193,7 @@ class User:
             email=row.email,
             display_name=row.display_name,
             created_at=row.created_at,
+            active=row.active,
         )
 
     @classmethod
@@ -194,9 +255,12 @@ class Membership:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="An organization of the caller's tenant, or null.")
+    @strawberry.field(description="An organization in the caller's data scope, or null.")
     async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
-        return await Organization.resolve_reference(info, id)
+        found = await Organization.resolve_reference(info, id)
+        if found is None or not (await data_scope(info)).allows(uuid.UUID(found.id)):
+            return None
+        return found
 
     @strawberry.field(description="Organizations of the caller's tenant, by name.")
     async def organizations(
@@ -221,6 +285,7 @@ class Query:
                 after=page.after,
                 kind=kind.value if kind else None,
                 parent_id=parent,
+                scope=await access.scope_of(session, info.context.principal),
             )
         return Connection.build(
             [(Organization.from_model(org), key) for org, key in rows],
@@ -239,6 +304,35 @@ class Query:
     @strawberry.field(description="The caller's tenant.")
     async def tenant(self, info: Info) -> Tenant | None:
         return await Tenant.resolve_reference(info, strawberry.ID(str(info.context.require_tenant())))
+
+    @strawberry.federation.field(authenticated=True, description="Built-in and custom roles of the tenant.")
+    async def roles(self, info: Info) -> list[Role]:
+        async with info.context.session() as session:
+            custom = await service.custom_roles(session)
+        return [Role.builtin(r) for r in BUILTIN_ROLES.values()] + [Role.custom(r) for r in custom]
+
+    @strawberry.field(description="Every permission scope a role can grant.")
+    def permission_scopes(self) -> list[str]:
+        return list(SCOPES)
+
+    @strawberry.federation.field(requires_scopes=ADMIN, description="Role, membership, key and user changes.")
+    async def audit_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEntry]:
+        info.context.require_scope("orgs:admin")
+        settings = info.context.settings
+        page = PageArgs.parse(
+            first, after, default=settings.page_size_default, maximum=settings.page_size_max
+        )
+        scope = await data_scope(info)
+        async with info.context.session() as session:
+            rows, total = await audit.list_entries(session, scope, limit=page.limit, after=page.after)
+        return Connection.build(
+            [(AuditEntry.from_model(e), key) for e, key in rows],
+            limit=page.limit,
+            total_count=total,
+            has_previous=page.after is not None,
+        )
 
 
 # --------------------------------------------------------------------------- mutations
@@ -285,6 +379,138 @@ class MembershipCreatePayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+    tenant: str = strawberry.field(description="The tenant's slug (or id).")
+    organization_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Act for this organization (default: your top-most membership)."
+    )
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = strawberry.field(description="A signed JWT: send it as `Authorization: Bearer`.")
+    token_type: str
+    expires_at: datetime | None
+    organization_id: strawberry.ID | None
+    roles: list[str]
+    scopes: list[str]
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RoleCreateInput:
+    code: str = strawberry.field(description="Lower-case, e.g. `purchasing_lead`.")
+    name: str
+    scopes: list[str]
+
+
+@strawberry.input
+class RoleUpdateInput:
+    code: str
+    name: str | None = None
+    scopes: list[str] | None = None
+
+
+@strawberry.type
+class RolePayload:
+    role: Role | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class MembershipUpdateInput:
+    id: strawberry.ID
+    roles: list[str]
+
+
+@strawberry.type
+class MembershipUpdatePayload:
+    membership: Membership | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UserDeactivateInput:
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class UserDeactivatePayload:
+    user: User | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class ApiKeyCreateInput:
+    organization_id: strawberry.ID
+    name: str
+    scopes: list[str]
+    expires_at: datetime | None = None
+
+
+@strawberry.type
+class ApiKeyCreatePayload:
+    api_key: ApiKey | None
+    key: str | None = strawberry.field(description="The secret key. Shown only in this response.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class ApiKeyRevokeInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ApiKeyRevokePayload:
+    api_key: ApiKey | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class InvitationCreateInput:
+    email: str
+    organization_id: strawberry.ID
+    roles: list[str]
+
+
+@strawberry.type
+class InvitationCreatePayload:
+    invitation: Invitation | None
+    token: str | None = strawberry.field(description="The acceptance token. Shown only in this response.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class InvitationAcceptInput:
+    tenant: str = strawberry.field(description="The tenant's slug (or id).")
+    token: str
+    display_name: str
+    password: str = strawberry.field(description="For a new user; ignored when the email is already a user.")
+
+
+@strawberry.type
+class InvitationAcceptPayload:
+    user: User | None
+    membership: Membership | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class OrganizationSettingsUpdateInput:
+    organization_id: strawberry.ID
+    currency: str | None = strawberry.UNSET
+    payment_terms: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class OrganizationSettingsUpdatePayload:
+    organization: Organization | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class Mutation:
     @strawberry.federation.mutation(requires_scopes=WRITE)
@@ -321,10 +547,207 @@ class Mutation:
         )
         try:
             async with info.context.session() as session:
-                membership = await service.create_membership(session, info.context.require_tenant(), data)
+                membership = await service.create_membership(
+                    session,
+                    info.context.require_tenant(),
+                    data,
+                    Actor.of(info.context.principal),
+                    await access.scope_of(session, info.context.principal),
+                )
         except UserInputError as exc:
             return MembershipCreatePayload(membership=None, user_errors=user_errors(exc))
         return MembershipCreatePayload(membership=Membership.from_model(membership), user_errors=[])
+
+    @strawberry.mutation(description="Email + password in a tenant -> a signed access token (JWT).")
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        try:
+            issued = await auth.login(
+                info.context.db,
+                email=input.email,
+                password=input.password,
+                tenant=input.tenant,
+                organization_id=str(input.organization_id) if input.organization_id is not None else None,
+            )
+        except UserInputError as exc:
+            return LoginPayload(
+                token=None,
+                token_type="Bearer",
+                expires_at=None,
+                organization_id=None,
+                roles=[],
+                scopes=[],
+                user_errors=user_errors(exc),
+            )
+        return LoginPayload(
+            token=issued.token,
+            token_type="Bearer",
+            expires_at=datetime.fromtimestamp(issued.expires_at, tz=UTC),
+            organization_id=strawberry.ID(str(issued.organization_id)),
+            roles=list(issued.roles),
+            scopes=list(issued.scopes),
+            user_errors=[],
+        )
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN)
+    async def role_create(self, info: Info, input: RoleCreateInput) -> RolePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                row = await service.create_role(
+                    session, tenant_id, actor, code=input.code, name=input.name, scopes=input.scopes
+                )
+        except UserInputError as exc:
+            return RolePayload(role=None, user_errors=user_errors(exc))
+        return RolePayload(role=Role.custom(row), user_errors=[])
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN)
+    async def role_update(self, info: Info, input: RoleUpdateInput) -> RolePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                row = await service.update_role(
+                    session, tenant_id, actor, code=input.code, name=input.name, scopes=input.scopes
+                )
+        except UserInputError as exc:
+            return RolePayload(role=None, user_errors=user_errors(exc))
+        return RolePayload(role=Role.custom(row), user_errors=[])
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN, description="Replace a membership's roles.")
+    async def membership_update(self, info: Info, input: MembershipUpdateInput) -> MembershipUpdatePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                row = await service.update_membership_roles(
+                    session, tenant_id, actor, scope, str(input.id), input.roles
+                )
+        except UserInputError as exc:
+            return MembershipUpdatePayload(membership=None, user_errors=user_errors(exc))
+        return MembershipUpdatePayload(membership=Membership.from_model(row), user_errors=[])
+
+    @strawberry.federation.mutation(
+        requires_scopes=ADMIN, description="Deactivate a user: no new logins, and its tokens stop working."
+    )
+    async def user_deactivate(self, info: Info, input: UserDeactivateInput) -> UserDeactivatePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                row = await auth.deactivate_user(session, tenant_id, actor, scope, str(input.user_id))
+        except UserInputError as exc:
+            return UserDeactivatePayload(user=None, user_errors=user_errors(exc))
+        # After the commit: tell the gateway at once (the event is the durable copy).
+        await gateway_sync.publish_session_version(
+            info.context.settings.redis_url, str(row.id), row.session_version
+        )
+        return UserDeactivatePayload(user=User.from_model(row), user_errors=[])
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN, description="A key for a partner ERP.")
+    async def api_key_create(self, info: Info, input: ApiKeyCreateInput) -> ApiKeyCreatePayload:
+        tenant_id, actor = _admin(info)
+        principal = info.context.require_principal()
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, principal)
+                created = await api_keys.create_api_key(
+                    session,
+                    tenant_id,
+                    actor,
+                    scope,
+                    frozenset(principal.scopes),
+                    organization_id=str(input.organization_id),
+                    name=input.name,
+                    scopes=input.scopes,
+                    expires_at=input.expires_at,
+                )
+        except UserInputError as exc:
+            return ApiKeyCreatePayload(api_key=None, key=None, user_errors=user_errors(exc))
+        return ApiKeyCreatePayload(api_key=ApiKey.from_model(created.row), key=created.key, user_errors=[])
+
+    @strawberry.federation.mutation(
+        requires_scopes=ADMIN, description="Revoke a key (effective within seconds)."
+    )
+    async def api_key_revoke(self, info: Info, input: ApiKeyRevokeInput) -> ApiKeyRevokePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                row = await api_keys.revoke_api_key(session, tenant_id, actor, scope, str(input.id))
+        except UserInputError as exc:
+            return ApiKeyRevokePayload(api_key=None, user_errors=user_errors(exc))
+        await gateway_sync.evict_api_key(info.context.settings.redis_url, row.key_hash)
+        return ApiKeyRevokePayload(api_key=ApiKey.from_model(row), user_errors=[])
+
+    @strawberry.federation.mutation(requires_scopes=ADMIN, description="Invite an email address with roles.")
+    async def invitation_create(self, info: Info, input: InvitationCreateInput) -> InvitationCreatePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                created = await invitations.invite(
+                    session,
+                    tenant_id,
+                    actor,
+                    scope,
+                    email=input.email,
+                    organization_id=str(input.organization_id),
+                    roles=input.roles,
+                )
+        except UserInputError as exc:
+            return InvitationCreatePayload(invitation=None, token=None, user_errors=user_errors(exc))
+        return InvitationCreatePayload(
+            invitation=Invitation.from_model(created.row), token=created.token, user_errors=[]
+        )
+
+    @strawberry.mutation(description="Accept an invitation: creates the user (if new) and the membership.")
+    async def invitation_accept(self, info: Info, input: InvitationAcceptInput) -> InvitationAcceptPayload:
+        bad = UserInputError([FieldError(("token",), "invalid or expired invitation", "INVALID_TOKEN")])
+        try:
+            tenant_id = await auth.resolve_tenant(info.context.db, input.tenant)
+            if tenant_id is None:
+                raise bad
+            async with info.context.db.tenant_session(tenant_id) as session:
+                accepted = await invitations.accept(
+                    session,
+                    tenant_id,
+                    token=input.token,
+                    display_name=input.display_name,
+                    password=input.password,
+                )
+        except UserInputError as exc:
+            return InvitationAcceptPayload(user=None, membership=None, user_errors=user_errors(exc))
+        return InvitationAcceptPayload(
+            user=User.from_model(accepted.user),
+            membership=Membership.from_model(accepted.membership),
+            user_errors=[],
+        )
+
+    @strawberry.federation.mutation(
+        requires_scopes=WRITE, description="Set or clear (null: inherit) an organization's own settings."
+    )
+    async def organization_settings_update(
+        self, info: Info, input: OrganizationSettingsUpdateInput
+    ) -> OrganizationSettingsUpdatePayload:
+        tenant_id = info.context.require_tenant()
+        changes: dict[str, str | None] = {}
+        if input.currency is not strawberry.UNSET:
+            changes["currency"] = input.currency
+        if input.payment_terms is not strawberry.UNSET:
+            changes["payment_terms"] = input.payment_terms
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                org = await service.update_settings(
+                    session,
+                    tenant_id,
+                    Actor.of(info.context.principal),
+                    scope,
+                    str(input.organization_id),
+                    **changes,
+                )
+        except UserInputError as exc:
+            return OrganizationSettingsUpdatePayload(organization=None, user_errors=user_errors(exc))
+        return OrganizationSettingsUpdatePayload(organization=Organization.from_model(org), user_errors=[])
 
 
 schema = Schema(

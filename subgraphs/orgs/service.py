@@ -14,16 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import utcnow
 from shared.errors import BadUserInputError, FieldError, UserInputError
 from shared.events import add_event
-from subgraphs.orgs import events
-from subgraphs.orgs.models import SCHEMA, Membership, Organization, OrganizationKind, Tenant, User
+from subgraphs.orgs import audit, events
+from subgraphs.orgs.access import Actor, Scope
+from subgraphs.orgs.models import SCHEMA, Membership, Organization, OrganizationKind, Role, Tenant, User
+from subgraphs.orgs.roles import BUILTIN_ROLES, KNOWN_SCOPES
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = EMAIL
 _ROLE = re.compile(r"^[a-z][a-z0-9_:-]{0,63}$")
 NAME_MAX = 200
 
@@ -59,13 +63,16 @@ def _uuid(value: str | None, field_name: str, errors: list[FieldError]) -> uuid.
         return None
 
 
-def _name(value: str, field_name: str, errors: list[FieldError]) -> str:
+def clean_name(value: str, field_name: str, errors: list[FieldError]) -> str:
     value = value.strip()
     if not value:
         errors.append(FieldError((field_name,), "must not be blank", "BLANK"))
     elif len(value) > NAME_MAX:
         errors.append(FieldError((field_name,), f"must be at most {NAME_MAX} characters", "TOO_LONG"))
     return value
+
+
+_name = clean_name
 
 
 # --------------------------------------------------------------------------- reads
@@ -121,10 +128,14 @@ async def list_organizations(
     after: list[Any] | None,
     kind: str | None = None,
     parent_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[tuple[Organization, list[Any]]], int]:
     """One page ordered by (name, id), keyset after `after` = [name, id]; plus the total count.
-    Returns up to `limit + 1` rows so the caller knows whether there is a next page."""
-    filters = []
+    Returns up to `limit + 1` rows so the caller knows whether there is a next page. `scope`
+    limits the rows to the caller's data scope (None: no limit, for internal callers)."""
+    filters: list[ColumnElement[bool]] = []
+    if scope is not None and not scope.all:
+        filters.append(Organization.id.in_(scope.ids))
     if kind is not None:
         filters.append(Organization.kind == kind)
     if parent_id is not None:
@@ -191,7 +202,14 @@ async def create_user(session: AsyncSession, tenant_id: uuid.UUID, data: NewUser
     return user
 
 
-async def create_membership(session: AsyncSession, tenant_id: uuid.UUID, data: NewMembership) -> Membership:
+async def create_membership(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    data: NewMembership,
+    actor: Actor | None = None,
+    scope: Scope | None = None,
+) -> Membership:
+    """`scope` (the caller's data scope) limits which organizations it may add members to."""
     errors: list[FieldError] = []
     user_id = _uuid(data.user_id, "userId", errors)
     organization_id = _uuid(data.organization_id, "organizationId", errors)
@@ -201,8 +219,13 @@ async def create_membership(session: AsyncSession, tenant_id: uuid.UUID, data: N
             errors.append(FieldError(("roles",), f"invalid role name {role!r}", "INVALID"))
     if user_id is not None and await session.get(User, user_id) is None:
         errors.append(FieldError(("userId",), "no such user", "NOT_FOUND"))
-    if organization_id is not None and await session.get(Organization, organization_id) is None:
+    if organization_id is not None and (
+        (scope is not None and not scope.allows(organization_id))
+        or await session.get(Organization, organization_id) is None
+    ):
         errors.append(FieldError(("organizationId",), "no such organization", "NOT_FOUND"))
+    if not errors:
+        errors += await check_roles(session, roles, "roles")
     if errors:
         raise UserInputError(errors)
     assert user_id is not None and organization_id is not None
@@ -220,6 +243,15 @@ async def create_membership(session: AsyncSession, tenant_id: uuid.UUID, data: N
         session, membership, FieldError(("userId",), "already a member of this organization", "TAKEN")
     )
     await add_event(session, SCHEMA, events.membership_created(membership))
+    await audit.record(
+        session,
+        tenant_id,
+        actor or Actor(None, None),
+        "membership_created",
+        "membership",
+        membership.id,
+        {"user_id": str(user_id), "organization_id": str(organization_id), "roles": roles},
+    )
     return membership
 
 
@@ -231,3 +263,222 @@ async def _insert(session: AsyncSession, row: object, on_conflict: FieldError) -
             await session.flush()
     except IntegrityError as exc:
         raise UserInputError([on_conflict]) from exc
+
+
+# --------------------------------------------------------------------------- roles
+
+
+async def custom_roles(session: AsyncSession) -> list[Role]:
+    return list(await session.scalars(select(Role).order_by(Role.code)))
+
+
+async def check_roles(session: AsyncSession, roles: Sequence[str], field_name: str) -> list[FieldError]:
+    """Errors for role codes that are neither built-in nor custom roles of the tenant."""
+    unknown = [r for r in roles if r not in BUILTIN_ROLES]
+    if unknown:
+        found = set(await session.scalars(select(Role.code).where(Role.code.in_(unknown))))
+        unknown = [r for r in unknown if r not in found]
+    return [FieldError((field_name,), f"unknown role {r!r}", "UNKNOWN_ROLE") for r in unknown]
+
+
+def _scopes(scopes: Sequence[str], errors: list[FieldError]) -> list[str]:
+    wanted = sorted({s.strip() for s in scopes})
+    for scope in wanted:
+        if scope not in KNOWN_SCOPES:
+            errors.append(FieldError(("scopes",), f"unknown scope {scope!r}", "INVALID"))
+    return wanted
+
+
+async def create_role(
+    session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, *, code: str, name: str, scopes: Sequence[str]
+) -> Role:
+    errors: list[FieldError] = []
+    code = code.strip()
+    if not _ROLE.match(code):
+        errors.append(FieldError(("code",), "lower-case letters, digits, _ : - (max 64)", "INVALID"))
+    elif code in BUILTIN_ROLES:
+        errors.append(FieldError(("code",), "a built-in role has this code", "TAKEN"))
+    clean = clean_name(name, "name", errors)
+    wanted = _scopes(scopes, errors)
+    if not errors and await session.scalar(select(Role.id).where(Role.code == code)):
+        errors.append(FieldError(("code",), "a role with this code exists", "TAKEN"))
+    if errors:
+        raise UserInputError(errors)
+    role = Role(tenant_id=tenant_id, code=code, name=clean, scopes=wanted)
+    await _insert(session, role, FieldError(("code",), "a role with this code exists", "TAKEN"))
+    data = {"id": str(role.id), "code": code, "name": clean, "scopes": wanted}
+    await audit.record(session, tenant_id, actor, "role_created", "role", role.id, data)
+    await add_event(session, SCHEMA, events.event("role_created", tenant_id, role.id, data))
+    return role
+
+
+async def update_role(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    *,
+    code: str,
+    name: str | None = None,
+    scopes: Sequence[str] | None = None,
+) -> Role:
+    """Change a custom role's name or scopes (built-in roles are fixed). Tokens already issued keep
+    their scopes until they expire; new logins get the new set."""
+    if code in BUILTIN_ROLES:
+        raise UserInputError([FieldError(("code",), "built-in roles cannot be changed", "BUILTIN_ROLE")])
+    role = await session.scalar(select(Role).where(Role.code == code).with_for_update())
+    if role is None:
+        raise UserInputError([FieldError(("code",), "no such role", "NOT_FOUND")])
+    errors: list[FieldError] = []
+    before = {"name": role.name, "scopes": list(role.scopes)}
+    if name is not None:
+        role.name = clean_name(name, "name", errors)
+    if scopes is not None:
+        role.scopes = _scopes(scopes, errors)
+    if errors:
+        raise UserInputError(errors)
+    role.updated_at = utcnow()
+    await session.flush()
+    data = {"id": str(role.id), "code": role.code, "name": role.name, "scopes": list(role.scopes)}
+    await audit.record(session, tenant_id, actor, "role_updated", "role", role.id, {**data, "before": before})
+    await add_event(session, SCHEMA, events.event("role_updated", tenant_id, role.id, data))
+    return role
+
+
+async def update_membership_roles(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    scope: Scope,
+    membership_id: str,
+    roles: Sequence[str],
+) -> Membership:
+    errors: list[FieldError] = []
+    mid = _uuid(membership_id, "id", errors)
+    if errors:
+        raise UserInputError(errors)
+    membership = await session.get(Membership, mid, with_for_update=True)
+    if membership is None or not scope.allows(membership.organization_id):
+        raise UserInputError([FieldError(("id",), "no such membership", "NOT_FOUND")])
+    wanted = sorted({r.strip() for r in roles})
+    errors = [
+        FieldError(("roles",), f"invalid role name {r!r}", "INVALID") for r in wanted if not _ROLE.match(r)
+    ]
+    errors = errors or await check_roles(session, wanted, "roles")
+    if errors:
+        raise UserInputError(errors)
+    previous = list(membership.roles)
+    membership.roles = wanted
+    await session.flush()
+    data = {
+        "id": str(membership.id),
+        "user_id": str(membership.user_id),
+        "organization_id": str(membership.organization_id),
+        "roles": wanted,
+        "previous_roles": previous,
+    }
+    await audit.record(
+        session, tenant_id, actor, "membership_roles_changed", "membership", membership.id, data
+    )
+    await add_event(session, SCHEMA, events.event("membership_roles_changed", tenant_id, membership.id, data))
+    return membership
+
+
+# --------------------------------------------------------------------------- business-unit settings
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_TERMS = re.compile(r"^[A-Z0-9_]{1,32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSettings:
+    """Settings after inheritance; `*_from` is the organization the value comes from."""
+
+    currency: str | None
+    currency_from: uuid.UUID | None
+    payment_terms: str | None
+    payment_terms_from: uuid.UUID | None
+
+
+async def effective_settings(
+    session: AsyncSession, org_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, EffectiveSettings]:
+    """Each organization's own value, else its nearest ancestor's (one recursive query)."""
+    chain = (
+        select(
+            Organization.id.label("start"),
+            Organization.id.label("org"),
+            Organization.parent_id.label("parent"),
+            literal(0).label("depth"),
+            Organization.currency.label("currency"),
+            Organization.payment_terms.label("terms"),
+        )
+        .where(Organization.id.in_(org_ids))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(
+            chain.c.start,
+            Organization.id,
+            Organization.parent_id,
+            chain.c.depth + 1,
+            Organization.currency,
+            Organization.payment_terms,
+        ).where(Organization.id == chain.c.parent)
+    )
+    rows = (await session.execute(select(chain).order_by(chain.c.start, chain.c.depth))).all()
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        acc = found.setdefault(row.start, {})
+        if row.currency is not None and "currency" not in acc:
+            acc["currency"] = (row.currency, row.org)
+        if row.terms is not None and "terms" not in acc:
+            acc["terms"] = (row.terms, row.org)
+    out: dict[uuid.UUID, EffectiveSettings] = {}
+    for org_id in org_ids:
+        acc = found.get(org_id, {})
+        currency, currency_from = acc.get("currency", (None, None))
+        terms, terms_from = acc.get("terms", (None, None))
+        out[org_id] = EffectiveSettings(currency, currency_from, terms, terms_from)
+    return out
+
+
+_UNSET: Any = object()
+
+
+async def update_settings(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    scope: Scope,
+    organization_id: str,
+    *,
+    currency: str | None = _UNSET,
+    payment_terms: str | None = _UNSET,
+) -> Organization:
+    """Set (or with None clear, i.e. inherit again) an organization's own settings."""
+    errors: list[FieldError] = []
+    org_id = _uuid(organization_id, "organizationId", errors)
+    if errors:
+        raise UserInputError(errors)
+    org = await session.get(Organization, org_id)
+    if org is None or not scope.allows(org.id):
+        raise UserInputError([FieldError(("organizationId",), "no such organization", "NOT_FOUND")])
+    if currency is not _UNSET:
+        if currency is not None and not _CURRENCY.match(currency.strip().upper()):
+            errors.append(FieldError(("currency",), "an ISO 4217 code such as USD", "INVALID"))
+        else:
+            org.currency = currency.strip().upper() if currency else None
+    if payment_terms is not _UNSET:
+        if payment_terms is not None and not _TERMS.match(payment_terms.strip().upper()):
+            errors.append(FieldError(("paymentTerms",), "a code such as NET30", "INVALID"))
+        else:
+            org.payment_terms = payment_terms.strip().upper() if payment_terms else None
+    if errors:
+        raise UserInputError(errors)
+    await session.flush()
+    data = {"currency": org.currency, "payment_terms": org.payment_terms}
+    await audit.record(
+        session, tenant_id, actor, "organization_settings_changed", "organization", org.id, data
+    )
+    return org

@@ -66,6 +66,8 @@ async def fresh_tenant(app_db: Database) -> uuid.UUID:
 async def _gql(
     url: str, tenant: uuid.UUID | None, query: str, variables: dict[str, Any] | None = None, **kw: Any
 ) -> Any:
+    """As a platform admin of `tenant` (sees the whole tenant) unless `roles`/`organization_id` say."""
+    kw.setdefault("roles", ["platform_admin"])
     status, body = await graphql(url, query, variables, headers=gateway_headers(tenant, **kw))
     assert status == 200, body
     return body
@@ -102,7 +104,7 @@ async def test_organizations_connection_pages_through_the_tenant(orgs_url: str) 
     while True:
         body = await _gql(orgs_url, demo.DEMO_TENANT_ID, query, {"first": 2, "after": after})
         conn = body["data"]["organizations"]
-        assert conn["totalCount"] == 5
+        assert conn["totalCount"] == 9
         assert conn["pageInfo"]["hasPreviousPage"] is (after is not None)
         names += [e["node"]["name"] for e in conn["edges"]]
         pages += 1
@@ -110,7 +112,7 @@ async def test_organizations_connection_pages_through_the_tenant(orgs_url: str) 
             break
         after = conn["pageInfo"]["endCursor"]
     expected = sorted(o["name"] for o in demo.ORGANIZATIONS if o["tenant_id"] == demo.DEMO_TENANT_ID)
-    assert names == expected and pages == 3
+    assert names == expected and pages == 5
     other = await _gql(
         orgs_url, demo.OTHER_TENANT_ID, "{ organizations { totalCount edges { node { name } } } }"
     )
@@ -126,7 +128,7 @@ async def test_connection_arguments_are_validated(orgs_url: str) -> None:
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     body = await _gql(orgs_url, demo.DEMO_TENANT_ID, "{ organizations(kind: BUYER) { totalCount } }")
-    assert body["data"]["organizations"]["totalCount"] == 2
+    assert body["data"]["organizations"]["totalCount"] == 5
 
 
 async def test_hierarchy_and_memberships(orgs_url: str) -> None:
@@ -141,11 +143,14 @@ async def test_hierarchy_and_memberships(orgs_url: str) -> None:
     )
     org = body["data"]["organization"]
     assert org["children"] == [
-        {"name": "Northwind Fabrication - Plant 2", "parent": {"name": "Northwind Fabrication"}}
+        {"name": "Northwind Fabrication - Plant 2", "parent": {"name": "Northwind Fabrication"}},
+        {"name": "Northwind Fabrication - Plant 3", "parent": {"name": "Northwind Fabrication"}},
     ]
     assert sorted((m["user"]["email"], tuple(m["roles"])) for m in org["memberships"]) == [
         ("abe@northwind.example", ("approver", "buyer")),
         ("bea@northwind.example", ("buyer",)),
+        ("fin@northwind.example", ("finance",)),
+        ("nora@northwind.example", ("buyer_admin",)),
     ]
 
 
@@ -232,7 +237,7 @@ async def test_organization_create_and_user_errors(orgs_url: str, fresh_tenant: 
     body = await _gql(orgs_url, fresh_tenant, "{ organizations { totalCount } }")
     assert body["data"]["organizations"]["totalCount"] == 2
     body = await _gql(orgs_url, demo.DEMO_TENANT_ID, "{ organizations { totalCount } }")
-    assert body["data"]["organizations"]["totalCount"] == 5
+    assert body["data"]["organizations"]["totalCount"] == 9
 
 
 async def test_user_and_membership_create(orgs_url: str, fresh_tenant: uuid.UUID) -> None:
