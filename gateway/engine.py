@@ -197,6 +197,9 @@ class Gateway:
     async def _execute(
         self, request: OperationRequest, extra_subgraph_headers: Mapping[str, str] | None
     ) -> dict[str, Any]:
+        # Subgraph calls of queries may share identical in-flight calls made for the same identity (taken
+        # before auth adds its per-request signature); a mutation's never do (its reads follow its writes).
+        identity = _subgraph_identity(self.auth is not None, request.principal, extra_subgraph_headers)
         variables = request.variables or {}
         auth, document, plan_key, prepared = self.auth, request.document, None, None
         if auth is not None:
@@ -218,11 +221,7 @@ class Gateway:
                     {"message": "Query planning failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
                 ]
             }
-        # Subgraph calls of queries may share identical in-flight calls; a mutation's never do (its reads
-        # must come after its own writes).
-        dedup_key = None
-        if plan.operation_kind == "query":
-            dedup_key = _subgraph_identity(self.auth is not None, request.principal, extra_subgraph_headers)
+        dedup_key = identity if plan.operation_kind == "query" else None
         state = ExecutionState(variables, extra_subgraph_headers, dedup_key)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
