@@ -22,6 +22,7 @@ class CategoryNode:
     code: str
     name: str
     attributes: tuple[AttributeDef, ...] = ()
+    tenant_id: uuid.UUID | None = None
 
 
 _CATEGORY_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

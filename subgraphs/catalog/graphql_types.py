@@ -43,6 +43,14 @@ def uuid_or_none(value: Any) -> uuid.UUID | None:
         return None
 
 
+TENANT_ID_DESCRIPTION = "The tenant this belongs to (checked by the gateway's tenant guard)."
+
+
+def tenant_id_of(value: uuid.UUID | None) -> strawberry.ID:
+    """`tenantId` of a row; an unknown tenant is "" (never the caller's: the guard fails closed)."""
+    return strawberry.ID(str(value) if value is not None else "")
+
+
 def user_errors_of(issues: list[Issue]) -> list[UserError]:
     return [
         UserError(
@@ -167,6 +175,10 @@ class Category:
         node = scope.tree.nodes.get(cid) if cid else None
         return cls.build(node, scope) if node else None
 
+    @strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
+    def tenant_id(self) -> strawberry.ID:
+        return tenant_id_of(self.node.tenant_id)
+
     @strawberry.field
     def parent(self) -> Category | None:
         pid = self.node.parent_id
@@ -213,6 +225,10 @@ class Sku:
         product = await info.context.loaders.get(product_loader).load(row.product_id)
         scope = await catalog_scope(info.context)
         return cls.from_model(row) if scope.allows(product) else None
+
+    @strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
+    def tenant_id(self) -> strawberry.ID:
+        return tenant_id_of(self.row.tenant_id)
 
     @strawberry.field
     def uom(self) -> str:
@@ -285,6 +301,10 @@ class Product:
         row = await info.context.loaders.get(product_loader).load(pid)
         scope = await catalog_scope(info.context)
         return cls.from_model(row) if row is not None and scope.allows(row) else None
+
+    @strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
+    def tenant_id(self) -> strawberry.ID:
+        return tenant_id_of(self.row.tenant_id)
 
     @strawberry.field
     async def category(self, info: Info) -> Category | None:
@@ -372,6 +392,7 @@ class ProductSearchConnection:
 @strawberry.type(description="A buyer catalog: categories (with subtrees) and products, assigned to buyers.")
 class Publication:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
     code: str
     name: str
     all_buyers: bool = strawberry.field(description="Assigned to every buyer organization of the tenant.")
@@ -385,6 +406,7 @@ def publication_type(
 ) -> Publication:
     return Publication(
         id=strawberry.ID(str(row.id)),
+        tenant_id=tenant_id_of(row.tenant_id),
         code=row.code,
         name=row.name,
         all_buyers=row.all_buyers,

@@ -69,6 +69,7 @@ def category_node(row: Category) -> CategoryNode:
         code=row.code,
         name=row.name,
         attributes=tuple(AttributeDef.from_json(a) for a in row.attribute_schema),
+        tenant_id=row.tenant_id,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.federation import Schema
@@ -56,6 +57,14 @@ def _id(value: uuid.UUID) -> strawberry.ID:
 
 def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value is not None else None
+
+
+TENANT_ID_DESCRIPTION = "The tenant this belongs to (checked by the gateway's tenant guard)."
+
+
+def _tenant_id(value: uuid.UUID | None) -> strawberry.ID:
+    """`tenantId` of a row; unknown is "" (never the caller's tenant: the guard fails closed)."""
+    return strawberry.ID(str(value) if value is not None else "")
 
 
 # --------------------------------------------------------------------------- value types
@@ -125,6 +134,7 @@ class Price:
 @strawberry.federation.type(keys=["id"], description="Prices in one currency, with validity and priority.")
 class PriceList:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
     name: str
     currency: str
     kind: PriceListKind
@@ -138,6 +148,7 @@ class PriceList:
     def from_model(cls, row: models.PriceList) -> PriceList:
         return cls(
             id=_id(row.id),
+            tenant_id=_tenant_id(row.tenant_id),
             name=row.name,
             currency=row.currency,
             kind=PriceListKind(row.kind),
@@ -216,6 +227,18 @@ class PriceRange:
 # --------------------------------------------------------------------------- catalog entities
 
 
+async def _sku_price(info: Info, sku: strawberry.ID, quantity: int, currency: str | None) -> PriceResult:
+    sku_id = _uuid_or_none(sku)
+    if sku_id is None:
+        error = PricingError(ErrorCode.INVALID_INPUT, "Not a valid id.", "id")
+        return PriceResult.of(uuid.UUID(int=0), quantity, None, [_user_error(error)])
+    outcome = await info.context.loaders.get(loaders.sku_price_loader).load(
+        loaders.PriceKey(sku_id, quantity, currency)
+    )
+    errors = [_user_error(outcome.error)] if outcome.error else []
+    return PriceResult.of(sku_id, quantity, outcome.resolution, errors)
+
+
 @strawberry.federation.type(keys=["id"], description="A catalog SKU, priced here for the current buyer.")
 class Sku:
     id: strawberry.ID
@@ -226,15 +249,7 @@ class Sku:
 
     @strawberry.field(description="Unit price and line total for this buyer at `quantity`, with the rule.")
     async def price(self, info: Info, quantity: int = 1, currency: str | None = None) -> PriceResult:
-        sku_id = _uuid_or_none(self.id)
-        if sku_id is None:
-            error = PricingError(ErrorCode.INVALID_INPUT, "Not a valid id.", "id")
-            return PriceResult.of(uuid.UUID(int=0), quantity, None, [_user_error(error)])
-        outcome = await info.context.loaders.get(loaders.sku_price_loader).load(
-            loaders.PriceKey(sku_id, quantity, currency)
-        )
-        errors = [_user_error(outcome.error)] if outcome.error else []
-        return PriceResult.of(sku_id, quantity, outcome.resolution, errors)
+        return await _sku_price(info, self.id, quantity, currency)
 
     @strawberry.field(description="Order quantity limits for this buyer.")
     async def quantity_rule(self, info: Info) -> QuantityRule:
@@ -247,10 +262,23 @@ class Sku:
 @strawberry.federation.type(keys=["id"])
 class Product:
     id: strawberry.ID
+    skus: list[Sku] = strawberry.federation.field(external=True)
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Product:
-        return cls(id=id)
+    def resolve_reference(cls, id: strawberry.ID, skus: list[Any] | None = None) -> Product:
+        """`skus` arrives (as `[{id}]`, in the catalog's order) when `price` is asked (`@requires`)."""
+        ids = [item.get("id") if isinstance(item, dict) else getattr(item, "id", None) for item in skus or []]
+        return cls(id=id, skus=[Sku(id=strawberry.ID(str(i))) for i in ids if i is not None])
+
+    @strawberry.federation.field(
+        requires=["skus { id }"],
+        description="The price of the product's default SKU (its first in the catalog) for this buyer at "
+        "`quantity`, explained like `Sku.price`; null when the product has no SKU.",
+    )
+    async def price(self, info: Info, quantity: int = 1, currency: str | None = None) -> PriceResult | None:
+        if not self.skus:
+            return None
+        return await _sku_price(info, self.skus[0].id, quantity, currency)
 
     @strawberry.field(
         description="Lowest and highest single-unit price of the product's SKUs for this buyer."
@@ -339,6 +367,7 @@ class QuoteVersion:
 @strawberry.federation.type(keys=["id"], description="A negotiation from request for quote to decision.")
 class Quote:
     id: strawberry.ID
+    tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
     status: QuoteStatus = strawberry.field(description="EXPIRED as soon as the offer's validity has passed.")
     buyer_organization_id: strawberry.ID
     seller_organization_id: strawberry.ID | None
@@ -357,6 +386,7 @@ class Quote:
         quote = view.quote
         return cls(
             id=_id(quote.id),
+            tenant_id=_tenant_id(view.tenant_id),
             status=QuoteStatus(q.effective_status(quote, service.now_utc()).value),
             buyer_organization_id=_id(quote.buyer_organization_id),
             seller_organization_id=_opt_id(quote.seller_organization_id),

@@ -679,6 +679,7 @@ class QuoteView:
 
     quote: q.Quote
     row_version: int
+    tenant_id: uuid.UUID | None = None
 
 
 def _version_values(tenant_id: uuid.UUID, quote_id: uuid.UUID, v: q.QuoteVersion) -> dict[str, Any]:
@@ -785,7 +786,7 @@ async def request_quote(
             raise
         return await _load_quote(session, existing.id, caller, lock=False)
     await add_event(session, SCHEMA, events.quote_requested(tenant_id, quote))
-    return QuoteView(quote, 1)
+    return QuoteView(quote, 1, tenant_id)
 
 
 async def _actor(session: AsyncSession, quote: q.Quote, caller: Caller) -> q.QuoteActor | None:
@@ -817,7 +818,7 @@ async def _load_quote(session: AsyncSession, quote_id: uuid.UUID, caller: Caller
     me = await buyer_context(session, caller.organization_id)
     if not me.is_platform and await _actor(session, quote, caller) is None:
         raise _err(ErrorCode.QUOTE_NOT_FOUND, "No such quote.", "quoteId")  # do not reveal it exists
-    return QuoteView(quote, row.row_version)
+    return QuoteView(quote, row.row_version, row.tenant_id)
 
 
 async def get_quote(session: AsyncSession, quote_id: uuid.UUID, caller: Caller) -> QuoteView | None:
@@ -861,7 +862,7 @@ async def _transition(
     )
     await write_quote_versions(session, tenant_id, view.quote, after)
     await add_event(session, SCHEMA, event(tenant_id, after))
-    return QuoteView(after, new_version)
+    return QuoteView(after, new_version, tenant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -997,7 +998,7 @@ async def list_quotes(
         by_quote.setdefault(v.quote_id, []).append(v)
     return [
         (
-            QuoteView(quote_domain(r, by_quote.get(r.id, [])), r.row_version),
+            QuoteView(quote_domain(r, by_quote.get(r.id, [])), r.row_version, r.tenant_id),
             [r.created_at.isoformat(), str(r.id)],
         )
         for r in rows
