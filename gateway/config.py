@@ -41,7 +41,7 @@ class GatewayConfig(BaseSettings):
     inbound_dedup: bool = False  # identical in-flight queries of principals with equal rights share one run
     subgraph_dedup: bool = True  # identical in-flight subgraph queries (same body and rights) share one call
     subgraph_connections: int = Field(default=64, ge=1)  # kept-alive connections per subgraph host
-    gc_threshold: int = Field(default=20_000, ge=0)  # gen-0 GC threshold after start-up (0: Python's own)
+    gc_threshold: int = Field(default=100_000, ge=0)  # gen-0 GC threshold after start-up (0: Python's own)
 
     # Developer features.
     graphiql: bool = True
@@ -65,3 +65,8 @@ class GatewayConfig(BaseSettings):
     reject_unauthorized: bool = False  # refuse the whole operation instead of nulling unauthorized fields
     introspection: bool = True  # false in production: __schema/__type refused
     context_ttl: float = Field(default=30.0, gt=0, le=300)  # lifetime of the signed x-gateway-context
+
+    # Subscriptions (gateway/subscriptions/, docs/subscriptions.md)
+    subscriptions: bool = True  # graphql-transport-ws and GraphQL over SSE on /graphql
+    subscription_keepalive: float = Field(default=15.0, ge=0)  # ping/comment every N s when idle; 0: off
+    subscription_init_timeout: float = Field(default=3.0, gt=0)  # connection_init deadline (close 4408)
