@@ -6,6 +6,7 @@ so the same text always parses to the same document and validates to the same er
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import graphql
@@ -21,15 +22,22 @@ class ParseOutcome:
 
 class DocumentStore:
     def __init__(self, schema: graphql.GraphQLSchema, *, parse_cache_size: int, validation_cache_size: int,
-                 max_tokens: int) -> None:
+                 max_tokens: int,
+                 precheck: Callable[[str], graphql.GraphQLError | None] | None = None) -> None:
         self.schema = schema
         self.max_tokens = max_tokens
+        # Run on parse-cache misses only (the safety layer's token limit); a refusal is not cached, so
+        # huge refused documents never take cache memory.
+        self.precheck = precheck
         self.parsed: LRUCache[str, ParseOutcome] = LRUCache(parse_cache_size)
         self.validated: LRUCache[str, tuple[graphql.GraphQLError, ...]] = LRUCache(validation_cache_size)
 
     def parse(self, query: str) -> ParseOutcome:
         outcome = self.parsed.get(query)
         if outcome is None:
+            refusal = self.precheck(query) if self.precheck is not None else None
+            if refusal is not None:
+                return ParseOutcome(None, refusal)
             try:
                 outcome = ParseOutcome(graphql.parse(query, max_tokens=self.max_tokens), None)
             except graphql.GraphQLError as error:
