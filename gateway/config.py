@@ -70,3 +70,25 @@ class GatewayConfig(BaseSettings):
     subscriptions: bool = True  # graphql-transport-ws and GraphQL over SSE on /graphql
     subscription_keepalive: float = Field(default=15.0, ge=0)  # ping/comment every N s when idle; 0: off
     subscription_init_timeout: float = Field(default=3.0, gt=0)  # connection_init deadline (close 4408)
+
+    # Safety layer (gateway/safety/, docs/safety.md). Operation limits: 0 disables one.
+    max_depth: int = Field(default=15, ge=0)  # field nesting, fragments expanded
+    max_introspection_depth: int = Field(default=20, ge=0)  # nesting inside __schema/__type
+    max_aliases: int = Field(default=30, ge=0)
+    max_root_fields: int = Field(default=20, ge=0)
+    max_directives: int = Field(default=50, ge=0)
+    max_cost: int = Field(default=50_000, ge=0)  # estimated: fields x list sizes (first/last/limit)
+    default_list_size: int = Field(default=10, ge=1)  # list size assumed without first/last/limit
+    apq: bool = True  # automatic persisted queries (Apollo APQ v1), stored in Redis behind a local LRU
+    apq_cache_size: int = Field(default=1_000, ge=0)
+    apq_ttl: int = Field(default=7 * 24 * 3600, ge=0)  # seconds a registered query stays in Redis; 0: forever
+    persisted_only: bool = False  # trusted documents only: the manifest's documents, nothing else
+    persisted_manifest: Path | None = None  # JSON manifest (Apollo format or {"<sha256>": "<query>"})
+    csrf_prevention: bool = True  # refuse requests a browser would send cross-site without a preflight
+    csrf_required_headers: list[str] = Field(
+        default_factory=lambda: ["x-apollo-operation-name", "apollo-require-preflight"])
+    cors_allow_origins: list[str] = Field(default_factory=list)  # empty: no CORS headers (same origin only)
+    cors_allow_credentials: bool = False
+    cors_max_age: int = Field(default=600, ge=0)  # seconds browsers may cache a preflight answer
+    rate_limit_per_minute: int | None = Field(default=None, ge=1)  # per principal (or IP); unset: off
+    rate_limit_fail_open: bool = True  # Redis down: let requests through (logged, counted) or answer 503

@@ -1,0 +1,309 @@
+"""Operation limits: depth, aliases, root fields, directives and an estimated cost, per operation.
+
+Measured once per distinct (query text, operation name) and cached, so a request for a document the
+gateway has seen costs one LRU lookup. Fragments are expanded with memoization: a fragment-spread bomb
+(each fragment spreading the next one twice) is measured in linear time and its expanded size is
+what the limits see. Runs after validation, so fragment cycles cannot occur (guarded anyway).
+
+Cost model (a simple, predictable estimate of the work a query asks for):
+
+- every field costs 1 (``__typename`` 0; ``__schema``/``__type`` 1: their fan-out is bounded by
+  validation's introspection depth rule and they are answered locally);
+- a field with a ``first``/``last``/``limit`` argument multiplies the cost of its selection by that
+  value (``default_list_size`` when the value is absent or not an integer); its direct list
+  children (a connection's ``edges``/``nodes``) are then not multiplied again;
+- any other field returning a list multiplies its selection by ``default_list_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import graphql
+from graphql import language as ast
+
+from gateway.http.errors import GraphQLRequestError
+from gateway.http.lru import LRUCache
+
+MAX_DEPTH = "MAX_DEPTH_LIMIT"
+MAX_ALIASES = "MAX_ALIASES_LIMIT"
+MAX_ROOT_FIELDS = "MAX_ROOT_FIELDS_LIMIT"
+MAX_DIRECTIVES = "MAX_DIRECTIVES_LIMIT"
+MAX_COST = "COST_ESTIMATED_TOO_EXPENSIVE"
+SIZE_ARGUMENTS = ("first", "last", "limit")
+_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
+@dataclass(frozen=True, slots=True)
+class OperationLimits:
+    """0 disables a limit."""
+
+    max_depth: int = 15
+    max_introspection_depth: int = 20  # __schema/__type subtrees (GraphiQL's own query is 15 deep)
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_directives: int = 50
+    max_cost: int = 50_000
+    default_list_size: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class OperationMetrics:
+    depth: int  # introspection subtrees count 1 here and are measured by introspection_depth
+    introspection_depth: int
+    aliases: int
+    root_fields: int
+    directives: int
+    cost: int  # with the variables' defaults (or default_list_size) where a size comes from a variable
+    size_variables: tuple[str, ...]  # variables used as list sizes: the cost depends on their values
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    depth: int
+    introspection_depth: int
+    aliases: int
+    directives: int
+    root_fields: int
+
+
+_EMPTY = _Shape(0, 0, 0, 0, 0)
+
+
+class _Measure:
+    """Walks one operation of a document; fragment results are memoized per walk."""
+
+    def __init__(self, schema: graphql.GraphQLSchema, document: ast.DocumentNode,
+                 operation: ast.OperationDefinitionNode, default_list_size: int,
+                 variables: Mapping[str, Any] | None) -> None:
+        self.schema = schema
+        self.default_list_size = default_list_size
+        self.fragments = {d.name.value: d for d in document.definitions
+                          if isinstance(d, ast.FragmentDefinitionNode)}
+        self.defaults: dict[str, Any] = {}
+        for definition in operation.variable_definitions or ():
+            if definition.default_value is not None:
+                self.defaults[definition.variable.name.value] = graphql.value_from_ast_untyped(
+                    definition.default_value)
+        self.variables = variables or {}
+        self.size_variables: set[str] = set()
+        self._shapes: dict[str, _Shape] = {}
+        self._costs: dict[tuple[str, bool], int] = {}
+        self._active: set[str] = set()
+
+    # ---- shape: depth, aliases, directives, fields (fragments expanded) -----------------------
+
+    def shape(self, selection_set: ast.SelectionSetNode | None) -> _Shape:
+        if selection_set is None:
+            return _EMPTY
+        depth = introspection = aliases = directives = fields = 0
+        for selection in selection_set.selections:
+            directives += len(selection.directives or ())
+            if isinstance(selection, ast.FieldNode):
+                fields += 1
+                if selection.alias is not None:
+                    aliases += 1
+                child = self.shape(selection.selection_set)
+                if selection.name.value in _INTROSPECTION_ROOTS:
+                    depth = max(depth, 1)
+                    introspection = max(introspection, 1 + child.depth, child.introspection_depth)
+                else:
+                    depth = max(depth, 1 + child.depth)
+                    introspection = max(introspection, child.introspection_depth)
+                aliases += child.aliases
+                directives += child.directives
+                continue
+            if isinstance(selection, ast.InlineFragmentNode):
+                child = self.shape(selection.selection_set)
+            else:
+                assert isinstance(selection, ast.FragmentSpreadNode)
+                child = self._fragment_shape(selection.name.value)
+            depth = max(depth, child.depth)
+            introspection = max(introspection, child.introspection_depth)
+            aliases += child.aliases
+            directives += child.directives
+            fields += child.root_fields
+        return _Shape(depth, introspection, aliases, directives, fields)
+
+    def _fragment_shape(self, name: str) -> _Shape:
+        cached = self._shapes.get(name)
+        if cached is not None:
+            return cached
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._active:
+            return _EMPTY
+        self._active.add(name)
+        inner = self.shape(fragment.selection_set)
+        self._active.discard(name)
+        shape = _Shape(inner.depth, inner.introspection_depth, inner.aliases,
+                       inner.directives + len(fragment.directives or ()), inner.root_fields)
+        self._shapes[name] = shape
+        return shape
+
+    # ---- cost --------------------------------------------------------------------------------
+
+    def cost(self, selection_set: ast.SelectionSetNode | None, parent: graphql.GraphQLNamedType | None,
+             sized_parent: bool) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, ast.FieldNode):
+                total += self._field_cost(selection, parent, sized_parent)
+            elif isinstance(selection, ast.InlineFragmentNode):
+                condition = selection.type_condition
+                scope = self.schema.get_type(condition.name.value) if condition is not None else parent
+                total += self.cost(selection.selection_set, scope, sized_parent)
+            else:
+                assert isinstance(selection, ast.FragmentSpreadNode)
+                total += self._fragment_cost(selection.name.value, sized_parent)
+        return total
+
+    def _fragment_cost(self, name: str, sized_parent: bool) -> int:
+        key = (name, sized_parent)
+        cached = self._costs.get(key)
+        if cached is not None:
+            return cached
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._active:
+            return 0
+        self._active.add(name)
+        scope = self.schema.get_type(fragment.type_condition.name.value)
+        value = self.cost(fragment.selection_set, scope, sized_parent)
+        self._active.discard(name)
+        self._costs[key] = value
+        return value
+
+    def _field_cost(self, node: ast.FieldNode, parent: graphql.GraphQLNamedType | None,
+                    sized_parent: bool) -> int:
+        name = node.name.value
+        if name == "__typename":
+            return 0
+        if name in _INTROSPECTION_ROOTS:
+            return 1
+        field = parent.fields.get(name) if isinstance(parent, (graphql.GraphQLObjectType,
+                                                                graphql.GraphQLInterfaceType)) else None
+        if field is None or node.selection_set is None:
+            return 1
+        size = self._size_argument(node)
+        is_list = graphql.is_list_type(graphql.get_nullable_type(field.type))
+        if size is not None:
+            multiplier = size
+        elif is_list and not sized_parent:
+            multiplier = self.default_list_size
+        else:
+            multiplier = 1
+        child_type = graphql.get_named_type(field.type)
+        return 1 + multiplier * self.cost(node.selection_set, child_type, size is not None)
+
+    def _size_argument(self, node: ast.FieldNode) -> int | None:
+        """The list size a field asks for, or None when it has no size argument."""
+        for argument in node.arguments or ():
+            if argument.name.value not in SIZE_ARGUMENTS:
+                continue
+            value: Any
+            if isinstance(argument.value, ast.VariableNode):
+                variable = argument.value.name.value
+                self.size_variables.add(variable)
+                value = self.variables.get(variable, self.defaults.get(variable))
+            elif isinstance(argument.value, ast.IntValueNode):
+                value = int(argument.value.value)
+            else:
+                value = None
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(value, 0)
+            return self.default_list_size
+        return None
+
+
+def measure_operation(schema: graphql.GraphQLSchema, document: ast.DocumentNode,
+                      operation: ast.OperationDefinitionNode, *, default_list_size: int = 10,
+                      variables: Mapping[str, Any] | None = None) -> OperationMetrics:
+    measure = _Measure(schema, document, operation, default_list_size, variables)
+    shape = measure.shape(operation.selection_set)
+    root = schema.get_root_type(operation.operation)
+    cost = measure.cost(operation.selection_set, root, False)
+    return OperationMetrics(depth=shape.depth, introspection_depth=shape.introspection_depth,
+                            aliases=shape.aliases, root_fields=shape.root_fields,
+                            directives=shape.directives + len(operation.directives or ()), cost=cost,
+                            size_variables=tuple(sorted(measure.size_variables)))
+
+
+def _exceeded(kind: str, value: int, limit: int, code: str) -> graphql.GraphQLError:
+    return graphql.GraphQLError(f"The operation's {kind} is {value}, more than the limit of {limit}.",
+                                extensions={"code": code, "limit": limit, "actual": value})
+
+
+def _shape_errors(metrics: OperationMetrics, limits: OperationLimits) -> list[graphql.GraphQLError]:
+    errors = []
+    checks = (("depth", metrics.depth, limits.max_depth, MAX_DEPTH),
+              ("introspection depth", metrics.introspection_depth, limits.max_introspection_depth, MAX_DEPTH),
+              ("number of aliases", metrics.aliases, limits.max_aliases, MAX_ALIASES),
+              ("number of root fields", metrics.root_fields, limits.max_root_fields, MAX_ROOT_FIELDS),
+              ("number of directives", metrics.directives, limits.max_directives, MAX_DIRECTIVES))
+    for kind, value, limit, code in checks:
+        if limit and value > limit:
+            errors.append(_exceeded(kind, value, limit, code))
+    return errors
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    errors: tuple[graphql.GraphQLError, ...]  # shape errors, plus the cost error when it is fixed
+    size_variables: tuple[str, ...]  # non-empty: the cost is checked per distinct variable values
+
+
+class OperationLimiter:
+    """Checks operations against ``OperationLimits``; verdicts cached per query text and operation."""
+
+    def __init__(self, schema: graphql.GraphQLSchema, limits: OperationLimits, cache_size: int) -> None:
+        self.schema = schema
+        self.limits = limits
+        self._verdicts: LRUCache[tuple[str, str | None], _Verdict] = LRUCache(cache_size)
+        self._costs: LRUCache[tuple[str, str | None, Hashable], int] = LRUCache(cache_size)
+        self.refused = 0
+
+    def errors(self, query: str, document: ast.DocumentNode, operation: ast.OperationDefinitionNode,
+               variables: Mapping[str, Any] | None) -> tuple[graphql.GraphQLError, ...]:
+        name = operation.name.value if operation.name is not None else None
+        verdict = self._verdicts.get((query, name))
+        if verdict is None:
+            verdict = self._judge(document, operation)
+            self._verdicts.put((query, name), verdict)
+        if not verdict.size_variables or not self.limits.max_cost:
+            return verdict.errors
+        # The cost depends on variable values (``first: $n``): one more cached lookup per request.
+        values = tuple(_hashable((variables or {}).get(v)) for v in verdict.size_variables)
+        cost = self._costs.get((query, name, values))
+        if cost is None:
+            cost = measure_operation(self.schema, document, operation, variables=variables,
+                                     default_list_size=self.limits.default_list_size).cost
+            self._costs.put((query, name, values), cost)
+        if cost > self.limits.max_cost:
+            return (*verdict.errors, _exceeded("estimated cost", cost, self.limits.max_cost, MAX_COST))
+        return verdict.errors
+
+    def check(self, query: str, document: ast.DocumentNode, operation: ast.OperationDefinitionNode,
+              variables: Mapping[str, Any] | None) -> None:
+        """Raise a request error (code of the first limit exceeded) when the operation is over a limit."""
+        errors = self.errors(query, document, operation, variables)
+        if errors:
+            self.refused += 1
+            code = str((errors[0].extensions or {}).get("code", MAX_DEPTH))
+            raise GraphQLRequestError(errors, code)
+
+    def _judge(self, document: ast.DocumentNode, operation: ast.OperationDefinitionNode) -> _Verdict:
+        metrics = measure_operation(self.schema, document, operation,
+                                    default_list_size=self.limits.default_list_size)
+        errors = _shape_errors(metrics, self.limits)
+        if metrics.size_variables:
+            return _Verdict(tuple(errors), metrics.size_variables)
+        if self.limits.max_cost and metrics.cost > self.limits.max_cost:
+            errors.append(_exceeded("estimated cost", metrics.cost, self.limits.max_cost, MAX_COST))
+        return _Verdict(tuple(errors), ())
+
+
+def _hashable(value: Any) -> Hashable:
+    return value if isinstance(value, (int, str, float, type(None))) else repr(value)
