@@ -65,9 +65,7 @@ def api_key_lookup(settings: Settings) -> Callable[[Request], Awaitable[Response
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     settings = settings or get_settings()
-    app = create_subgraph_app(
-        schema, name="orgs", settings=settings, database=database, outbox_schema=SCHEMA
-    )
+    app = create_subgraph_app(schema, name="orgs", settings=settings, database=database, outbox_schema=SCHEMA)
     app.add_route("/.well-known/jwks.json", jwks, methods=["GET"])
     app.add_route("/internal/api-keys", api_key_lookup(settings), methods=["GET"])
     return app

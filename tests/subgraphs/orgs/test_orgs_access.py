@@ -21,7 +21,7 @@ from subgraphs.orgs import seed as demo
 from subgraphs.orgs import service
 from subgraphs.orgs.access import Actor, scope_of
 from subgraphs.orgs.models import AuditEntry, Membership
-from tests.subgraphs.orgs.conftest import PASSWORD, World, gql, login
+from tests.subgraphs.orgs.helpers import PASSWORD, World, gql, login
 
 CREATE_KEY = """mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) {
   key apiKey { id prefix scopes organizationId revokedAt lastUsedAt } userErrors { field code } } }"""

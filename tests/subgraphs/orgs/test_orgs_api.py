@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import nats
 import pytest
 
-from shared.db import Database, app_database_url
+from shared.db import Database
 from shared.seed import seed_all
-from shared.settings import Settings
 from shared.testing import gateway_headers, graphql
 from subgraphs.orgs import seed as demo
-from subgraphs.orgs.app import create_app
 from subgraphs.orgs.models import Tenant
 
 WRITE = ["orgs:write"]
@@ -35,24 +32,6 @@ async def _admin(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
         return await conn.fetch(sql, *args)
     finally:
         await conn.close()
-
-
-@pytest.fixture(scope="module")
-async def seeded(service_urls) -> str:  # type: ignore[no-untyped-def]
-    await seed_all(service_urls.database_url)
-    return str(service_urls.database_url)
-
-
-@pytest.fixture
-async def app_db(service_urls) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
-    db = Database.from_url(app_database_url(service_urls.database_url), pool_size=3)
-    yield db
-    await db.dispose()
-
-
-@pytest.fixture
-async def orgs_url(seeded: str, app_db: Database, serve_app: Callable[[Any], Awaitable[str]]) -> str:
-    return await serve_app(create_app(Settings(), database=app_db))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from shared.db import Database
 from subgraphs.orgs import keys
 from subgraphs.orgs import seed as demo
 from subgraphs.orgs.config import get_orgs_settings
-from tests.subgraphs.orgs.conftest import PASSWORD, World, gql, login
+from tests.subgraphs.orgs.helpers import PASSWORD, World, gql, login
 
 SETTINGS = get_orgs_settings()
 

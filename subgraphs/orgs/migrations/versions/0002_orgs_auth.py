@@ -171,7 +171,12 @@ def downgrade() -> None:
     op.execute(f"DROP TRIGGER IF EXISTS tenants_directory ON {S}.tenants")
     op.execute(f"DROP FUNCTION IF EXISTS {S}.sync_tenant_directory()")
     for table in (
-        "api_key_directory", "tenant_directory", "audit_log", "invitations", "api_keys", "signing_keys",
+        "api_key_directory",
+        "tenant_directory",
+        "audit_log",
+        "invitations",
+        "api_keys",
+        "signing_keys",
         "roles",
     ):
         op.drop_table(table, schema=S)
