@@ -20,7 +20,7 @@ from shared.app_factory import create_subgraph_app
 from shared.db import Database
 from shared.gateway_context import HEADER, GatewayContextError, verify_context
 from shared.settings import Settings, get_settings
-from subgraphs.orgs import api_keys, keys
+from subgraphs.orgs import api_keys, gateway_sync, keys
 from subgraphs.orgs.models import SCHEMA
 from subgraphs.orgs.schema import schema
 
@@ -65,7 +65,14 @@ def api_key_lookup(settings: Settings) -> Callable[[Request], Awaitable[Response
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     settings = settings or get_settings()
-    app = create_subgraph_app(schema, name="orgs", settings=settings, database=database, outbox_schema=SCHEMA)
+    app = create_subgraph_app(
+        schema,
+        name="orgs",
+        settings=settings,
+        database=database,
+        outbox_schema=SCHEMA,
+        consumers=[gateway_sync.GatewaySessionSync, gateway_sync.GatewayKeySync],
+    )
     app.add_route("/.well-known/jwks.json", jwks, methods=["GET"])
     app.add_route("/internal/api-keys", api_key_lookup(settings), methods=["GET"])
     return app

@@ -134,11 +134,8 @@ async def login(
     )
 
 
-async def deactivate_user(
-    session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, scope: Scope, user_id: str
-) -> User:
-    """Deactivate a user and bump its session version: tokens carrying an older `sv` are refused
-    by the gateway (docs/auth-contract.md). Admins of an organization may deactivate its members."""
+async def _user_in_scope(session: AsyncSession, scope: Scope, user_id: str) -> User:
+    """The user, locked, if it is a member somewhere in `scope` (admins manage their members)."""
     try:
         uid = uuid.UUID(user_id)
     except ValueError:
@@ -150,6 +147,16 @@ async def deactivate_user(
             user = None
     if user is None:
         raise UserInputError([FieldError(("userId",), "no such user", "NOT_FOUND")])
+    return user
+
+
+async def deactivate_user(
+    session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, scope: Scope, user_id: str
+) -> User:
+    """Deactivate a user and bump its session version: tokens carrying an older `sv` are refused
+    by the gateway (docs/auth-contract.md). Admins of an organization may deactivate its members."""
+    user = await _user_in_scope(session, scope, user_id)
+    uid = user.id
     if actor.user_id == uid:
         raise UserInputError([FieldError(("userId",), "you cannot deactivate yourself", "SELF")])
     if not user.active:
@@ -161,4 +168,21 @@ async def deactivate_user(
     data = {"id": str(uid), "session_version": user.session_version}
     await audit.record(session, tenant_id, actor, "user_deactivated", "user", uid, data)
     await add_event(session, SCHEMA, events.event("user_deactivated", tenant_id, uid, data))
+    return user
+
+
+async def reactivate_user(
+    session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, scope: Scope, user_id: str
+) -> User:
+    """Allow logins again. The session version stays: tokens from before the deactivation remain
+    refused, new logins carry the current `sv`."""
+    user = await _user_in_scope(session, scope, user_id)
+    if user.active:
+        return user
+    user.active = True
+    user.deactivated_at = None
+    await session.flush()
+    data = {"id": str(user.id), "session_version": user.session_version}
+    await audit.record(session, tenant_id, actor, "user_reactivated", "user", user.id, data)
+    await add_event(session, SCHEMA, events.event("user_reactivated", tenant_id, user.id, data))
     return user

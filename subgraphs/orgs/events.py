@@ -9,6 +9,7 @@ transaction of the change:
 - `orgs.membership_roles_changed` data: {id, user_id, organization_id, roles, previous_roles}
 - `orgs.role_created` / `orgs.role_updated`  data: {id, code, name, scopes}
 - `orgs.user_deactivated`      data: {id, session_version}   (gateway: refuse tokens with a lower `sv`)
+- `orgs.user_reactivated`      data: {id, session_version}
 - `orgs.api_key_created`       data: {id, organization_id, prefix, scopes}
 - `orgs.api_key_revoked`       data: {id, organization_id, key_hash}   (gateway: evict its cache entry)
 - `orgs.invitation_accepted`   data: {id, user_id, organization_id, roles}

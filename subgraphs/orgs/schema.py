@@ -642,6 +642,19 @@ class Mutation:
         )
         return UserDeactivatePayload(user=User.from_model(row), user_errors=[])
 
+    @strawberry.federation.mutation(
+        requires_scopes=ADMIN, description="Allow a deactivated user to log in again (old tokens stay dead)."
+    )
+    async def user_reactivate(self, info: Info, input: UserDeactivateInput) -> UserDeactivatePayload:
+        tenant_id, actor = _admin(info)
+        try:
+            async with info.context.session() as session:
+                scope = await access.scope_of(session, info.context.principal)
+                row = await auth.reactivate_user(session, tenant_id, actor, scope, str(input.user_id))
+        except UserInputError as exc:
+            return UserDeactivatePayload(user=None, user_errors=user_errors(exc))
+        return UserDeactivatePayload(user=User.from_model(row), user_errors=[])
+
     @strawberry.federation.mutation(requires_scopes=ADMIN, description="A key for a partner ERP.")
     async def api_key_create(self, info: Info, input: ApiKeyCreateInput) -> ApiKeyCreatePayload:
         tenant_id, actor = _admin(info)

@@ -447,3 +447,31 @@ def test_ids_of_other_subgraphs_are_stable() -> None:
         demo.OTHER_SUPPLIER_ID,
     ]
     assert isinstance(uuid.UUID(str(demo.SUPPLIER2_ID)), uuid.UUID)
+
+
+async def test_every_tenant_table_is_under_forced_rls(seeded: str, app_db: Database, world: World) -> None:
+    from subgraphs.orgs.models import RLS_TABLES
+
+    async with app_db.session() as s:
+        flags = {
+            row.relname: (row.relrowsecurity, row.relforcerowsecurity)
+            for row in await s.execute(
+                text(
+                    "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'orgs' AND c.relkind = 'r'"
+                )
+            )
+        }
+        # Without a tenant, tenant tables look empty (the directories are the documented exceptions).
+        for table in RLS_TABLES:
+            assert flags[table] == (True, True), table
+            assert await s.scalar(text(f"SELECT count(*) FROM orgs.{table}")) == 0, table
+    # The fresh tenant's rows are invisible from the demo tenant.
+    async with app_db.tenant_session(demo.DEMO_TENANT_ID) as s:
+        assert (
+            await s.scalar(
+                text("SELECT count(*) FROM orgs.organizations WHERE tenant_id = :t"), {"t": world.tenant}
+            )
+            == 0
+        )

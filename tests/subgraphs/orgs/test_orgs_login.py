@@ -211,6 +211,13 @@ async def test_deactivated_user_cannot_log_in_and_its_tokens_are_refused(
     finally:
         await redis.aclose()
     assert published is not None and claims["sv"] < int(published)
+    # Reactivated: new logins work and carry the current `sv`; the old token stays refused.
+    reactivate = DEACTIVATE.replace("userDeactivate", "userReactivate")
+    body = await gql(orgs_url, world.tenant, reactivate, {"input": {"userId": str(member)}}, **world.admin())
+    assert body["data"]["userReactivate"]["user"]["active"] is True
+    fresh = await login(orgs_url, f"m@{world.slug}.example", PASSWORD, world.slug)
+    fresh_claims = (await verify(orgs_url, fresh["token"])).claims
+    assert fresh_claims["sv"] == int(published) > claims["sv"]
     body = await gql(
         orgs_url, world.tenant, DEACTIVATE, {"input": {"userId": str(world.admin_id)}}, **world.admin()
     )
@@ -222,3 +229,34 @@ async def test_jwks_needs_no_gateway_context(orgs_url: str) -> None:
         assert resp.status == 200
         body = orjson.loads(await resp.read())
     assert body["keys"] and all(k["kty"] == "OKP" and k["alg"] == "EdDSA" for k in body["keys"])
+
+
+async def test_redis_sync_consumer_reapplies_events_and_never_lowers_a_version(
+    app_db: Database, service_urls: Any, world: World
+) -> None:
+    import uuid
+    from typing import cast
+
+    from nats.js import JetStreamContext
+
+    from shared.events import EventEnvelope
+    from subgraphs.orgs.gateway_sync import GatewaySessionSync
+
+    user = str(uuid.uuid4())
+    consumer = GatewaySessionSync(app_db, cast(JetStreamContext, None))
+
+    def deactivated(sv: int) -> EventEnvelope:
+        data = {"id": user, "session_version": sv}
+        return EventEnvelope.new(
+            "orgs", "user_deactivated", tenant_id=world.tenant, subject_id=user, data=data
+        )
+
+    assert await consumer.process(deactivated(3))
+    assert await consumer.process(deactivated(2))  # a late, older event
+    event = deactivated(4)
+    assert await consumer.process(event) and not await consumer.process(event)  # idempotent
+    redis = aioredis.from_url(service_urls.redis_url)
+    try:
+        assert await redis.hget(SETTINGS.session_versions_key, user) == b"4"
+    finally:
+        await redis.aclose()
