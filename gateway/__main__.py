@@ -73,7 +73,12 @@ def build_app() -> Starlette:
                                           subgraph_connections=config.subgraph_connections,
                                           subgraph_dedup=config.subgraph_dedup,
                                           inbound_dedup=config.inbound_dedup)
-    app = create_app(gateway, config)
+    extra = []
+    if config.subscriptions:
+        from gateway.subscriptions.routes import subscription_routes
+
+        extra = subscription_routes(gateway, config)
+    app = create_app(gateway, config, extra_routes=extra)
     tune_gc(config.gc_threshold)
     return app
 

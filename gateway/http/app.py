@@ -246,12 +246,13 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
         gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
     endpoint = GraphQLEndpoint(gateway, config)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # we answer the others with a GraphQL-shaped 405
+    # Extra routes come first: the SSE route claims requests to /graphql by their Accept header.
     routes: list[BaseRoute] = [
+        *extra_routes,
         Route("/healthcheck", healthcheck, methods=["GET"]),
         Route("/metrics", _metrics_endpoint(gateway), methods=["GET"]),
         Route("/graphql", endpoint.handle, methods=methods),
         Route("/", endpoint.handle, methods=methods),
-        *extra_routes,
     ]
     if config.graphiql:
         assets = GZipMiddleware(StaticFiles(directory=ASSETS_DIR), minimum_size=1024)

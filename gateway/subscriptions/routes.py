@@ -1,0 +1,41 @@
+"""The subscription endpoints to mount with ``create_app(gateway, config, extra_routes=...)``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from gateway.config import GatewayConfig
+from gateway.engine import Gateway
+from gateway.http.documents import DocumentStore
+from gateway.subscriptions.session import OperationRunner, SubscriptionSettings
+from gateway.subscriptions.transport_sse import EventStreamEndpoint, EventStreamRoute
+from gateway.subscriptions.transport_ws import WebSocketConnection
+
+PATHS = ("/graphql", "/")
+
+
+def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -> list[BaseRoute]:
+    """graphql-transport-ws on the WebSocket of ``/graphql`` (and ``/``), GraphQL over SSE on the same
+    paths for requests accepting ``text/event-stream`` (these routes must come before the HTTP ones)."""
+    config = config or GatewayConfig()
+    documents = DocumentStore(
+        gateway.api_schema,
+        parse_cache_size=config.parse_cache_size,
+        validation_cache_size=config.validation_cache_size,
+        max_tokens=config.max_query_tokens,
+    )
+    settings = SubscriptionSettings(upstream_heartbeat=config.subscription_keepalive or None)
+    runner = OperationRunner(gateway, documents, settings)
+    keepalive = config.subscription_keepalive
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        connection = WebSocketConnection(
+            websocket, runner, init_timeout=config.subscription_init_timeout, keepalive=keepalive or None
+        )
+        await connection.serve()
+
+    sse = EventStreamEndpoint(runner, keepalive=keepalive or 15.0, max_body_bytes=config.max_body_bytes)
+    routes: list[BaseRoute] = [EventStreamRoute(PATHS, sse.handle)]
+    routes += [WebSocketRoute(path, websocket_endpoint) for path in PATHS]
+    return routes

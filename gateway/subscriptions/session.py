@@ -1,0 +1,330 @@
+"""Operations over WebSocket and SSE, independent of the transport.
+
+``OperationRunner.prepare`` checks one operation (parse, select, validate, coerce variables; for a
+subscription also authorization and planning) and raises ``OperationRefused`` with coded errors before
+anything runs; ``PreparedRun.results()`` then yields each result: one for a query or mutation, one per
+event for a subscription (each with ``extensions.cursor`` when the subgraph gives one).
+
+Per event: the subgraph's payload -> entity fetches of the rest of the plan (freshly signed context) ->
+tenant guard and per-field authorization errors (``GatewayAuth.finish``) -> shaping. Upstream failures
+end the stream with one coded error result, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import graphql
+from graphql import language as ast
+
+from gateway.auth.layer import PreparedOperation
+from gateway.auth.principal import ANONYMOUS, Principal
+from gateway.engine import Gateway, OperationRequest
+from gateway.execution.executor import ExecutionState
+from gateway.http.documents import DocumentStore
+from gateway.http.errors import (
+    BAD_USER_INPUT,
+    INTERNAL_SERVER_ERROR,
+    PARSE_FAILED,
+    VALIDATION_FAILED,
+    GraphQLRequestError,
+    ensure_error_codes,
+)
+from gateway.http.lru import LRUCache
+from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
+from gateway.planning.plan import QueryPlan, Subscription
+from gateway.planning.planner import PlanningError
+from gateway.subscriptions.cursor import (
+    CURSOR_VARIABLE,
+    UpstreamOperation,
+    rewrite_for_cursor,
+    take_event_cursor,
+)
+from gateway.subscriptions.upstream import UpstreamError, subscribe_upstream
+
+_log = logging.getLogger("gateway.subscriptions")
+
+
+class OperationRefused(Exception):
+    """The operation does not run: ``errors`` (each with extensions.code) go to the client as is."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("operation refused")
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class OperationParams:
+    query: str
+    operation_name: str | None = None
+    variables: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = None
+
+    @property
+    def cursor(self) -> str | None:
+        value = (self.extensions or {}).get("cursor")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSettings:
+    upstream_connect_timeout: float = 10.0
+    upstream_heartbeat: float | None = 30.0  # WebSocket pings to the subgraph (dead peers are noticed)
+
+
+class OperationRunner:
+    """Shared by both transports: caches, the gateway, and how subscriptions reach subgraphs."""
+
+    def __init__(
+        self, gateway: Gateway, documents: DocumentStore, settings: SubscriptionSettings | None = None
+    ) -> None:
+        self.gateway = gateway
+        self.documents = documents
+        self.settings = settings or SubscriptionSettings()
+        self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(1024)
+        self.active_upstreams = 0  # open subgraph subscriptions (tests, diagnostics)
+
+    def prepare(
+        self,
+        params: OperationParams,
+        principal: Principal | None,
+        headers: Mapping[str, str],
+        cursor: str | None = None,
+    ) -> PreparedRun:
+        try:
+            return self._prepare(params, principal, headers, cursor)
+        except GraphQLRequestError as exc:
+            raise OperationRefused(exc.errors) from None
+
+    def _prepare(
+        self,
+        params: OperationParams,
+        principal: Principal | None,
+        headers: Mapping[str, str],
+        cursor: str | None,
+    ) -> PreparedRun:
+        parsed = self.documents.parse(params.query)
+        if parsed.error is not None:
+            raise GraphQLRequestError([parsed.error], PARSE_FAILED)
+        document = parsed.document
+        assert document is not None
+        operation = select_operation(document, params.operation_name)
+        errors = self.documents.validate(params.query, document)
+        if errors:
+            raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        if operation.variable_definitions or params.variables:
+            coerced = graphql.get_variable_values(
+                self.gateway.api_schema, operation.variable_definitions or (), params.variables or {}
+            )
+            if isinstance(coerced, list):
+                raise GraphQLRequestError(coerced, BAD_USER_INPUT)
+        run = PreparedRun(
+            self,
+            document,
+            operation,
+            params,
+            principal,
+            dict(headers),
+            cursor if cursor is not None else params.cursor,
+        )
+        if operation.operation == graphql.OperationType.SUBSCRIPTION:
+            run.plan_subscription()
+        return run
+
+    def upstream_operation(self, operation: str) -> UpstreamOperation:
+        cached = self._upstream_ops.get(operation)
+        if cached is None:
+            cached = rewrite_for_cursor(operation, self.gateway.supergraph_schema.subscription_type)
+            self._upstream_ops.put(operation, cached)
+        return cached
+
+
+class PreparedRun:
+    def __init__(
+        self,
+        runner: OperationRunner,
+        document: ast.DocumentNode,
+        operation: ast.OperationDefinitionNode,
+        params: OperationParams,
+        principal: Principal | None,
+        headers: dict[str, str],
+        cursor: str | None,
+    ) -> None:
+        self.runner = runner
+        self.gateway = runner.gateway
+        self.document = document
+        self.operation = operation
+        self.params = params
+        self.principal = principal
+        self.headers = headers
+        self.cursor = cursor
+        self.plan: QueryPlan | None = None
+        self.prepared: PreparedOperation | None = None
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.operation.operation == graphql.OperationType.SUBSCRIPTION
+
+    def plan_subscription(self) -> None:
+        """Authorization (fields removed before planning) and the plan; refusals raise OperationRefused."""
+        auth = self.gateway.auth
+        document, plan_key = self.document, None
+        variables = self.params.variables or {}
+        if auth is not None:
+            self.prepared = auth.prepare(
+                document, self.params.operation_name, variables, self.principal or ANONYMOUS
+            )
+            if self.prepared is not None:
+                if self.prepared.rejection is not None:
+                    raise OperationRefused(list(self.prepared.rejection.get("errors") or ()))
+                document, plan_key = self.prepared.document, self.prepared.plan_key
+        try:
+            plan = self.gateway.plan(document, self.params.operation_name, variables, plan_key)
+        except PlanningError as exc:
+            raise OperationRefused(
+                [{"message": str(exc), "extensions": {"code": "QUERY_PLANNING_FAILED"}}]
+            ) from None
+        if not isinstance(plan.node, Subscription):
+            raise OperationRefused(
+                [
+                    {
+                        "message": "The subscription has no subgraph subscription to run.",
+                        "extensions": {"code": "QUERY_PLANNING_FAILED"},
+                    }
+                ]
+            )
+        self.plan = plan
+
+    async def results(self) -> AsyncIterator[dict[str, Any]]:
+        """Each result to send as ``next``; the transport sends ``complete`` when this ends."""
+        if not self.is_subscription:
+            yield await self._single()
+            return
+        async for result in self._events():
+            yield result
+
+    async def _single(self) -> dict[str, Any]:
+        if is_introspection_only(self.document, self.operation):
+            schema = self.gateway.api_schema
+            auth = self.gateway.auth
+            if auth is not None:
+                schema = auth.introspection_schema(self.principal or ANONYMOUS) or schema
+            return execute_introspection(
+                schema, self.document, self.params.operation_name, self.params.variables
+            )
+        request = OperationRequest(
+            document=self.document,
+            operation_name=self.params.operation_name,
+            variables=self.params.variables,
+            headers=self.headers,
+            principal=self.principal,
+        )
+        try:
+            response = await self.gateway.execute(request)
+        except Exception:
+            _log.exception("gateway failed to execute an operation over a subscription transport")
+            response = {
+                "errors": [
+                    {"message": "Internal server error.", "extensions": {"code": INTERNAL_SERVER_ERROR}}
+                ]
+            }
+        ensure_error_codes(response)
+        return response
+
+    def _subgraph_headers(self) -> dict[str, str]:
+        auth = self.gateway.auth
+        if auth is None:
+            return dict(self.gateway.subgraph_headers)
+        # Signed per use: the context expires after GATEWAY_CONTEXT_TTL, subscriptions live for days.
+        return auth.subgraph_headers(self.principal or ANONYMOUS, self.gateway.subgraph_headers)
+
+    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+        plan = self.plan
+        assert plan is not None and isinstance(plan.node, Subscription)
+        primary = plan.node.primary
+        upstream = self.runner.upstream_operation(primary.operation)
+        variables = self.params.variables or {}
+        upstream_vars = {v: variables[v] for v in primary.variable_usages if v in variables}
+        if upstream.cursor_argument:
+            upstream_vars[CURSOR_VARIABLE] = self.cursor
+        payload: dict[str, Any] = {"query": upstream.query, "variables": upstream_vars}
+        if self.cursor is not None:
+            payload["extensions"] = {"cursor": self.cursor}
+        settings = self.runner.settings
+        self.runner.active_upstreams += 1
+        try:
+            async with aiohttp.ClientSession() as session:
+                events = subscribe_upstream(
+                    session,
+                    primary.url,
+                    payload,
+                    self._subgraph_headers(),
+                    connect_timeout=settings.upstream_connect_timeout,
+                    heartbeat=settings.upstream_heartbeat,
+                )
+                try:
+                    async for event in events:
+                        cursor = take_event_cursor(upstream, event)
+                        result = await self._resolve(plan, event)
+                        if cursor is not None:
+                            self.cursor = cursor
+                            result.setdefault("extensions", {})["cursor"] = cursor
+                        yield result
+                except UpstreamError as exc:
+                    yield self._upstream_failure(exc, primary.subgraph)
+                finally:
+                    await events.aclose()  # closes the subgraph socket now, also when the client left
+        finally:
+            self.runner.active_upstreams -= 1
+
+    def _upstream_failure(self, exc: UpstreamError, subgraph: str) -> dict[str, Any]:
+        errors: list[dict[str, Any]] = []
+        for e in exc.errors:
+            extensions = dict(e.get("extensions") or {})
+            extensions.setdefault("code", exc.code)
+            extensions["serviceName"] = subgraph
+            errors.append({**e, "extensions": extensions})
+        if not errors:
+            errors.append({"message": str(exc), "extensions": {"code": exc.code, "serviceName": subgraph}})
+        result: dict[str, Any] = {"errors": errors}
+        if self.cursor is not None:  # where to resume from
+            result["extensions"] = {"cursor": self.cursor}
+        return result
+
+    async def _resolve(self, plan: QueryPlan, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Like ``Gateway.resolve_subscription_event``, with the auth layer's tenant guard and errors."""
+        gateway = self.gateway
+        state = ExecutionState(self.params.variables or {}, self._subgraph_headers())
+        data = event.get("data")
+        if isinstance(data, dict):
+            state.data.update(data)
+        assert isinstance(plan.node, Subscription)
+        subgraph = plan.node.primary.subgraph
+        for e in event.get("errors") or ():
+            if isinstance(e, dict):
+                extensions = dict(e.get("extensions") or {})
+                extensions.setdefault("serviceName", subgraph)
+                state.errors.append({**e, "extensions": extensions})
+        if plan.node.rest is not None:
+            try:
+                await gateway.executor.run(plan.node.rest, state)
+            except Exception:
+                _log.exception("subscription event execution crashed")
+                state.errors.append(
+                    {"message": "Execution failed", "extensions": {"code": INTERNAL_SERVER_ERROR}}
+                )
+        fields = plan.root_fields
+        auth = gateway.auth
+        if auth is not None and self.prepared is not None:
+            fields = auth.finish(self.prepared, fields, state.data, state.errors, self.principal or ANONYMOUS)
+        response: dict[str, Any] = {
+            "data": gateway.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
+        }
+        if state.errors:
+            response["errors"] = state.errors
+        ensure_error_codes(response, "DOWNSTREAM_SERVICE_ERROR")
+        return response
