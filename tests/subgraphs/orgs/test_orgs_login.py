@@ -82,9 +82,12 @@ async def test_login_issues_a_token_the_gateway_verifies(orgs_url: str) -> None:
 
 async def test_wrong_credentials_are_one_user_error_with_the_same_cost(orgs_url: str) -> None:
     async def attempt(email: str, password: str, tenant: str = demo.DEMO_TENANT_SLUG) -> tuple[float, Any]:
-        started = time.perf_counter()
-        out = await login(orgs_url, email, password, tenant)
-        return time.perf_counter() - started, out
+        best = float("inf")
+        for _ in range(2):  # the faster of two: less noise from a busy machine
+            started = time.perf_counter()
+            out = await login(orgs_url, email, password, tenant)
+            best = min(best, time.perf_counter() - started)
+        return best, out
 
     results = {
         "wrong password": await attempt("bea@northwind.example", "not the password"),
