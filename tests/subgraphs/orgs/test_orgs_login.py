@@ -263,3 +263,13 @@ async def test_redis_sync_consumer_reapplies_events_and_never_lowers_a_version(
         assert await redis.hget(SETTINGS.session_versions_key, user) == b"4"
     finally:
         await redis.aclose()
+
+
+async def test_rotation_cli(seeded: str, app_db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await keys._main(["rotate"]) == 0
+    kid = capsys.readouterr().out.split()[-1]
+    async with app_db.session() as session:
+        assert (await keys.active_key(session)).kid == kid
+    assert await keys._main(["list"]) == 0
+    assert f"{kid}  EdDSA" in capsys.readouterr().out
+    assert await keys._main(["bogus"]) == 2
