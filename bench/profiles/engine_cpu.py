@@ -74,16 +74,18 @@ async def main(n: int, profile: bool, gc_threshold: int) -> None:
         gc.freeze()  # what the server does once started: the schema and plans leave the collector's view
         gc.set_threshold(gc_threshold, *gc.get_threshold()[1:])
     profiler = cProfile.Profile() if profile else None
-    start = time.perf_counter()
     if profiler:
         profiler.enable()
-    for _ in range(n):
-        orjson.dumps(await gateway.execute(request))
+    batches = []  # the machine is shared: the best of five batches is the engine's own cost
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(max(1, n // 5)):
+            orjson.dumps(await gateway.execute(request))
+        batches.append((time.process_time() - start) / max(1, n // 5))
     if profiler:
         profiler.disable()
-    elapsed = time.perf_counter() - start
-    per_query = elapsed / n * 1000
-    print(f"{len(recorded)} subgraph requests/query; engine + orjson.dumps: {per_query:.3f} ms/query")
+    per_query = min(batches) * 1000
+    print(f"{len(recorded)} subgraph requests/query; engine + orjson.dumps: {per_query:.3f} ms/q (best of 5)")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
 

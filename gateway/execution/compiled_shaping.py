@@ -63,28 +63,7 @@ class ShapeCompiler:
                 steps.append((f.out_key, f.key, _NON_NULL_SCALAR, self._complete(f, 0)))
             else:
                 steps.append((f.out_key, f.key, _CHECKED, self._complete(f, 0)))
-        program = tuple(steps)
-
-        def shape_object(obj: dict[str, Any], path: Path, errors: Errors) -> Any:
-            out: dict[str, Any] = {}
-            get = obj.get
-            for out_key, key, kind, arg in program:
-                if kind == _PLAIN:
-                    out[out_key] = get(key)
-                elif kind == _TYPENAME:
-                    out[out_key] = arg
-                else:
-                    v = get(key)
-                    if kind == _NON_NULL_SCALAR and v is not None:
-                        out[out_key] = v
-                        continue
-                    r = arg(v, (path, out_key), errors)
-                    if r is BUBBLE:
-                        return BUBBLE
-                    out[out_key] = r
-            return out
-
-        return shape_object
+        return _generate(steps)
 
     def _complete(self, f: NField, i: int) -> Complete:
         wrap = f.wrap
@@ -99,6 +78,40 @@ class ShapeCompiler:
             by_type = {tn: self._object(fl, tn) for tn, fl in f.sub.items() if tn}
             return _abstract(by_type, self._object(f.sub.get("", []), f.type_name), self.api_objects)
         return _concrete(self._object(f.sub.get(f.type_name, []), f.type_name))
+
+
+def _generate(steps: list[tuple[str, str, int, Any]]) -> ObjectShape:
+    """Python source for one selection, compiled once: a dict display for the leading plain fields and
+    one statement per checked field. Keys, constants and completers are names bound in the function's
+    namespace, never text taken from the operation."""
+    env: dict[str, Any] = {"BUBBLE": BUBBLE}
+    head: list[str] = []
+    body: list[str] = []
+    for n, (out_key, key, kind, arg) in enumerate(steps):
+        env[f"o{n}"], env[f"k{n}"], env[f"a{n}"] = out_key, key, arg
+        if kind == _PLAIN and not body:
+            head.append(f"o{n}: get(k{n})")
+        elif kind == _TYPENAME and not body:
+            head.append(f"o{n}: a{n}")
+        elif kind == _PLAIN:
+            body.append(f"    out[o{n}] = get(k{n})")
+        elif kind == _TYPENAME:
+            body.append(f"    out[o{n}] = a{n}")
+        else:
+            body.append(f"    v = get(k{n})")
+            indent = "    "
+            if kind == _NON_NULL_SCALAR:
+                body.append("    if v is None:")
+                indent = "        "
+            body += [f"{indent}v = a{n}(v, (path, o{n}), errors)",
+                     f"{indent}if v is BUBBLE:",
+                     f"{indent}    return BUBBLE",
+                     f"    out[o{n}] = v"]
+    source = "\n".join(["def shape_object(obj, path, errors):", "    get = obj.get",
+                         f"    out = {{{', '.join(head)}}}", *body, "    return out"])
+    exec(compile(source, "<shaping>", "exec"), env)  # generated from the step kinds only
+    shape: ObjectShape = env["shape_object"]
+    return shape
 
 
 def _non_null(inner: Complete, name: str) -> Complete:
