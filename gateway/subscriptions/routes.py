@@ -8,6 +8,7 @@ from starlette.websockets import WebSocket
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.documents import DocumentStore
+from gateway.safety.limits import OperationLimiter, OperationLimits
 from gateway.subscriptions.session import OperationRunner, SubscriptionSettings
 from gateway.subscriptions.transport_sse import EventStreamEndpoint, EventStreamRoute
 from gateway.subscriptions.transport_ws import WebSocketConnection
@@ -26,7 +27,18 @@ def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -
         max_tokens=config.max_query_tokens,
     )
     settings = SubscriptionSettings(upstream_heartbeat=config.subscription_keepalive or None)
-    runner = OperationRunner(gateway, documents, settings)
+    # The same operation limits as over HTTP (gateway/safety): depth, aliases, root fields, cost, tokens.
+    limits = OperationLimits(
+        max_depth=config.max_depth,
+        max_introspection_depth=config.max_introspection_depth,
+        max_aliases=config.max_aliases,
+        max_root_fields=config.max_root_fields,
+        max_directives=config.max_directives,
+        max_cost=config.max_cost,
+        default_list_size=config.default_list_size,
+    )
+    limiter = OperationLimiter(gateway.api_schema, limits, cache_size=max(config.validation_cache_size, 100))
+    runner = OperationRunner(gateway, documents, settings, limiter)
     keepalive = config.subscription_keepalive
 
     async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -12,8 +12,10 @@ end the stream with one coded error result, never an exception.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,13 +40,20 @@ from gateway.http.lru import LRUCache
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.planning.plan import QueryPlan, Subscription
 from gateway.planning.planner import PlanningError
+from gateway.safety.limits import OperationLimiter
+from gateway.safety.tokens import token_limit_error
 from gateway.subscriptions.cursor import (
     CURSOR_VARIABLE,
     UpstreamOperation,
     rewrite_for_cursor,
     take_event_cursor,
 )
-from gateway.subscriptions.upstream import UpstreamError, subscribe_upstream
+from gateway.subscriptions.upstream import (
+    UPSTREAM_CLOSED,
+    UPSTREAM_UNAVAILABLE,
+    UpstreamError,
+    subscribe_upstream,
+)
 
 _log = logging.getLogger("gateway.subscriptions")
 
@@ -74,17 +83,27 @@ class OperationParams:
 class SubscriptionSettings:
     upstream_connect_timeout: float = 10.0
     upstream_heartbeat: float | None = 30.0  # WebSocket pings to the subgraph (dead peers are noticed)
+    # A resumable subscription (the subgraph gave a cursor) whose subgraph connection drops (a deploy,
+    # a restart) is reopened from the last cursor this many times, with backoff, before the client is told.
+    upstream_retries: int = 5
+    upstream_retry_delay: float = 0.5  # doubled on each attempt
+    max_operations_per_connection: int = 100  # WebSocket: concurrent operations of one connection
 
 
 class OperationRunner:
     """Shared by both transports: caches, the gateway, and how subscriptions reach subgraphs."""
 
     def __init__(
-        self, gateway: Gateway, documents: DocumentStore, settings: SubscriptionSettings | None = None
+        self,
+        gateway: Gateway,
+        documents: DocumentStore,
+        settings: SubscriptionSettings | None = None,
+        limiter: OperationLimiter | None = None,
     ) -> None:
         self.gateway = gateway
         self.documents = documents
         self.settings = settings or SubscriptionSettings()
+        self.limiter = limiter  # the safety layer's operation limits (depth, aliases, cost), as over HTTP
         self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(1024)
         self.active_upstreams = 0  # open subgraph subscriptions (tests, diagnostics)
 
@@ -107,6 +126,10 @@ class OperationRunner:
         headers: Mapping[str, str],
         cursor: str | None,
     ) -> PreparedRun:
+        if self.limiter is not None and self.documents.parsed.get(params.query) is None:
+            too_long = token_limit_error(params.query, self.documents.max_tokens)
+            if too_long is not None:
+                raise GraphQLRequestError([too_long], PARSE_FAILED)
         parsed = self.documents.parse(params.query)
         if parsed.error is not None:
             raise GraphQLRequestError([parsed.error], PARSE_FAILED)
@@ -116,6 +139,8 @@ class OperationRunner:
         errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        if self.limiter is not None:
+            self.limiter.check(params.query, document, operation, params.variables)
         if operation.variable_definitions or params.variables:
             coerced = graphql.get_variable_values(
                 self.gateway.api_schema, operation.variable_definitions or (), params.variables or {}
@@ -199,13 +224,14 @@ class PreparedRun:
             )
         self.plan = plan
 
-    async def results(self) -> AsyncIterator[dict[str, Any]]:
+    async def results(self) -> AsyncGenerator[dict[str, Any], None]:
         """Each result to send as ``next``; the transport sends ``complete`` when this ends."""
         if not self.is_subscription:
             yield await self._single()
             return
-        async for result in self._events():
-            yield result
+        async with contextlib.aclosing(self._events()) as events:
+            async for result in events:
+                yield result
 
     async def _single(self) -> dict[str, Any]:
         if is_introspection_only(self.document, self.operation):
@@ -242,44 +268,80 @@ class PreparedRun:
         # Signed per use: the context expires after GATEWAY_CONTEXT_TTL, subscriptions live for days.
         return auth.subgraph_headers(self.principal or ANONYMOUS, self.gateway.subgraph_headers)
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+    async def _events(self) -> AsyncGenerator[dict[str, Any], None]:
         plan = self.plan
         assert plan is not None and isinstance(plan.node, Subscription)
         primary = plan.node.primary
         upstream = self.runner.upstream_operation(primary.operation)
+        self.runner.active_upstreams += 1
+        try:
+            attempt = 0
+            while True:
+                payload = self._upstream_payload(upstream, primary.variable_usages)
+                try:
+                    # aclosing: a client that leaves closes the subgraph subscription now, not at GC
+                    async with contextlib.aclosing(self._upstream_events(plan, upstream, payload)) as events:
+                        async for result in events:
+                            attempt = 0  # the connection works again
+                            yield result
+                    return
+                except UpstreamError as exc:
+                    if not self._may_resume(exc, attempt):
+                        yield self._upstream_failure(exc, primary.subgraph)
+                        return
+                    _log.info(
+                        "subscription to %s lost (%s); resuming after cursor %s",
+                        primary.subgraph,
+                        exc.code,
+                        self.cursor,
+                    )
+                    await asyncio.sleep(self.runner.settings.upstream_retry_delay * 2**attempt)
+                    attempt += 1
+        finally:
+            self.runner.active_upstreams -= 1
+
+    def _upstream_payload(self, upstream: UpstreamOperation, usages: tuple[str, ...]) -> dict[str, Any]:
         variables = self.params.variables or {}
-        upstream_vars = {v: variables[v] for v in primary.variable_usages if v in variables}
+        upstream_vars = {v: variables[v] for v in usages if v in variables}
         if upstream.cursor_argument:
             upstream_vars[CURSOR_VARIABLE] = self.cursor
         payload: dict[str, Any] = {"query": upstream.query, "variables": upstream_vars}
         if self.cursor is not None:
             payload["extensions"] = {"cursor": self.cursor}
+        return payload
+
+    def _may_resume(self, exc: UpstreamError, attempt: int) -> bool:
+        """Only from a known cursor (nothing is lost in between) and only when the connection failed."""
+        return (
+            self.cursor is not None
+            and exc.code in (UPSTREAM_CLOSED, UPSTREAM_UNAVAILABLE)
+            and attempt < self.runner.settings.upstream_retries
+        )
+
+    async def _upstream_events(
+        self, plan: QueryPlan, upstream: UpstreamOperation, payload: dict[str, Any]
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        assert isinstance(plan.node, Subscription)
         settings = self.runner.settings
-        self.runner.active_upstreams += 1
-        try:
-            async with aiohttp.ClientSession() as session:
-                events = subscribe_upstream(
-                    session,
-                    primary.url,
-                    payload,
-                    self._subgraph_headers(),
-                    connect_timeout=settings.upstream_connect_timeout,
-                    heartbeat=settings.upstream_heartbeat,
-                )
-                try:
-                    async for event in events:
-                        cursor = take_event_cursor(upstream, event)
-                        result = await self._resolve(plan, event)
-                        if cursor is not None:
-                            self.cursor = cursor
-                            result.setdefault("extensions", {})["cursor"] = cursor
-                        yield result
-                except UpstreamError as exc:
-                    yield self._upstream_failure(exc, primary.subgraph)
-                finally:
-                    await events.aclose()  # closes the subgraph socket now, also when the client left
-        finally:
-            self.runner.active_upstreams -= 1
+        async with aiohttp.ClientSession() as session:
+            events = subscribe_upstream(
+                session,
+                plan.node.primary.url,
+                payload,
+                self._subgraph_headers(),
+                connect_timeout=settings.upstream_connect_timeout,
+                heartbeat=settings.upstream_heartbeat,
+            )
+            try:
+                async for event in events:
+                    cursor = take_event_cursor(upstream, event)
+                    result = await self._resolve(plan, event)
+                    if cursor is not None:
+                        self.cursor = cursor
+                        result.setdefault("extensions", {})["cursor"] = cursor
+                    yield result
+            finally:
+                await events.aclose()  # closes the subgraph socket now, also when the client left
 
     def _upstream_failure(self, exc: UpstreamError, subgraph: str) -> dict[str, Any]:
         errors: list[dict[str, Any]] = []

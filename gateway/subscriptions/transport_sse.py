@@ -141,8 +141,9 @@ class EventStreamEndpoint:
 
         async def pump() -> None:
             try:
-                async for result in run.results():
-                    await queue.put(result)
+                async with contextlib.aclosing(run.results()) as results:
+                    async for result in results:
+                        await queue.put(result)
             finally:
                 await queue.put(_DONE)
 

@@ -184,6 +184,13 @@ class WebSocketConnection:
             return
         if op_id in self.operations:
             await self._close(CLOSE_DUPLICATE_ID, f"Subscriber for {op_id} already exists")
+        if len(self.operations) >= self.runner.settings.max_operations_per_connection:
+            error = {
+                "message": "Too many operations on this connection.",
+                "extensions": {"code": "TOO_MANY_OPERATIONS"},
+            }
+            await self._send({"id": op_id, "type": "error", "payload": [error]})
+            return
         name, variables, extensions = (
             payload.get("operationName"),
             payload.get("variables"),
@@ -206,10 +213,11 @@ class WebSocketConnection:
 
     async def _run(self, op_id: str, run: PreparedRun) -> None:
         try:
-            async for result in run.results():
-                if self.operations.get(op_id) is not asyncio.current_task():
-                    return
-                await self._send({"id": op_id, "type": "next", "payload": result})
+            async with contextlib.aclosing(run.results()) as results:
+                async for result in results:
+                    if self.operations.get(op_id) is not asyncio.current_task():
+                        return
+                    await self._send({"id": op_id, "type": "next", "payload": result})
             if self.operations.get(op_id) is asyncio.current_task():
                 await self._send({"id": op_id, "type": "complete"})
         except asyncio.CancelledError:

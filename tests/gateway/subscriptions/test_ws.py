@@ -257,3 +257,41 @@ async def test_server_pings_keep_idle_connections_alive(env: Env, serve_gateway:
         assert await ws.receive(skip_pings=False) == {"type": "ping"}
         await ws.send({"type": "pong"})
         assert await ws.receive(skip_pings=False) == {"type": "ping"}
+
+
+async def test_subgraph_restart_is_bridged_from_the_last_cursor(
+    env: Env, serve_gateway: ServeGateway
+) -> None:
+    """A deploy of the subgraph: the gateway reopens the subscription after the last cursor it sent, so
+    the client sees every event, once, and no error."""
+    feed = market.Feed()
+    port = free_port()
+    async with contextlib.AsyncExitStack() as first:
+        orders = await first.enter_async_context(serve_asgi(market.make_orders(feed), port=port))
+        async with serve_gateway(urls={"orders": f"{orders}/graphql"}) as gw, gw.ws() as ws:
+            await ws.init({"Authorization": f"Bearer {env.token()}"})
+            await ws.subscribe("s1", EVENTS)
+            await eventually(lambda: feed.opened == 1)
+            feed.publish("created", "o1")
+            assert (await ws.receive())["payload"]["extensions"] == {"cursor": "1"}
+            await first.aclose()  # the subgraph goes down...
+            feed.publish("paid", "o1")  # ...while its stream goes on
+            async with serve_asgi(market.make_orders(feed), port=port):
+                await eventually(lambda: feed.opened == 2)
+                feed.publish("shipped", "o1")
+                got = [(await ws.receive())["payload"] for _ in range(2)]
+                assert [(p["data"]["orderEvents"]["kind"], p["extensions"]["cursor"]) for p in got] == [
+                    ("paid", "2"),
+                    ("shipped", "3"),
+                ]
+                assert all("errors" not in p for p in got)
+
+
+async def test_operation_limits_apply_to_subscriptions(env: Env, serve_gateway: ServeGateway) -> None:
+    async with serve_gateway(max_depth=2) as gw, gw.ws() as ws:
+        await ws.init()
+        await ws.subscribe("deep", EVENTS)
+        message = await ws.receive()
+        assert message["type"] == "error" and message["id"] == "deep"
+        assert message["payload"][0]["extensions"]["code"]
+    assert env.feed.opened == 0
