@@ -70,6 +70,8 @@ class GatewayConfig(BaseSettings):
     subscriptions: bool = True  # graphql-transport-ws and GraphQL over SSE on /graphql
     subscription_keepalive: float = Field(default=15.0, ge=0)  # ping/comment every N s when idle; 0: off
     subscription_init_timeout: float = Field(default=3.0, gt=0)  # connection_init deadline (close 4408)
+    # Open connections re-check their credentials this often (expired token, revoked key: closed); 0: off
+    subscription_reauth_interval: float = Field(default=5.0, ge=0)
 
     # Safety layer (gateway/safety/, docs/safety.md). Operation limits: 0 disables one.
     max_depth: int = Field(default=15, ge=0)  # field nesting, fragments expanded
