@@ -109,6 +109,15 @@ def list_prices_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Price]
     return DataLoader(load)
 
 
+def sku_prices_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[tuple[Price, str]]]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[tuple[Price, str]]]:
+        async with ctx.session() as session:
+            found = await service.prices_of_skus(session, ids)
+        return [found[i] for i in ids]
+
+    return DataLoader(load)
+
+
 def list_assignments_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
     async def load(ids: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
         async with ctx.session() as session:

@@ -116,6 +116,7 @@ class QuantityRule:
 
 @strawberry.type(description="One price break: from `minQuantity` units on, `unitPrice` each.")
 class Price:
+    price_list_id: strawberry.ID
     sku_id: strawberry.ID
     product_id: strawberry.ID | None
     min_quantity: int
@@ -124,6 +125,7 @@ class Price:
     @classmethod
     def from_model(cls, row: models.Price, currency: str) -> Price:
         return cls(
+            price_list_id=_id(row.price_list_id),
             sku_id=_id(row.sku_id),
             product_id=_opt_id(row.product_id),
             min_quantity=row.min_quantity,
@@ -250,6 +252,20 @@ class Sku:
     @strawberry.field(description="Unit price and line total for this buyer at `quantity`, with the rule.")
     async def price(self, info: Info, quantity: int = 1, currency: str | None = None) -> PriceResult:
         return await _sku_price(info, self.id, quantity, currency)
+
+    @strawberry.federation.field(
+        requires_scopes=WRITE,
+        description="Every price break of this SKU in the tenant's price lists, by list name and minimum "
+        "quantity. Pricing managers only (it shows every buyer's contract prices); the gateway removes "
+        "it for anyone else.",
+    )
+    async def price_breaks(self, info: Info) -> list[Price] | None:
+        principal = info.context.principal
+        sku_id = _uuid_or_none(self.id)
+        if principal is None or not principal.has_scope("pricing:write") or sku_id is None:
+            return None  # the gateway never asks for it without the scope; refuse anyway
+        rows = await info.context.loaders.get(loaders.sku_prices_loader).load(sku_id)
+        return [Price.from_model(row, currency) for row, currency in rows]
 
     @strawberry.field(description="Order quantity limits for this buyer.")
     async def quantity_rule(self, info: Info) -> QuantityRule:

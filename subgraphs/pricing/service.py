@@ -594,6 +594,23 @@ async def prices_of_lists(
     return found
 
 
+async def prices_of_skus(
+    session: AsyncSession, sku_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[Price, str]]]:
+    """Every price break of these SKUs in the tenant's lists, with the list's currency (by list
+    name, then minimum quantity). For pricing managers: it shows every buyer's contract prices."""
+    found: dict[uuid.UUID, list[tuple[Price, str]]] = {i: [] for i in sku_ids}
+    rows = await session.execute(
+        select(Price, PriceList.currency)
+        .join(PriceList, PriceList.id == Price.price_list_id)
+        .where(Price.sku_id.in_(list(sku_ids)))
+        .order_by(Price.sku_id, PriceList.name, PriceList.id, Price.min_quantity)
+    )
+    for price, currency in rows.all():
+        found[price.sku_id].append((price, currency))
+    return found
+
+
 async def assignments_of_lists(
     session: AsyncSession, price_list_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
