@@ -26,7 +26,10 @@ def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -
         validation_cache_size=config.validation_cache_size,
         max_tokens=config.max_query_tokens,
     )
-    settings = SubscriptionSettings(upstream_heartbeat=config.subscription_keepalive or None)
+    settings = SubscriptionSettings(
+        upstream_heartbeat=config.subscription_keepalive or None,
+        reauth_interval=config.subscription_reauth_interval,
+    )
     # The same operation limits as over HTTP (gateway/safety): depth, aliases, root fields, cost, tokens.
     limits = OperationLimits(
         max_depth=config.max_depth,

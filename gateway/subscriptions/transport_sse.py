@@ -24,7 +24,14 @@ from starlette.types import Receive, Scope, Send
 from gateway.auth.principal import AuthenticationError, Principal
 from gateway.http.errors import HTTPRequestError
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
-from gateway.subscriptions.session import OperationParams, OperationRefused, OperationRunner, PreparedRun
+from gateway.subscriptions.session import (
+    CredentialsExpired,
+    OperationParams,
+    OperationRefused,
+    OperationRunner,
+    PreparedRun,
+    recheck_credentials,
+)
 
 EVENT_STREAM = "text/event-stream"
 _DONE = object()
@@ -147,7 +154,23 @@ class EventStreamEndpoint:
             finally:
                 await queue.put(_DONE)
 
+        async def recheck(every: float) -> None:
+            # Days-long streams: an expired token or a revoked key ends the stream with a coded error.
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await recheck_credentials(self.runner.gateway, run.headers, run.principal)
+                except CredentialsExpired as exc:
+                    await queue.put({"errors": [{"message": str(exc), "extensions": {"code": exc.code}}]})
+                    await queue.put(_DONE)
+                    task.cancel()
+                    return
+
         task = asyncio.create_task(pump())
+        tasks = [task]
+        interval = self.runner.settings.reauth_interval
+        if interval and self.runner.gateway.auth is not None:
+            tasks.append(asyncio.create_task(recheck(interval)))
         try:
             yield b": connected\n\n"
             while True:
@@ -162,6 +185,8 @@ class EventStreamEndpoint:
                 yield format_event("next", item, str(cursor) if cursor is not None else None)
             yield format_event("complete", None)
         finally:
-            task.cancel()  # the client left (or the stream ended): the upstream subscription closes
-            with contextlib.suppress(BaseException):
-                await task
+            for t in tasks:
+                t.cancel()  # the client left (or the stream ended): the upstream subscription closes
+            for t in tasks:
+                with contextlib.suppress(BaseException):
+                    await t

@@ -29,7 +29,14 @@ from gateway.subscriptions.protocol import (
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
 )
-from gateway.subscriptions.session import OperationParams, OperationRefused, OperationRunner, PreparedRun
+from gateway.subscriptions.session import (
+    CredentialsExpired,
+    OperationParams,
+    OperationRefused,
+    OperationRunner,
+    PreparedRun,
+    recheck_credentials,
+)
 
 _log = logging.getLogger("gateway.subscriptions.ws")
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-gateway-context")
@@ -79,6 +86,8 @@ class WebSocketConnection:
         timers = [asyncio.create_task(self._init_timeout())]
         if self.keepalive:
             timers.append(asyncio.create_task(self._pinger(self.keepalive)))
+        if self.runner.settings.reauth_interval and self.runner.gateway.auth is not None:
+            timers.append(asyncio.create_task(self._recheck(self.runner.settings.reauth_interval)))
         try:
             while not self._closed:
                 message = await self.ws.receive()
@@ -120,6 +129,20 @@ class WebSocketConnection:
             if self.acknowledged and not self._closed:
                 with contextlib.suppress(Exception):
                     await self._send({"type": "ping"})
+
+    async def _recheck(self, every: float) -> None:
+        """Days-long connections: an expired token or a revoked key ends the connection (the client
+        reconnects with fresh credentials and resumes from its cursor)."""
+        while not self._closed:
+            await asyncio.sleep(every)
+            if not self.acknowledged or self._closed:
+                continue
+            try:
+                await recheck_credentials(self.runner.gateway, self.headers, self.principal)
+            except CredentialsExpired as exc:
+                code = CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHORIZED
+                with contextlib.suppress(_Closed):
+                    await self._close(code, "Forbidden" if exc.status == 403 else "Unauthorized")
 
     async def _handle(self, raw: str | bytes | None) -> None:
         try:

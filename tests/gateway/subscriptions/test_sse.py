@@ -149,3 +149,15 @@ async def test_sse_keepalive_comments_and_disconnect_closes_upstream(
 async def test_plain_post_still_refuses_subscriptions(env: Env, gw: Served) -> None:
     async with gw.session.post(f"{gw.url}/graphql", json={"query": EVENTS}) as resp:
         assert resp.status == 400
+
+
+async def test_sse_stream_ends_when_the_token_expires(env: Env, serve_gateway: ServeGateway) -> None:
+    async with (
+        serve_gateway(jwt_clock_skew=0, subscription_reauth_interval=0.2) as gw,
+        sse(gw, EVENTS, token=env.token(ttl=1.5)) as stream,
+    ):
+        event = await stream.next_event()
+        assert event["event"] == "next"
+        assert event["data"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await stream.next_event())["event"] == "complete"
+    await eventually(lambda: env.feed.opened == env.feed.closed)

@@ -295,3 +295,12 @@ async def test_operation_limits_apply_to_subscriptions(env: Env, serve_gateway: 
         assert message["type"] == "error" and message["id"] == "deep"
         assert message["payload"][0]["extensions"]["code"]
     assert env.feed.opened == 0
+
+
+async def test_expired_token_closes_the_connection_4401(env: Env, serve_gateway: ServeGateway) -> None:
+    async with serve_gateway(jwt_clock_skew=0, subscription_reauth_interval=0.2) as gw, gw.ws() as ws:
+        assert (await ws.init({"Authorization": f"Bearer {env.token(ttl=1.5)}"}))["type"] == "connection_ack"
+        await ws.subscribe("s1", EVENTS)
+        await eventually(lambda: env.feed.opened == 1)
+        assert (await ws.receive())["closed"] == 4401
+    await eventually(lambda: env.feed.closed == 1)
