@@ -43,6 +43,8 @@ from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
 from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
+from gateway.safety.cors import cors_middleware
+from gateway.safety.layer import SafetyLayer
 
 logger = logging.getLogger("gateway.http")
 
@@ -78,9 +80,11 @@ class GraphQLEndpoint:
         self.gateway = gateway
         self.config = config
         self.schema = gateway.api_schema
+        self.safety = SafetyLayer(config, self.schema)  # limits, persisted queries, CSRF, rate limits
+        self._persisted = self.safety.persisted is not None
         self.documents = DocumentStore(self.schema, parse_cache_size=config.parse_cache_size,
                                        validation_cache_size=config.validation_cache_size,
-                                       max_tokens=config.max_query_tokens)
+                                       max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
 
     async def handle(self, request: Request) -> Response:
@@ -112,9 +116,11 @@ class GraphQLEndpoint:
 
     async def _read_params(self, request: Request) -> GraphQLParams:
         if request.method in ("GET", "HEAD"):
-            return params_from_query_string(request.query_params)
+            self.safety.check_csrf(request.headers)
+            return params_from_query_string(request.query_params, persisted=self._persisted)
         if request.method != "POST":
             raise HTTPRequestError(405, "GraphQL requests use GET or POST.", headers=_ALLOW)
+        self.safety.check_csrf(request.headers)
         media, charset = _content_type(request)
         if charset not in (None, "utf-8", "utf8"):
             raise HTTPRequestError(415, f"Unsupported charset '{charset}': send UTF-8.")
@@ -130,7 +136,7 @@ class GraphQLEndpoint:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise HTTPRequestError(400, f"The request body is not valid JSON: {exc.msg}.") from None
-        return params_from_body(body)
+        return params_from_body(body, persisted=self._persisted)
 
     @staticmethod
     def _decode_text(raw: bytes) -> str:
@@ -173,6 +179,8 @@ class GraphQLEndpoint:
                    media_type: str) -> tuple[dict[str, Any], int]:
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
         principal = await self._authenticate(headers)
+        await self.safety.check_rate(principal, request.client.host if request.client else None)
+        params, persisted = await self.safety.resolve_persisted(params)
         parsed = self.documents.parse(params.query)
         if parsed.error is not None:
             raise GraphQLRequestError([parsed.error], PARSE_FAILED)
@@ -185,6 +193,8 @@ class GraphQLEndpoint:
         errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        self.safety.check_limits(params.query, document, operation, params.variables)
+        await self.safety.register_persisted(persisted)
         if operation.operation == graphql.OperationType.SUBSCRIPTION:
             raise HTTPRequestError(400, "Subscriptions are not served over a single HTTP request; use a "
                                         "WebSocket (graphql-transport-ws) or server-sent events.")
@@ -229,10 +239,11 @@ async def healthcheck(request: Request) -> Response:
     return Response(_HEALTHY, media_type="application/json")
 
 
-def _metrics_endpoint(gateway: Gateway) -> Any:
+def _metrics_endpoint(gateway: Gateway, safety: SafetyLayer) -> Any:
     async def metrics(request: Request) -> Response:
-        """Prometheus text format: the auth layer's counters (tenant guard, authorization)."""
+        """Prometheus text format: the auth and safety layers' counters."""
         text = gateway.auth.metrics.prometheus() if gateway.auth is not None else ""
+        text += safety.metrics.prometheus()
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return metrics
@@ -250,7 +261,7 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
     routes: list[BaseRoute] = [
         *extra_routes,
         Route("/healthcheck", healthcheck, methods=["GET"]),
-        Route("/metrics", _metrics_endpoint(gateway), methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(gateway, endpoint.safety), methods=["GET"]),
         Route("/graphql", endpoint.handle, methods=methods),
         Route("/", endpoint.handle, methods=methods),
     ]
@@ -264,7 +275,8 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
         await gateway.close()
         if gateway.auth is not None:
             await gateway.auth.close()
+        await endpoint.safety.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(config))
     app.state.graphql = endpoint
     return app
