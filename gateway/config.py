@@ -79,7 +79,7 @@ class GatewayConfig(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_root_fields: int = Field(default=20, ge=0)
     max_directives: int = Field(default=50, ge=0)
-    max_cost: int = Field(default=50_000, ge=0)  # estimated: fields x list sizes (first/last/limit)
+    max_cost: int = Field(default=250_000, ge=0)  # estimated: fields x list sizes (first/last/limit)
     default_list_size: int = Field(default=10, ge=1)  # list size assumed without first/last/limit
     apq: bool = True  # automatic persisted queries (Apollo APQ v1), stored in Redis behind a local LRU
     apq_cache_size: int = Field(default=1_000, ge=0)

@@ -10,7 +10,8 @@ Cost model (a simple, predictable estimate of the work a query asks for):
 - every field costs 1 (``__typename`` 0; ``__schema``/``__type`` 1: their fan-out is bounded by
   validation's introspection depth rule and they are answered locally);
 - a field with a ``first``/``last``/``limit`` argument multiplies the cost of its selection by that
-  value (``default_list_size`` when the value is absent or not an integer); its direct list
+  value (the argument's schema default when the query omits it; ``default_list_size`` when the value is
+  null or not an integer); its direct list
   children (a connection's ``edges``/``nodes``) are then not multiplied again;
 - any other field returning a list multiplies its selection by ``default_list_size``.
 """
@@ -45,7 +46,7 @@ class OperationLimits:
     max_aliases: int = 30
     max_root_fields: int = 20
     max_directives: int = 50
-    max_cost: int = 50_000
+    max_cost: int = 250_000
     default_list_size: int = 10
 
 
@@ -187,7 +188,7 @@ class _Measure:
                                                                 graphql.GraphQLInterfaceType)) else None
         if field is None or node.selection_set is None:
             return 1
-        size = self._size_argument(node)
+        size = self._size_argument(node, field)
         is_list = graphql.is_list_type(graphql.get_nullable_type(field.type))
         if size is not None:
             multiplier = size
@@ -198,8 +199,8 @@ class _Measure:
         child_type = graphql.get_named_type(field.type)
         return 1 + multiplier * self.cost(node.selection_set, child_type, size is not None)
 
-    def _size_argument(self, node: ast.FieldNode) -> int | None:
-        """The list size a field asks for, or None when it has no size argument."""
+    def _size_argument(self, node: ast.FieldNode, field: graphql.GraphQLField) -> int | None:
+        """The list size a field asks for (else its schema default), or None without a size argument."""
         for argument in node.arguments or ():
             if argument.name.value not in SIZE_ARGUMENTS:
                 continue
@@ -215,6 +216,16 @@ class _Measure:
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(value, 0)
             return self.default_list_size
+        for name in SIZE_ARGUMENTS:
+            definition = field.args.get(name)
+            if definition is None:
+                continue
+            default = definition.default_value
+            node_default = definition.ast_node.default_value if definition.ast_node is not None else None
+            if not isinstance(default, int) and isinstance(node_default, ast.IntValueNode):
+                default = int(node_default.value)  # schemas built from SDL may keep it in the AST only
+            if isinstance(default, int) and not isinstance(default, bool):
+                return max(default, 0)
         return None
 
 

@@ -24,7 +24,7 @@ from gateway.safety.tokens import MAX_TOKENS, count_tokens, token_limit_error
 
 SDL = """
 type Query { node: Node nodes(first: Int, limit: Int): [Node!]! connection(first: Int, after: String): Conn
-  tags: [String!]! name: String }
+  tags: [String!]! name: String top(first: Int = 3): [Node!]! }
 type Node { id: ID! name: String child: Node children: [Node!]! items(first: Int): [Node!]! }
 type Conn { edges: [Edge!]! nodes: [Node!]! totalCount: Int }
 type Edge { node: Node cursor: String }
@@ -107,6 +107,7 @@ def test_cost_multiplies_list_sizes() -> None:
     assert _metrics("{ nodes(first: 5) { id name } }").cost == 1 + 5 * 2
     assert _metrics("{ nodes { id } }").cost == 1 + 10 * 1  # default size
     assert _metrics("{ tags }").cost == 1  # a list of scalars is one field
+    assert _metrics("{ top { id } }").cost == 1 + 3 * 1  # the argument's schema default
     # A connection's edges/nodes are not multiplied twice.
     connection = "{ connection(first: 20) { totalCount edges { node { id } } } }"
     assert _metrics(connection).cost == 1 + 20 * (1 + 1 + 2)
@@ -143,3 +144,17 @@ def test_token_limit_is_checked_before_parsing_and_quickly() -> None:
 @pytest.mark.parametrize("limit", [3, 8])
 def test_token_count_stops_after_the_limit(limit: int) -> None:
     assert count_tokens("{ a b c d e f g h i j k l }", limit) == limit + 1
+
+
+def test_the_federation_benchmark_query_passes_the_default_limits() -> None:
+    from bench.federation import scenario
+    from gateway.engine import Gateway
+
+    if not scenario.available():
+        pytest.skip("the benchmark scenario is not on this machine")
+    api_schema = Gateway.from_supergraph_sdl(scenario.supergraph_sdl("http://127.0.0.1:1")).api_schema
+    query = scenario.query_text()
+    document = graphql.parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode))
+    assert OperationLimiter(api_schema, OperationLimits(), cache_size=1).errors(query, document, operation,
+                                                                                 None) == ()
