@@ -348,6 +348,63 @@ def start_gateway(supergraph: Path, port: int, env: Mapping[str, str]) -> Manage
     return proc
 
 
+def _orgs_token_settings() -> tuple[str | None, str | None]:
+    """(issuer, audience) of the tokens the orgs subgraph's `login` signs, if it has them."""
+    try:
+        module = importlib.import_module("subgraphs.orgs.config")
+        settings = module.get_orgs_settings()
+        return str(settings.jwt_issuer), str(settings.jwt_audience)
+    except Exception:  # orgs without token settings (yet): the gateway checks neither claim
+        return None, None
+
+
+def gateway_auth_env(subgraphs: Sequence[RunningSubgraph], environ: Mapping[str, str]) -> dict[str, str]:
+    """The gateway's auth settings pointing at the running orgs subgraph (docs/auth.md): its JWKS for
+    bearer tokens, the issuer and audience its tokens carry, and its API-key lookup. A variable already
+    set in `environ` wins; nothing is added for what orgs does not serve."""
+    orgs = next((s for s in subgraphs if s.name == "orgs"), None)
+    if orgs is None:
+        say("no orgs subgraph: the gateway will refuse bearer tokens and API keys")
+        return {}
+    base = orgs.url.removesuffix("/graphql")
+    wanted: dict[str, str] = {}
+    jwks_url = f"{base}/.well-known/jwks.json"
+    with contextlib.suppress(OSError):
+        if _http(jwks_url)[0] == 200:
+            wanted["GATEWAY_JWKS_URL"] = jwks_url
+            issuer, audience = _orgs_token_settings()
+            if issuer:
+                wanted["GATEWAY_JWT_ISSUER"] = issuer
+            if audience:
+                wanted["GATEWAY_JWT_AUDIENCE"] = audience
+    api_keys_url = f"{base}/internal/api-keys"
+    with contextlib.suppress(OSError):
+        if _http(api_keys_url)[0] != 404:  # it exists (401 without the gateway's signature)
+            wanted.update(GATEWAY_API_KEY_SOURCE="http", GATEWAY_API_KEY_URL=api_keys_url)
+    if "GATEWAY_JWKS_URL" not in wanted:
+        say("the orgs subgraph publishes no JWKS: the gateway will refuse bearer tokens")
+    return {key: value for key, value in wanted.items() if not environ.get(key)}
+
+
+def login_hint() -> list[str]:
+    """How to get a token from the demo data, printed next to the GraphiQL address."""
+    try:
+        seed = importlib.import_module("subgraphs.orgs.seed")
+        password = str(seed.DEMO_PASSWORD)
+        users = {str(u["id"]): str(u["email"]) for u in seed.USERS}
+        buyer = users[str(seed.BUYER_USER_ID)]
+        admin = users[str(seed.ADMIN_USER_ID)]
+        tenant = next(str(t["slug"]) for t in seed.TENANTS if t["id"] == seed.DEMO_TENANT_ID)
+    except Exception:  # no demo users (yet)
+        return []
+    return [
+        f"a token for the demo buyer (admin: {admin}, every demo user's password: {password}):",
+        f'  mutation {{ login(input: {{email: "{buyer}", password: "{password}", tenant: "{tenant}"}}) '
+        "{ token scopes userErrors { code message } } }",
+        "  then send the header   Authorization: Bearer <token>   (GraphiQL: the Headers tab)",
+    ]
+
+
 def gateway_secret(data_dir: Path) -> str:
     """B2B_GATEWAY_SECRET from the environment, else generated once into the data folder."""
     if os.environ.get("B2B_GATEWAY_SECRET"):
@@ -393,12 +450,16 @@ def up(options: LaunchOptions) -> int:
         subgraphs = start_subgraphs(env)
         children.extend(s.process for s in subgraphs)
         supergraph = build_supergraph(subgraphs, secret, data_dir / "supergraph.graphql")
-        gateway = start_gateway(supergraph, gateway_port, env) if supergraph is not None else None
+        gateway_env = {**env, **gateway_auth_env(subgraphs, env)}
+        gateway = start_gateway(supergraph, gateway_port, gateway_env) if supergraph is not None else None
         if gateway is not None:
             children.append(gateway)
             say("the stack is up; GraphiQL and the API:")
             with _print_lock:
                 print(f"http://{LOOPBACK}:{gateway_port}/graphql", flush=True)
+            if gateway_env.get("GATEWAY_JWKS_URL"):
+                for line in login_hint():
+                    say(line)
         else:
             say("running without a gateway; subgraphs: " + (", ".join(s.url for s in subgraphs) or "none"))
         say("press Ctrl-C to stop everything")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -426,3 +428,45 @@ async def test_a_deactivated_users_token_is_refused(e2e: Stack) -> None:
             f"(docs/e2e.md); a deactivated user's token still answers {after.body}"
         )
     assert after.status == 401 and after.codes() == ["UNAUTHENTICATED"], after.body
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+async def test_a_partner_api_key_works_until_revoked(e2e: Stack) -> None:
+    admin = await e2e.login("admin@acme-mro.example")
+    created = await e2e.query(
+        """mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) {
+             key apiKey { id } userErrors { field code message } } }""",
+        {
+            "input": {
+                "organizationId": str(orgs.BUYER_ID),
+                "name": "Northwind ERP",
+                "scopes": ["catalog:read"],
+            }
+        },
+        token=admin,
+    )
+    assert created.status == 200 and created.data["apiKeyCreate"]["userErrors"] == [], created.body
+    key = created.data["apiKeyCreate"]["key"]
+    key_id = created.data["apiKeyCreate"]["apiKey"]["id"]
+    query = """{ tenant { slug } searchProducts(query: "gloves", first: 1) { totalCount } }"""
+    used = await e2e.query(query, headers={"x-api-key": key})
+    assert used.status == 200 and not used.errors, used.body
+    assert used.data["tenant"] == {"slug": "acme-mro"} and used.data["searchProducts"]["totalCount"] > 0
+
+    revoked = await e2e.query(
+        """mutation($input: ApiKeyRevokeInput!) { apiKeyRevoke(input: $input) { userErrors { code } } }""",
+        {"input": {"id": key_id}},
+        token=admin,
+    )
+    assert revoked.status == 200 and revoked.data["apiKeyRevoke"]["userErrors"] == [], revoked.body
+    deadline = time.monotonic() + 5.0
+    while True:
+        after = await e2e.query(query, headers={"x-api-key": key})
+        if after.status == 401 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    assert after.status == 401 and after.codes() == ["UNAUTHENTICATED"], after.body
+    unknown = await e2e.query(query, headers={"x-api-key": key + "x"})
+    assert unknown.status == 401, unknown.body
