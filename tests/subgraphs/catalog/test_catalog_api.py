@@ -652,3 +652,32 @@ async def test_facets_only_when_selected_also_through_fragments(catalog_url: str
     total = plain["searchProducts"]["totalCount"]
     assert total == with_facets["searchProducts"]["totalCount"] > 0
     assert sum(v["count"] for v in with_facets["searchProducts"]["facets"]["vendors"]) == total
+
+
+async def test_tenant_scoped_types_expose_their_tenant_for_the_gateway_guard(catalog_url: str) -> None:
+    data = await gql(
+        catalog_url,
+        """query($id: ID!) {
+             product(id: $id) { tenantId category { tenantId path { tenantId } } skus { tenantId } }
+             categories { tenantId }
+             publications { tenantId }
+           }""",
+        {"id": str(NITRILE)},
+        **ADMIN,
+    )
+    tenant = str(TENANT)
+    product = data["product"]
+    assert product["tenantId"] == tenant and product["category"]["tenantId"] == tenant
+    assert {c["tenantId"] for c in product["category"]["path"]} == {tenant}
+    assert {s["tenantId"] for s in product["skus"]} == {tenant}
+    assert {c["tenantId"] for c in data["categories"]} == {tenant}
+    assert data["publications"] and {p["tenantId"] for p in data["publications"]} == {tenant}
+    # Entity references (what the gateway's tenant guard reads after an _entities fetch) carry it too.
+    refs = await gql(
+        catalog_url,
+        """query($reps: [_Any!]!) { _entities(representations: $reps) {
+             ... on Product { tenantId } ... on Sku { tenantId } } }""",
+        {"reps": [{"__typename": "Product", "id": str(NITRILE)}]},
+        **BUYER,
+    )
+    assert refs["_entities"] == [{"tenantId": tenant}]
