@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, FilePath, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -85,7 +85,7 @@ class GatewayConfig(BaseSettings):
     apq_cache_size: int = Field(default=1_000, ge=0)
     apq_ttl: int = Field(default=7 * 24 * 3600, ge=0)  # seconds a registered query stays in Redis; 0: forever
     persisted_only: bool = False  # trusted documents only: the manifest's documents, nothing else
-    persisted_manifest: Path | None = None  # JSON manifest (Apollo format or {"<sha256>": "<query>"})
+    persisted_manifest: FilePath | None = None  # JSON manifest (Apollo format or {"<sha256>": "<query>"})
     csrf_prevention: bool = True  # refuse requests a browser would send cross-site without a preflight
     csrf_required_headers: list[str] = Field(
         default_factory=lambda: ["x-apollo-operation-name", "apollo-require-preflight"])
@@ -94,3 +94,9 @@ class GatewayConfig(BaseSettings):
     cors_max_age: int = Field(default=600, ge=0)  # seconds browsers may cache a preflight answer
     rate_limit_per_minute: int | None = Field(default=None, ge=1)  # per principal (or IP); unset: off
     rate_limit_fail_open: bool = True  # Redis down: let requests through (logged, counted) or answer 503
+
+    @model_validator(mode="after")
+    def _trusted_documents_need_a_manifest(self) -> GatewayConfig:
+        if self.persisted_only and self.persisted_manifest is None:
+            raise ValueError("GATEWAY_PERSISTED_ONLY needs GATEWAY_PERSISTED_MANIFEST (trusted documents)")
+        return self

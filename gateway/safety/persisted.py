@@ -104,10 +104,15 @@ def load_manifest(path: Path) -> dict[str, str]:
     Apollo's format (``{"format": "apollo-persisted-query-manifest", "operations": [{"id", "body"}]}``)
     or a plain JSON object ``{"<sha256>": "<query>"}``.
     """
-    data = orjson.loads(path.read_bytes())
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the persisted query manifest: {exc}") from None
     entries: dict[str, str] = {}
     if isinstance(data, dict) and isinstance(data.get("operations"), list):
         for operation in data["operations"]:
+            if not isinstance(operation, dict) or "id" not in operation or "body" not in operation:
+                raise ValueError(f"{path}: every manifest operation needs an 'id' and a 'body'")
             entries[str(operation["id"]).lower()] = str(operation["body"])
     elif isinstance(data, dict):
         entries = {str(key).lower(): str(value) for key, value in data.items()}

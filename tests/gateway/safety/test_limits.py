@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import graphql
@@ -158,3 +160,25 @@ def test_the_federation_benchmark_query_passes_the_default_limits() -> None:
     operation = next(d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode))
     assert OperationLimiter(api_schema, OperationLimits(), cache_size=1).errors(query, document, operation,
                                                                                  None) == ()
+
+
+def test_settings_and_manifest_formats(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from gateway.config import GatewayConfig
+    from gateway.safety.persisted import load_manifest, query_hash
+
+    with pytest.raises(ValidationError):
+        GatewayConfig(persisted_only=True)  # trusted documents need a manifest
+    with pytest.raises(ValidationError):
+        GatewayConfig(persisted_manifest=tmp_path / "missing.json")
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({query_hash("{ name }").upper(): "{ name }"}))
+    assert load_manifest(plain) == {query_hash("{ name }"): "{ name }"}
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"operations": [{"id": "x"}]}')
+    with pytest.raises(ValueError, match="'id' and a 'body'"):
+        load_manifest(broken)
+    broken.write_text("{nope")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_manifest(broken)
