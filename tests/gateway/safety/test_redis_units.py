@@ -151,3 +151,23 @@ async def test_trusted_documents_only() -> None:
     with pytest.raises(GraphQLRequestError) as unknown:
         await persisted.resolve("", PQ)  # an unregistered hash is not found, and never registered
     assert unknown.value.errors[0]["extensions"]["code"] == PERSISTED_QUERY_NOT_FOUND
+
+
+async def test_rate_limit_costs_one_redis_command_per_request(service_urls: ServiceUrls) -> None:
+    import redis.asyncio as aioredis
+
+    limiter = RateLimiter(service_urls.redis_url, 1000, SafetyMetrics(), prefix=_prefix())
+    observer = aioredis.from_url(service_urls.redis_url)
+    try:
+        await limiter.check("user:t1:warm-up")  # loads the script once
+        before = (await observer.info("commandstats"))["cmdstat_evalsha"]["calls"]
+        processed = (await observer.info("stats"))["total_commands_processed"]
+        for index in range(10):
+            await limiter.check(f"user:t1:u{index}")
+        after = (await observer.info("stats"))["total_commands_processed"]
+        assert (await observer.info("commandstats"))["cmdstat_evalsha"]["calls"] - before == 10
+        # Per check one EVALSHA from us; inside it TIME, GET, SET (Redis counts those too); plus one INFO.
+        assert after - processed == 10 * (1 + 3) + 1
+    finally:
+        await observer.aclose()
+        await limiter.close()
