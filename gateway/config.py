@@ -61,6 +61,9 @@ class GatewayConfig(BaseSettings):
     api_key_table: str = "gateway:api-keys"  # Redis hash for api_key_source="redis"
     api_key_cache_ttl: float = Field(default=4.0, gt=0, le=5)  # revocation effective within this time
     redis_url: str | None = None  # default: REDIS_URL / B2B_REDIS_URL (shared settings)
+    # Deactivated users (docs/auth.md): Redis hash of the session versions orgs publishes; "": no check
+    session_versions_key: str = "gateway:session-versions"
+    session_version_cache_ttl: float = Field(default=1.0, ge=0, le=1)  # deactivation effective within this
     require_authentication: bool = False  # refuse anonymous requests outright
     reject_unauthorized: bool = False  # refuse the whole operation instead of nulling unauthorized fields
     introspection: bool = True  # false in production: __schema/__type refused

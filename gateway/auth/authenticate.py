@@ -3,8 +3,9 @@
 Claims contract of the JWTs (issued by the orgs subgraph): ``sub`` (user id), ``tenant_id`` (or
 ``tid``), ``org_id`` (or ``organization_id``), ``roles`` (list), ``scope`` (space-separated, OAuth 2)
 or ``scopes`` (list), ``exp`` (required), ``iat``/``nbf`` (optional), ``iss``/``aud`` (checked when
-configured). Only asymmetric algorithms of the allow-list are accepted: ``alg: none`` and HMAC
-(``HS*``, which a public JWKS key could be abused to "sign") never are.
+configured), ``sv`` (session version: refused when below the version stored for its user, who was
+deactivated since; see session_versions.py). Only asymmetric algorithms of the allow-list are
+accepted: ``alg: none`` and HMAC (``HS*``, which a public JWKS key could be abused to "sign") never are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from gateway.auth.principal import (
     AuthUnavailableError,
     ForbiddenHeaderError,
     Principal,
+)
+from gateway.auth.session_versions import (
+    MalformedSessionVersionError,
+    SessionVersions,
+    token_session_version,
 )
 from gateway.http.lru import LRUCache
 from shared.gateway_context import HEADER as CONTEXT_HEADER
@@ -73,9 +79,12 @@ class Authenticator:
         clock_skew: float = 30.0,
         require_authentication: bool = False,
         token_cache_size: int = 4096,
+        session_versions: SessionVersions | None = None,
     ) -> None:
         self.jwks = jwks
         self.api_keys = api_keys
+        # Deactivated users (docs/auth-contract.md): None (no Redis configured) skips the check.
+        self.session_versions = session_versions
         # Whatever is configured, only the asymmetric algorithms we support can be allowed.
         self.algorithms = frozenset(algorithms) & SUPPORTED_ALGORITHMS
         self.issuer = issuer
@@ -107,6 +116,26 @@ class Authenticator:
         return ANONYMOUS
 
     async def verify_token(self, token: str) -> Principal:
+        principal = await self._verify_signature(token)
+        if self.session_versions is not None:
+            # On every request, also for tokens from the verified-token cache: a deactivation must not
+            # wait for that cache (up to 60 s); the session versions have their own <= 1 s cache.
+            await self._check_session(self.session_versions, principal)
+        return principal
+
+    @staticmethod
+    async def _check_session(versions: SessionVersions, principal: Principal) -> None:
+        """Refuse a token issued before its user was deactivated (its ``sv`` below the stored one)."""
+        if principal.user_id is None:
+            return  # no user, nothing a deactivation could name
+        try:
+            stored = await versions.stored(principal.user_id)
+        except MalformedSessionVersionError:
+            raise AuthenticationError("Session revoked.") from None
+        if stored is not None and token_session_version(principal.claims) < stored:
+            raise AuthenticationError("Session revoked.")
+
+    async def _verify_signature(self, token: str) -> Principal:
         cached = self._verified.get(token)
         now = time.time()
         if cached is not None and now < cached[1]:
@@ -151,5 +180,7 @@ class Authenticator:
     async def close(self) -> None:
         if self.jwks is not None:
             await self.jwks.close()
+        if self.session_versions is not None:
+            await self.session_versions.close()  # before the key resolver: it may share its client
         if self.api_keys is not None:
             await self.api_keys.close()

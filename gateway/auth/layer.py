@@ -11,11 +11,13 @@ rights), sign the context for subgraphs, guard tenants in results, filter intros
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import graphql
+import redis.asyncio as aioredis
 from graphql import language as ast
 
 from gateway.auth.api_keys import ApiKeyResolver, HttpKeyResolver, RedisKeyTable
@@ -34,6 +36,7 @@ from gateway.auth.metrics import AuthMetrics
 from gateway.auth.policies import PolicyFunction, PolicyRegistry
 from gateway.auth.principal import AuthenticationError, Principal
 from gateway.auth.redact import strip_denied
+from gateway.auth.session_versions import SessionVersions
 from gateway.auth.tenant_guard import TenantGuard
 from gateway.config import GatewayConfig
 from gateway.http.lru import LRUCache
@@ -43,6 +46,31 @@ from shared.gateway_context import HEADER as CONTEXT_HEADER
 from shared.gateway_context import sign_context
 
 INTROSPECTION_DISABLED = "GraphQL introspection is not allowed by this gateway."
+
+logger = logging.getLogger("gateway.auth")
+
+
+def _session_versions(
+    config: GatewayConfig, api_keys: ApiKeyResolver | None, redis_url: str, redis_url_set: bool
+) -> SessionVersions | None:
+    """The deactivation check's store: the API-key store's Redis client when there is one (no second
+    pool), else a client of its own when a Redis URL is configured; None (check skipped) otherwise."""
+    if not config.session_versions_key:
+        return None
+    redis: aioredis.Redis[Any]
+    if isinstance(api_keys, RedisKeyTable | HttpKeyResolver):
+        redis, owns = api_keys.redis, False
+    elif redis_url_set:
+        redis, owns = aioredis.from_url(redis_url), True
+    else:
+        logger.warning(
+            "no Redis configured (GATEWAY_REDIS_URL / REDIS_URL, or an API-key source): tokens of "
+            "deactivated users are not refused"
+        )
+        return None
+    return SessionVersions(
+        redis, config.session_versions_key, cache_ttl=config.session_version_cache_ttl, owns_client=owns
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +205,14 @@ class GatewayAuth:
             api_keys = HttpKeyResolver(
                 config.api_key_url, redis_url, secret, cache_ttl=config.api_key_cache_ttl
             )
+        redis_url_set = config.redis_url is not None or "redis_url" in settings.model_fields_set
+        session_versions = (
+            _session_versions(config, api_keys, redis_url, redis_url_set) if jwks is not None else None
+        )
         authenticator = Authenticator(
             jwks=jwks,
             api_keys=api_keys,
+            session_versions=session_versions,
             algorithms=config.jwt_algorithms,
             issuer=config.jwt_issuer,
             audience=config.jwt_audience,
