@@ -237,13 +237,21 @@ class PreparedRun:
                 if self.prepared.rejection is not None:
                     raise OperationRefused(list(self.prepared.rejection.get("errors") or ()))
                 document, plan_key = self.prepared.document, self.prepared.plan_key
+        plan: QueryPlan | None
+        planning_error = ""
         try:
             plan = self.gateway.plan(document, self.params.operation_name, variables, plan_key)
         except PlanningError as exc:
-            raise OperationRefused(
-                [{"message": str(exc), "extensions": {"code": "QUERY_PLANNING_FAILED"}}]
-            ) from None
-        if not isinstance(plan.node, Subscription):
+            plan = None
+            planning_error = str(exc)
+        if plan is None or not isinstance(plan.node, Subscription):
+            if self.prepared is not None and self.prepared.errors:
+                # The root field itself is not for this principal: nothing to subscribe to.
+                raise OperationRefused([dict(e) for e in self.prepared.errors])
+            if plan is None:
+                raise OperationRefused(
+                    [{"message": planning_error, "extensions": {"code": "QUERY_PLANNING_FAILED"}}]
+                )
             raise OperationRefused(
                 [
                     {

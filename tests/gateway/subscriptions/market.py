@@ -21,6 +21,7 @@ import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.federation.schema_directives import Authenticated
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from shared.gateway_context import HEADER, GatewayContext, GatewayContextError, verify_context
@@ -139,6 +140,12 @@ class OrdersSubscription:
         feed: Feed = info.context["feed"]
         async for seq, kind, order_id in feed.follow(int(cursor) if cursor else None):
             yield OrderEvent(cursor=str(seq), kind=kind, order=Order.get(order_id))
+
+    @strawberry.subscription(directives=[Authenticated()])
+    async def audit_events(self, info: strawberry.Info) -> AsyncGenerator[str, None]:
+        feed: Feed = info.context["feed"]
+        async for seq, kind, _ in feed.follow(None):
+            yield f"{seq}:{kind}"
 
 
 @strawberry.federation.type(name="Order", keys=["id"])

@@ -304,3 +304,32 @@ async def test_expired_token_closes_the_connection_4401(env: Env, serve_gateway:
         await eventually(lambda: env.feed.opened == 1)
         assert (await ws.receive())["closed"] == 4401
     await eventually(lambda: env.feed.closed == 1)
+
+
+async def test_unauthorized_root_field_is_refused_with_an_error(env: Env, gw: Served) -> None:
+    async with gw.ws() as ws:
+        await ws.init()  # anonymous
+        await ws.subscribe("a", "subscription { auditEvents }")
+        message = await ws.receive()
+        assert message["type"] == "error" and message["id"] == "a"
+        assert [e["extensions"]["code"] for e in message["payload"]] == ["UNAUTHORIZED_FIELD_OR_TYPE"]
+    async with gw.ws() as ws:
+        await ws.init({"Authorization": f"Bearer {env.token()}"})
+        await ws.subscribe("a", "subscription { auditEvents }")
+        await eventually(lambda: env.feed.opened == 1)
+        env.feed.publish("created", "o1")
+        assert (await ws.receive())["payload"] == {"data": {"auditEvents": "1:created"}}
+
+
+async def test_client_variables_and_its_own_cursor_argument(env: Env, gw: Served) -> None:
+    env.feed.publish("created", "o1")
+    env.feed.publish("paid", "o2")
+    query = "subscription Events($after: String) { orderEvents(cursor: $after) { cursor kind } }"
+    async with gw.ws() as ws:
+        await ws.init({"Authorization": f"Bearer {env.token()}"})
+        await ws.subscribe("v", query, operationName="Events", variables={"after": "1"})
+        payload = (await ws.receive())["payload"]
+        assert payload == {
+            "data": {"orderEvents": {"cursor": "2", "kind": "paid"}},
+            "extensions": {"cursor": "2"},
+        }
