@@ -178,8 +178,13 @@ class GraphQLEndpoint:
     async def _run(self, params: GraphQLParams, request: Request,
                    media_type: str) -> tuple[dict[str, Any], int]:
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
-        principal = await self._authenticate(headers)
-        await self.safety.check_rate(principal, request.client.host if request.client else None)
+        client_ip = request.client.host if request.client else None
+        try:
+            principal = await self._authenticate(headers)
+        except HTTPRequestError:
+            await self.safety.check_rate(None, client_ip)  # refused credentials count against the IP
+            raise
+        await self.safety.check_rate(principal, client_ip)
         params, persisted = await self.safety.resolve_persisted(params)
         parsed = self.documents.parse(params.query)
         if parsed.error is not None:

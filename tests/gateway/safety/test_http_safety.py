@@ -284,3 +284,21 @@ async def test_rate_limit_with_redis_down(fail_open: bool, expected: int) -> Non
             assert codes(body) == ["RATE_LIMITED"] and "Retry-After" in resp.headers
         async with http.get(f"{server.url}/metrics") as metrics:
             assert "gateway_rate_limit_redis_errors_total 1" in await metrics.text()
+
+
+async def test_refused_credentials_count_against_the_client_ip(service_urls: ServiceUrls) -> None:
+    table = f"test:api-keys:{secrets.token_hex(4)}"
+    redis = aioredis.from_url(service_urls.redis_url)
+    try:
+        await redis.delete("gateway:rl:ip:127.0.0.1")  # a fresh budget for this loopback client
+    finally:
+        await redis.aclose()
+    async with gateway(redis_url=service_urls.redis_url, rate_limit_per_minute=3, api_key_source="redis",
+                       api_key_table=table) as (server, http):
+        statuses = []
+        for _ in range(4):
+            status, body, _ = await post(http, server, {"query": "{ __typename }"},
+                                         headers={"x-api-key": f"guess-{secrets.token_hex(8)}"})
+            statuses.append((status, codes(body)))
+        assert statuses[:3] == [(401, ["UNAUTHENTICATED"])] * 3
+        assert statuses[3] == (429, ["RATE_LIMITED"])  # no free guessing of keys
