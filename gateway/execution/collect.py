@@ -16,8 +16,7 @@ import orjson
 from gateway.planning.plan import EntityInput, Flatten, SelectionTree
 
 MISSING: Any = object()
-# A target: an object of the merged tree and its path as a linked tuple (parent, segment).
-Target = tuple[dict[str, Any], Any]
+Obj = dict[str, Any]
 
 
 class _Input:
@@ -63,38 +62,55 @@ class CompiledFlatten:
                 trie = trie.children.setdefault(seg, _Node())
             trie.ends.append(idx)
 
-    def objects(self, data: dict[str, Any]) -> list[list[Target]]:
-        """Objects at each path (lists walked transparently), in document order."""
-        found: list[list[Target]] = [[] for _ in range(self.npaths)]
-        stack: list[tuple[_Node, list[Target]]] = [(self.root, [(data, None)])]
+    def objects(self, data: Obj) -> list[list[Obj]]:
+        """Objects at each path (lists walked transparently), in document order. Their paths are only
+        needed for errors: ``paths`` finds them then."""
+        found: list[list[Obj]] = [[] for _ in range(self.npaths)]
+        stack: list[tuple[_Node, list[Obj]]] = [(self.root, [data])]
         while stack:
             trie, level = stack.pop()
             for idx in trie.ends:
                 found[idx] = level
             for seg, child in trie.children.items():
-                nxt: list[Target] = []
-                for obj, path in level:
+                nxt: list[Obj] = []
+                for obj in level:
                     v = obj.get(seg)
-                    if v is None:
-                        continue
                     if type(v) is dict:
-                        nxt.append((v, (path, seg)))
+                        nxt.append(v)
                     elif type(v) is list:
-                        _expand(v, (path, seg), nxt)
+                        _expand(v, nxt)
                 if nxt:
                     stack.append((child, nxt))
         return found
 
-    def representations(self, data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[Target]]]:
+    def paths(self, data: Obj) -> dict[int, Any]:
+        """id(object) -> its first path (a linked tuple (parent, segment), see ``path_list``), in the
+        order ``objects`` finds them: the slow walk, for errors only."""
+        first: dict[int, Any] = {}
+
+        def walk(v: Any, path: tuple[str, ...], i: int, cur: Any) -> None:
+            if type(v) is list:
+                for n, item in enumerate(v):
+                    walk(item, path, i, (cur, n))
+            elif type(v) is dict:
+                if i == len(path):
+                    first.setdefault(id(v), cur)
+                else:
+                    walk(v.get(path[i]), path, i + 1, (cur, path[i]))
+
+        for path in self.node.paths:
+            walk(data, path, 0, None)
+        return first
+
+    def representations(self, data: Obj) -> tuple[list[Obj], list[list[Obj]]]:
         """Deduplicated representations and, per representation, the objects its result merges into."""
-        reps: list[dict[str, Any]] = []
-        targets: list[list[Target]] = []
+        reps: list[Obj] = []
+        targets: list[list[Obj]] = []
         index: dict[Any, int] = {}
         for by_type, found in zip(self.by_path, self.objects(data), strict=True):
             if not by_type:
                 continue
-            for target in found:
-                obj = target[0]
+            for obj in found:
                 inp = by_type.get(obj.get("__typename"))  # type: ignore[arg-type]
                 if inp is None:
                     continue
@@ -108,16 +124,25 @@ class CompiledFlatten:
                     i = index[key] = len(reps)
                     reps.append(rep)
                     targets.append([])
-                targets[i].append(target)
+                targets[i].append(obj)
         return reps, targets
 
 
-def _expand(items: list[Any], path: Any, out: list[Target]) -> None:
-    for n, item in enumerate(items):
+def _expand(items: list[Any], out: list[Obj]) -> None:
+    for item in items:
         if type(item) is dict:
-            out.append((item, (path, n)))
+            out.append(item)
         elif type(item) is list:
-            _expand(item, (path, n), out)
+            _expand(item, out)
+
+
+def path_list(path: Any) -> list[Any]:
+    out: list[Any] = []
+    while path is not None:
+        path, seg = path
+        out.append(seg)
+    out.reverse()
+    return out
 
 
 def _key_and_rep(obj: dict[str, Any], inp: _Input) -> tuple[Any, dict[str, Any] | None]:

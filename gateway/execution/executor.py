@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from gateway.execution.collect import CompiledFlatten
+from gateway.execution.collect import CompiledFlatten, path_list
 from gateway.execution.http_client import SubgraphClient, SubgraphError
 from gateway.planning.plan import (
     Condition,
@@ -78,7 +78,11 @@ class Executor:
         return {v: state.variables[v] for v in fetch.variable_usages if v in state.variables}
 
     async def _call(
-        self, fetch: Fetch, payload: dict[str, Any], state: ExecutionState, error_path: list[Any] | None
+        self,
+        fetch: Fetch,
+        payload: dict[str, Any],
+        state: ExecutionState,
+        error_path: Callable[[], list[Any]] | None,
     ) -> dict[str, Any] | None:
         try:
             key = state.dedup_key if fetch.operation_kind == "query" else None
@@ -88,8 +92,9 @@ class Executor:
                 "message": str(exc),
                 "extensions": {"code": exc.code, "serviceName": fetch.subgraph},
             }
-            if error_path:
-                err["path"] = error_path
+            path = error_path() if error_path is not None else None
+            if path:
+                err["path"] = path
             state.errors.append(err)
             return None
 
@@ -108,16 +113,21 @@ class Executor:
 
     async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
         fetch = node.node
-        reps, targets = self._compiled(node).representations(state.data)
+        compiled = self._compiled(node)
+        reps, targets = compiled.representations(state.data)
         if not reps:
             return
         variables = self._vars(fetch, state)
         variables["representations"] = reps
-        result = await self._call(
-            fetch, {"query": fetch.operation, "variables": variables}, state, _merge_point(targets[0][0][1])
-        )
+        payload = {"query": fetch.operation, "variables": variables}
+
+        def merge_point() -> list[Any]:  # the failure's path: looked for only when the call failed
+            return _merge_point(compiled.paths(state.data).get(id(targets[0][0])))
+
+        result = await self._call(fetch, payload, state, merge_point)
         if result is None:
             return
+        paths: dict[int, Any] | None = None
         for e in result.get("errors") or ():
             e = _with_service(e, fetch.subgraph)
             p = e.get("path")
@@ -128,7 +138,9 @@ class Executor:
                 and isinstance(p[1], int)
                 and p[1] < len(targets)
             ):
-                e["path"] = [*_path_list(targets[p[1]][0][1]), *p[2:]]
+                if paths is None:
+                    paths = compiled.paths(state.data)
+                e["path"] = [*path_list(paths.get(id(targets[p[1]][0]))), *p[2:]]
             else:
                 e.pop("path", None)
             state.errors.append(e)
@@ -140,7 +152,7 @@ class Executor:
             _rename(entities, fetch.renames)
         for i, ent in enumerate(entities[: len(targets)]):
             if isinstance(ent, dict):
-                for obj, _ in targets[i]:
+                for obj in targets[i]:
                     self._merge(obj, ent)
 
     def _merge(self, target: dict[str, Any], src: dict[str, Any]) -> None:
@@ -179,19 +191,12 @@ def _with_service(e: Any, service: str) -> dict[str, Any]:
 
 def _merge_point(path: Any) -> list[Any]:
     """The response path of a Flatten (the object's path without list indices at its end)."""
-    segs = _path_list(path)
+    segs = path_list(path)
     while segs and isinstance(segs[-1], int):
         segs.pop()
     return segs
 
 
-def _path_list(path: Any) -> list[Any]:
-    out: list[Any] = []
-    while path is not None:
-        path, seg = path
-        out.append(seg)
-    out.reverse()
-    return out
 
 
 def _rename(v: Any, renames: Renames) -> None:

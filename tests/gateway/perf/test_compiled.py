@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.execution.collect import MISSING, CompiledFlatten, project
+from gateway.execution.collect import MISSING, CompiledFlatten, path_list, project
 from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.shaping import Shaper
 from gateway.planning.operation import NField
@@ -150,4 +150,12 @@ def test_compiled_representations_equal_the_reference() -> None:
         ],
         "c": [{"__typename": "P", "id": "1", "tags": ["x"]}, {"__typename": "P", "id": "1", "tags": ["x"]}],
     }
-    assert CompiledFlatten(node).representations(data) == _reference(node, data)
+    compiled = CompiledFlatten(node)
+    reps, targets = compiled.representations(data)
+    ref_reps, ref_targets = _reference(node, data)
+    assert reps == ref_reps
+    assert [[id(o) for o in t] for t in targets] == [[id(o) for o, _ in t] for t in ref_targets]
+    # Paths (for errors) are found on demand: the first path of each object, as walked before.
+    paths = compiled.paths(data)
+    assert [path_list(paths[id(t[0][0])]) for t in ref_targets] == [path_list(t[0][1]) for t in ref_targets]
+    assert path_list(paths[id(targets[1][0])]) == ["a", 1]
