@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -34,12 +34,15 @@ from gateway.http.errors import (
     PARSE_FAILED,
     VALIDATION_FAILED,
     GraphQLRequestError,
+    HTTPRequestError,
     ensure_error_codes,
 )
 from gateway.http.lru import LRUCache
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
+from gateway.http.params import GraphQLParams
 from gateway.planning.plan import QueryPlan, Subscription
 from gateway.planning.planner import PlanningError
+from gateway.safety.layer import SafetyLayer
 from gateway.safety.limits import OperationLimiter
 from gateway.safety.tokens import token_limit_error
 from gateway.subscriptions.cursor import (
@@ -61,9 +64,13 @@ _log = logging.getLogger("gateway.subscriptions")
 class OperationRefused(Exception):
     """The operation does not run: ``errors`` (each with extensions.code) go to the client as is."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, errors: list[dict[str, Any]], status: int = 400, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__("operation refused")
         self.errors = errors
+        self.status = status  # for SSE, which answers refusals over plain HTTP
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,20 +141,45 @@ class OperationRunner:
         self.documents = documents
         self.settings = settings or SubscriptionSettings()
         self.limiter = limiter  # the safety layer's operation limits (depth, aliases, cost), as over HTTP
+        self.safety: SafetyLayer | None = None  # the HTTP endpoint's, see attach()
         self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(1024)
         self.active_upstreams = 0  # open subgraph subscriptions (tests, diagnostics)
 
-    def prepare(
+    def attach(self, scope: Mapping[str, Any]) -> None:
+        """Use the HTTP endpoint's safety layer (rate limits, persisted queries, limits) once it exists."""
+        if self.safety is None:
+            endpoint = getattr(getattr(scope.get("app"), "state", None), "graphql", None)
+            safety = getattr(endpoint, "safety", None)
+            if isinstance(safety, SafetyLayer):
+                self.safety = safety
+
+    async def prepare(
         self,
         params: OperationParams,
         principal: Principal | None,
         headers: Mapping[str, str],
         cursor: str | None = None,
+        client_ip: str | None = None,
     ) -> PreparedRun:
+        """Check one operation as the HTTP endpoint does (rate limit, persisted/trusted documents, parse,
+        validate, limits, variables) and, for a subscription, authorize and plan it."""
+        safety = self.safety
         try:
-            return self._prepare(params, principal, headers, cursor)
+            persisted = None
+            if safety is not None:
+                await safety.check_rate(principal, client_ip)
+                resolved, persisted = await safety.resolve_persisted(
+                    GraphQLParams(params.query, params.operation_name, params.variables, params.extensions)
+                )
+                params = replace(params, query=resolved.query)
+            run = self._prepare(params, principal, headers, cursor)
+            if safety is not None:
+                await safety.register_persisted(persisted)
+            return run
         except GraphQLRequestError as exc:
             raise OperationRefused(exc.errors) from None
+        except HTTPRequestError as exc:
+            raise OperationRefused(list(exc.body["errors"]), exc.status, exc.headers) from None
 
     def _prepare(
         self,
@@ -169,7 +201,9 @@ class OperationRunner:
         errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
-        if self.limiter is not None:
+        if self.safety is not None:
+            self.safety.check_limits(params.query, document, operation, params.variables)
+        elif self.limiter is not None:
             self.limiter.check(params.query, document, operation, params.variables)
         if operation.variable_definitions or params.variables:
             coerced = graphql.get_variable_values(

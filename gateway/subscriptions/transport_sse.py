@@ -91,6 +91,7 @@ class EventStreamEndpoint:
 
     async def handle(self, request: Request) -> Response:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+        self.runner.attach(request.scope)
         try:
             params = await self._params(request)
         except HTTPRequestError as exc:
@@ -106,9 +107,10 @@ class EventStreamEndpoint:
         cursor = headers.get("last-event-id") or None
         op = OperationParams(params.query, params.operation_name, params.variables, params.extensions)
         try:
-            run = self.runner.prepare(op, principal, headers, cursor)
+            client_ip = request.client.host if request.client else None
+            run = await self.runner.prepare(op, principal, headers, cursor, client_ip)
         except OperationRefused as refused:
-            return _json({"errors": refused.errors}, 400)
+            return _json({"errors": refused.errors}, refused.status, refused.headers or None)
         if request.method == "GET" and run.operation.operation == graphql.OperationType.MUTATION:
             return _json(
                 {
@@ -129,15 +131,17 @@ class EventStreamEndpoint:
         )
 
     async def _params(self, request: Request) -> GraphQLParams:
+        safety = self.runner.safety
+        persisted = safety is not None and safety.persisted is not None
         if request.method == "GET":
-            return params_from_query_string(request.query_params)
+            return params_from_query_string(request.query_params, persisted=persisted)
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > self.max_body_bytes:
                 raise HTTPRequestError(413, f"The request body is larger than {self.max_body_bytes} bytes.")
         try:
-            return params_from_body(orjson.loads(body))
+            return params_from_body(orjson.loads(body), persisted=persisted)
         except orjson.JSONDecodeError as exc:
             raise HTTPRequestError(400, f"The request body is not valid JSON: {exc.msg}.") from None
 

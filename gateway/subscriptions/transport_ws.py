@@ -83,6 +83,7 @@ class WebSocketConnection:
             await self.ws.close(CLOSE_SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
             return
         await self.ws.accept(subprotocol=SUBPROTOCOL)
+        self.runner.attach(self.ws.scope)
         timers = [asyncio.create_task(self._init_timeout())]
         if self.keepalive:
             timers.append(asyncio.create_task(self._pinger(self.keepalive)))
@@ -201,7 +202,7 @@ class WebSocketConnection:
             not isinstance(op_id, str)
             or not op_id
             or not isinstance(payload, dict)
-            or not isinstance(payload.get("query"), str)
+            or not isinstance(payload.get("query", ""), str)  # may be absent: a persisted query's hash
         ):
             await self._close(CLOSE_BAD_REQUEST, "Invalid subscribe message")
             return
@@ -226,9 +227,12 @@ class WebSocketConnection:
         ):
             await self._close(CLOSE_BAD_REQUEST, "Invalid subscribe payload")
             return
-        params = OperationParams(payload["query"], name, variables, extensions)
+        params = OperationParams(payload.get("query") or "", name, variables, extensions)
         try:
-            run = self.runner.prepare(params, self.principal, self.headers)
+            client = self.ws.client
+            run = await self.runner.prepare(
+                params, self.principal, self.headers, client_ip=client.host if client else None
+            )
         except OperationRefused as refused:
             await self._send({"id": op_id, "type": "error", "payload": refused.errors})
             return

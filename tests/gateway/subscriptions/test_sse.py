@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -161,3 +164,18 @@ async def test_sse_stream_ends_when_the_token_expires(env: Env, serve_gateway: S
         assert event["data"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert (await stream.next_event())["event"] == "complete"
     await eventually(lambda: env.feed.opened == env.feed.closed)
+
+
+async def test_sse_trusted_documents_mode_refuses_free_form(
+    env: Env, serve_gateway: ServeGateway, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({hashlib.sha256(EVENTS.encode()).hexdigest(): EVENTS}))
+    async with serve_gateway(persisted_only=True, persisted_manifest=manifest) as gw:
+        async with sse(gw, "subscription { orderEvents { kind } }", token=env.token()) as stream:
+            assert stream.response.status == 400
+            assert (await stream.response.json())["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_ONLY"
+        async with sse(gw, EVENTS, token=env.token()) as stream:
+            await eventually(lambda: env.feed.opened == 1)
+            env.feed.publish("created", "o1")
+            assert (await stream.next_event())["id"] == "1"

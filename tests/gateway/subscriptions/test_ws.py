@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
+from pathlib import Path
 
 from shared.devstack.asgi import serve_asgi
 from shared.devstack.ports import free_port
@@ -333,3 +336,29 @@ async def test_client_variables_and_its_own_cursor_argument(env: Env, gw: Served
             "data": {"orderEvents": {"cursor": "2", "kind": "paid"}},
             "extensions": {"cursor": "2"},
         }
+
+
+async def test_trusted_documents_mode_applies_over_websocket(
+    env: Env, serve_gateway: ServeGateway, tmp_path: Path
+) -> None:
+    digest = hashlib.sha256(EVENTS.encode()).hexdigest()
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({digest: EVENTS}))
+    async with serve_gateway(persisted_only=True, persisted_manifest=manifest) as gw, gw.ws() as ws:
+        await ws.init({"Authorization": f"Bearer {env.token()}"})
+        await ws.subscribe("free", "subscription { orderEvents { kind } }")
+        refused = await ws.receive()
+        assert refused["type"] == "error" and refused["id"] == "free"
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_ONLY"
+        await ws.send(
+            {
+                "id": "trusted",
+                "type": "subscribe",
+                "payload": {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}},
+            }
+        )
+        await eventually(lambda: env.feed.opened == 1)
+        env.feed.publish("created", "o1")
+        message = await ws.receive()
+        assert message["id"] == "trusted"
+        assert message["payload"]["data"]["orderEvents"]["order"]["balance"] == "10.00"
