@@ -2,7 +2,9 @@
 
 One stack per test session (package scope), built the way `make up` builds it:
 
-- the session's fresh, migrated database (`service_urls`), demo data from `shared.seed.seed_all`;
+- a database of its own on the session's PostgreSQL (`service_urls.admin_url`), migrated with
+  `shared.migrate.upgrade_all_async` and loaded with `shared.seed.seed_all`, dropped at the end: what
+  these tests create (a second tenant's catalog, users, keys) never meets other tests' counts;
 - every present subgraph (`shared.devstack.launcher.present_subgraphs`) built by its own
   `subgraphs.<name>.app.create_app()` and served by uvicorn on a free loopback port, all sharing one
   random `B2B_GATEWAY_SECRET`; each app is wrapped in a `RequestLog` that records the GraphQL
@@ -31,9 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -262,64 +266,92 @@ def _subgraph_app(name: str) -> Any:
     return module.create_app()
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
-async def stack(service_urls: ServiceUrls) -> AsyncIterator[Stack]:
+async def _admin_execute(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(_libpq(admin_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.asynccontextmanager
+async def _serve_stack(service_urls: ServiceUrls, secret: str) -> AsyncIterator[Stack]:
+    """Subgraphs, key set and gateway on free loopback ports (the environment is already set)."""
     from gateway.config import GatewayConfig
     from gateway.engine import Gateway
     from gateway.http.app import create_app
     from gateway.supergraph.compose import SubgraphSource, compose_supergraph
-    from shared.seed import seed_all
     from subgraphs.orgs.config import get_orgs_settings
 
-    await seed_all(service_urls.database_url)
-    secret = secrets.token_urlsafe(32)
     orgs_settings = get_orgs_settings()
-    with _environment(B2B_GATEWAY_SECRET=secret):
-        async with contextlib.AsyncExitStack() as stack_:
-            logs: dict[str, RequestLog] = {}
-            urls: dict[str, str] = {}
-            for name, _port in present_subgraphs():
-                logs[name] = RequestLog(_subgraph_app(name))
-                base = await stack_.enter_async_context(serve_asgi(logs[name]))
-                urls[name] = f"{base}/graphql"
-            assert "orgs" in urls, "the e2e stack needs the orgs subgraph"
-            orgs_base = urls["orgs"].removesuffix("/graphql")
+    async with contextlib.AsyncExitStack() as stack:
+        logs: dict[str, RequestLog] = {}
+        urls: dict[str, str] = {}
+        for name, _port in present_subgraphs():
+            logs[name] = RequestLog(_subgraph_app(name))
+            base = await stack.enter_async_context(serve_asgi(logs[name]))
+            urls[name] = f"{base}/graphql"
+        assert "orgs" in urls, "the e2e stack needs the orgs subgraph"
+        orgs_base = urls["orgs"].removesuffix("/graphql")
 
-            sources = [
-                SubgraphSource(name=name, url=url, sdl=await asyncio.to_thread(fetch_sdl, url, secret))
-                for name, url in urls.items()
-            ]
-            supergraph = compose_supergraph(sources)
+        sources = [
+            SubgraphSource(name=name, url=url, sdl=await asyncio.to_thread(fetch_sdl, url, secret))
+            for name, url in urls.items()
+        ]
+        supergraph = compose_supergraph(sources)
 
-            test_key = rsa_key(f"e2e-test-{secrets.token_hex(4)}")
-            jwks = MergedJWKS(f"{orgs_base}/.well-known/jwks.json", [test_key])
-            jwks_base = await stack_.enter_async_context(serve_asgi(jwks.app))
+        test_key = rsa_key(f"e2e-test-{secrets.token_hex(4)}")
+        jwks = MergedJWKS(f"{orgs_base}/.well-known/jwks.json", [test_key])
+        jwks_base = await stack.enter_async_context(serve_asgi(jwks.app))
 
-            config = GatewayConfig(
-                jwks_url=f"{jwks_base}/.well-known/jwks.json",
-                jwt_issuer=orgs_settings.jwt_issuer,
-                jwt_audience=orgs_settings.jwt_audience,
-                jwks_min_refresh_interval=0.5,
-                api_key_source="http",
-                api_key_url=f"{orgs_base}/internal/api-keys",
-                redis_url=service_urls.redis_url,
-                graphiql=False,
-                subgraph_timeout=20.0,
-            )
-            gateway = Gateway.from_supergraph_sdl(supergraph, subgraph_timeout=config.subgraph_timeout)
-            app = create_app(gateway, config)
-            gateway_base = await stack_.enter_async_context(serve_asgi(app))
-            http = await stack_.enter_async_context(aiohttp.ClientSession())
-            yield Stack(
-                gateway_url=f"{gateway_base}/graphql",
-                subgraph_urls=urls,
-                logs=logs,
-                secret=secret,
-                test_key=test_key,
-                issuer=orgs_settings.jwt_issuer,
-                audience=orgs_settings.jwt_audience,
-                http=http,
-            )
+        config = GatewayConfig(
+            jwks_url=f"{jwks_base}/.well-known/jwks.json",
+            jwt_issuer=orgs_settings.jwt_issuer,
+            jwt_audience=orgs_settings.jwt_audience,
+            jwks_min_refresh_interval=0.5,
+            api_key_source="http",
+            api_key_url=f"{orgs_base}/internal/api-keys",
+            redis_url=service_urls.redis_url,
+            graphiql=False,
+            subgraph_timeout=20.0,
+        )
+        gateway = Gateway.from_supergraph_sdl(supergraph, subgraph_timeout=config.subgraph_timeout)
+        gateway_base = await stack.enter_async_context(serve_asgi(create_app(gateway, config)))
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        yield Stack(
+            gateway_url=f"{gateway_base}/graphql",
+            subgraph_urls=urls,
+            logs=logs,
+            secret=secret,
+            test_key=test_key,
+            issuer=orgs_settings.jwt_issuer,
+            audience=orgs_settings.jwt_audience,
+            http=http,
+        )
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def stack(service_urls: ServiceUrls) -> AsyncIterator[Stack]:
+    from shared.migrate import upgrade_all_async
+    from shared.seed import seed_all
+
+    db_name = f"e2e_{secrets.token_hex(6)}"
+    database_url = make_url(service_urls.database_url).set(database=db_name)
+    url = database_url.render_as_string(hide_password=False)
+    await _admin_execute(service_urls.admin_url, f'CREATE DATABASE "{db_name}"')
+    try:
+        await upgrade_all_async(url)
+        await seed_all(url)
+        secret = secrets.token_urlsafe(32)
+        with _environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url):
+            async with _serve_stack(service_urls, secret) as built:
+                yield built
+    finally:
+        await _admin_execute(service_urls.admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ async def tenant_b(stack: Stack) -> TenantB:
                  product { id version skus { id } } userErrors { field code message } } }""",
             {
                 "input": {
-                    "name": "Globex secret alloy bar",
+                    "name": "Globex e2e probe bar",
                     "categoryId": category["id"],
                     "vendorId": str(orgs.OTHER_SUPPLIER_ID),
                     "skus": [{"code": f"GLX-BAR-{suffix}".upper(), "uom": "EA"}],
