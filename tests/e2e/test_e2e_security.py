@@ -19,7 +19,7 @@ from subgraphs.catalog.demo_ids import category_id
 from subgraphs.orgs import seed as orgs
 from subgraphs.pricing import seed as pricing_seed
 from tests.e2e.conftest import OTHER_TENANT_SLUG, Stack
-from tests.gateway.auth.keys import rsa_key
+from tests.gateway.auth.keys import SigningKey, rsa_key
 
 
 @dataclass
@@ -352,21 +352,25 @@ async def _refused(e2e: Stack, token: str) -> None:
 
 
 async def test_expired_and_badly_signed_tokens_are_refused(e2e: Stack) -> None:
-    who = {
-        "tenant_id": orgs.DEMO_TENANT_ID,
-        "organization_id": orgs.BUYER_ID,
-        "user_id": orgs.BUYER_USER_ID,
-        "scopes": ["catalog:read"],
-        "roles": ["buyer"],
-    }
-    good = e2e.mint(**who)
+    def token(ttl: float = 300, key: SigningKey | None = None) -> str:
+        return e2e.mint(
+            tenant_id=orgs.DEMO_TENANT_ID,
+            organization_id=orgs.BUYER_ID,
+            user_id=orgs.BUYER_USER_ID,
+            scopes=["catalog:read"],
+            roles=["buyer"],
+            ttl=ttl,
+            key=key,
+        )
+
+    good = token()
     ok = await e2e.query("{ tenant { slug } }", token=good)
     assert ok.status == 200 and ok.data == {"tenant": {"slug": "acme-mro"}}, ok.body
 
-    await _refused(e2e, e2e.mint(**who, ttl=-120))  # expired (beyond the clock skew)
+    await _refused(e2e, token(ttl=-120))  # expired (beyond the clock skew)
     stranger = rsa_key(e2e.test_key.kid)  # same kid, a key nobody published
-    await _refused(e2e, e2e.mint(**who, key=stranger))
-    await _refused(e2e, e2e.mint(**who, key=rsa_key("kid-nobody-knows")))  # unknown kid
+    await _refused(e2e, token(key=stranger))
+    await _refused(e2e, token(key=rsa_key("kid-nobody-knows")))  # unknown kid
     real = await e2e.login("bea@northwind.example")
     e2e.reset_logs()
     await _refused(e2e, _tamper(real))  # orgs-issued token, signature altered
