@@ -126,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(GraphiQL in a browser, health at /healthcheck)", file=sys.stderr, flush=True)
     uvicorn.run("gateway.__main__:build_app", factory=True, host=config.host, port=config.port,
                 workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
-                access_log=False, log_level=config.log_level, lifespan="on", server_header=False)
+                access_log=False, log_level=config.log_level, lifespan="on", server_header=False,
+                # SSE streams last for days: on SIGTERM, requests still running after this are cut (SSE
+                # clients reconnect with Last-Event-ID; WebSockets are closed 1012 at once by uvicorn).
+                timeout_graceful_shutdown=config.shutdown_timeout)
     return 0
 
 

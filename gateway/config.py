@@ -75,6 +75,7 @@ class GatewayConfig(BaseSettings):
     subscription_init_timeout: float = Field(default=3.0, gt=0)  # connection_init deadline (close 4408)
     # Open connections re-check their credentials this often (expired token, revoked key: closed); 0: off
     subscription_reauth_interval: float = Field(default=5.0, ge=0)
+    shutdown_timeout: int = Field(default=10, gt=0)  # SIGTERM: seconds for running requests/streams
 
     # Safety layer (gateway/safety/, docs/safety.md). Operation limits: 0 disables one.
     max_depth: int = Field(default=15, ge=0)  # field nesting, fragments expanded

@@ -97,3 +97,67 @@ async def test_subscription_through_python_m_gateway(env: Env, gateway_process: 
                 ],
                 "extensions": {"cursor": "1"},
             }
+    await eventually(lambda: env.feed.closed == env.feed.opened)  # the client left: upstream closed
+
+
+async def test_sigterm_ends_open_streams(env: Env, tmp_path: Path) -> None:
+    """A deploy of the gateway: open WebSockets (closed 1012, clients retry) and SSE streams (cut after
+    GATEWAY_SHUTDOWN_TIMEOUT, without `complete`: clients reconnect with Last-Event-ID) do not keep the
+    process alive."""
+    supergraph = tmp_path / "supergraph.graphql"
+    supergraph.write_text(env.supergraph())
+    port = free_port()
+    variables = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "B2B_GATEWAY_SECRET"))}
+    variables.update(
+        {
+            "GATEWAY_GRAPHIQL": "false",
+            "B2B_GATEWAY_SECRET": market.SECRET.decode(),
+            "GATEWAY_SHUTDOWN_TIMEOUT": "1",
+        }
+    )
+    process = _start(supergraph, port, variables)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        async with session.get(f"{url}/healthcheck") as resp:
+                            if resp.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+            query = {"query": "subscription { orderEvents { kind } }"}
+            ws = await session.ws_connect(
+                url.replace("http://", "ws://") + "/graphql", protocols=("graphql-transport-ws",)
+            )
+            await ws.send_str('{"type":"connection_init"}')
+            async with asyncio.timeout(WAIT):
+                await ws.receive()
+            await ws.send_str(orjson.dumps({"id": "1", "type": "subscribe", "payload": query}).decode())
+            async with session.post(
+                f"{url}/graphql", json=query, headers={"accept": "text/event-stream"}
+            ) as sse:
+                await eventually(lambda: env.feed.opened == 2)
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(WAIT):
+                    closing = await ws.receive()
+                    assert (closing.type, ws.close_code) == (aiohttp.WSMsgType.CLOSE, 1012)
+                    received = b""
+                    try:
+                        async for chunk in sse.content.iter_any():
+                            received += chunk
+                    except aiohttp.ClientPayloadError:
+                        pass  # the stream was cut
+                    assert b"event: complete" not in received
+                await asyncio.to_thread(process.wait, WAIT)
+                # uvicorn shuts down gracefully, then re-raises the signal it caught (exit -15)
+                assert process.returncode in (0, -signal.SIGTERM)
+                assert process.stderr is not None and b"Traceback" not in process.stderr.read()
+            await ws.close()
+        await eventually(lambda: env.feed.closed >= 2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
