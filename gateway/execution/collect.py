@@ -22,7 +22,7 @@ Obj = dict[str, Any]
 class _Input:
     """One ``EntityInput``; ``flat`` is ((field name, response key), ...) when ``requires`` has no nesting."""
 
-    __slots__ = ("flat", "names", "raw", "send_as")
+    __slots__ = ("flat", "names", "raw", "send_as", "single")
 
     def __init__(self, raw: EntityInput) -> None:
         self.raw = raw
@@ -32,6 +32,10 @@ class _Input:
         if not req.fragments and all(child is None for _, _, child in req.fields):
             self.flat = tuple((name, key) for name, key, _ in req.fields)
         self.names = tuple(name for name, _ in self.flat or ())
+        # The usual entity key, one field besides __typename: its key is built inline (same shape as
+        # _key_and_rep's).
+        keys = [key for _, key in self.flat or () if key != "__typename"]
+        self.single = keys[0] if len(keys) == 1 else None
 
 
 class _Node:
@@ -114,9 +118,14 @@ class CompiledFlatten:
                 inp = by_type.get(obj.get("__typename"))  # type: ignore[arg-type]
                 if inp is None:
                     continue
-                key, rep = _key_and_rep(obj, inp)
-                if key is MISSING:
-                    continue
+                single, rep = inp.single, None
+                v = obj.get(single, MISSING) if single is not None else MISSING
+                if type(v) is str:
+                    key: Any = (inp.names, inp.send_as, v)
+                else:
+                    key, rep = _key_and_rep(obj, inp)
+                    if key is MISSING:
+                        continue
                 i = index.get(key)
                 if i is None:
                     if rep is None:
