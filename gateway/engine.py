@@ -29,7 +29,7 @@ _PLAN_CACHE_SIZE = 2048
 _log = logging.getLogger("gateway.engine")
 
 if TYPE_CHECKING:
-    from gateway.auth.layer import GatewayAuth
+    from gateway.auth.layer import GatewayAuth, PreparedOperation
     from gateway.auth.principal import Principal
 
 
@@ -252,10 +252,13 @@ class Gateway:
         variables: Mapping[str, Any] | None = None,
         *,
         extra_subgraph_headers: Mapping[str, str] | None = None,
+        prepared: PreparedOperation | None = None,
+        principal: Principal | None = None,
     ) -> dict[str, Any]:
         """Complete one event of a subscription: ``event`` is the subgraph's payload for the primary
         ``Subscription`` fetch (``{"data": ..., "errors": ...}``); the rest of the plan (entity fetches)
-        runs on it and the result is shaped like ``execute`` does."""
+        runs on it and the result is shaped like ``execute`` does. ``prepared`` (``auth.prepare``'s, for
+        ``principal``): the tenant guard and per-field authorization errors apply to this event too."""
         state = ExecutionState(variables or {}, extra_subgraph_headers)
         data = event.get("data")
         if isinstance(data, dict):
@@ -271,7 +274,10 @@ class Gateway:
                 state.errors.append(
                     {"message": "Execution failed", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
                 )
-        shape = self.shapes.get(plan.root_fields, plan.root_type)
+        fields = plan.root_fields
+        if self.auth is not None and prepared is not None:
+            fields = self.auth.finish(prepared, fields, state.data, state.errors, principal or _anonymous())
+        shape = self.shapes.get(fields, plan.root_type)
         response: dict[str, Any] = {"data": shape.shape(state.data, state.errors)}
         if state.errors:
             response["errors"] = state.errors

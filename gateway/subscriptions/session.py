@@ -26,7 +26,6 @@ from graphql import language as ast
 from gateway.auth.layer import PreparedOperation
 from gateway.auth.principal import ANONYMOUS, AuthenticationError, AuthUnavailableError, Principal
 from gateway.engine import Gateway, OperationRequest
-from gateway.execution.executor import ExecutionState
 from gateway.http.documents import DocumentStore
 from gateway.http.errors import (
     BAD_USER_INPUT,
@@ -430,35 +429,22 @@ class PreparedRun:
         return result
 
     async def _resolve(self, plan: QueryPlan, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Like ``Gateway.resolve_subscription_event``, with the auth layer's tenant guard and errors."""
-        gateway = self.gateway
-        state = ExecutionState(self.params.variables or {}, self._subgraph_headers())
-        data = event.get("data")
-        if isinstance(data, dict):
-            state.data.update(data)
+        """The engine's event completion with the auth layer's tenant guard and errors."""
         assert isinstance(plan.node, Subscription)
         subgraph = plan.node.primary.subgraph
+        errors = []
         for e in event.get("errors") or ():
             if isinstance(e, dict):
                 extensions = dict(e.get("extensions") or {})
                 extensions.setdefault("serviceName", subgraph)
-                state.errors.append({**e, "extensions": extensions})
-        if plan.node.rest is not None:
-            try:
-                await gateway.executor.run(plan.node.rest, state)
-            except Exception:
-                _log.exception("subscription event execution crashed")
-                state.errors.append(
-                    {"message": "Execution failed", "extensions": {"code": INTERNAL_SERVER_ERROR}}
-                )
-        fields = plan.root_fields
-        auth = gateway.auth
-        if auth is not None and self.prepared is not None:
-            fields = auth.finish(self.prepared, fields, state.data, state.errors, self.principal or ANONYMOUS)
-        response: dict[str, Any] = {
-            "data": gateway.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
-        }
-        if state.errors:
-            response["errors"] = state.errors
+                errors.append({**e, "extensions": extensions})
+        response = await self.gateway.resolve_subscription_event(
+            plan,
+            {"data": event.get("data"), "errors": errors},
+            self.params.variables or {},
+            extra_subgraph_headers=self._subgraph_headers(),
+            prepared=self.prepared,
+            principal=self.principal or ANONYMOUS,
+        )
         ensure_error_codes(response, "DOWNSTREAM_SERVICE_ERROR")
         return response
