@@ -24,7 +24,7 @@ import graphql
 from graphql import language as ast
 
 from gateway.auth.layer import PreparedOperation
-from gateway.auth.principal import ANONYMOUS, AuthenticationError, AuthUnavailableError, Principal
+from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.engine import Gateway, OperationRequest
 from gateway.http.documents import DocumentStore
 from gateway.http.errors import (
@@ -95,35 +95,6 @@ class SubscriptionSettings:
     upstream_retry_delay: float = 0.5  # doubled on each attempt
     max_operations_per_connection: int = 100  # WebSocket: concurrent operations of one connection
     reauth_interval: float = 5.0  # open connections re-check their credentials this often; 0: never
-
-
-class CredentialsExpired(Exception):
-    """An open connection's credentials stopped verifying (token expired, key revoked) or changed."""
-
-    def __init__(self, error: AuthenticationError | None) -> None:
-        super().__init__(
-            str(error) if error is not None else "The credentials now stand for another principal."
-        )
-        self.status = error.status if error is not None else 401
-        self.code = error.code if error is not None else "UNAUTHENTICATED"
-
-
-async def recheck_credentials(
-    gateway: Gateway, headers: Mapping[str, str], principal: Principal | None
-) -> None:
-    """Raise CredentialsExpired unless ``headers`` still authenticate as ``principal``. A key store or key
-    set that cannot be reached keeps the connection (a blip must not drop every partner's stream)."""
-    auth = gateway.auth
-    if auth is None:
-        return
-    try:
-        current = await auth.authenticate(headers)
-    except AuthUnavailableError:
-        return
-    except AuthenticationError as exc:
-        raise CredentialsExpired(exc) from None
-    if current != (principal or ANONYMOUS):
-        raise CredentialsExpired(None)
 
 
 class OperationRunner:

@@ -24,13 +24,12 @@ from starlette.types import Receive, Scope, Send
 from gateway.auth.principal import AuthenticationError, Principal
 from gateway.http.errors import HTTPRequestError
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
+from gateway.subscriptions.credentials import CredentialsExpired, recheck_credentials
 from gateway.subscriptions.session import (
-    CredentialsExpired,
     OperationParams,
     OperationRefused,
     OperationRunner,
     PreparedRun,
-    recheck_credentials,
 )
 
 EVENT_STREAM = "text/event-stream"

@@ -19,6 +19,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.auth.principal import AuthenticationError, AuthUnavailableError, Principal
+from gateway.subscriptions.credentials import CredentialsExpired, recheck_credentials
 from gateway.subscriptions.protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_DUPLICATE_ID,
@@ -30,12 +31,10 @@ from gateway.subscriptions.protocol import (
     SUBPROTOCOL,
 )
 from gateway.subscriptions.session import (
-    CredentialsExpired,
     OperationParams,
     OperationRefused,
     OperationRunner,
     PreparedRun,
-    recheck_credentials,
 )
 
 _log = logging.getLogger("gateway.subscriptions.ws")
