@@ -7,12 +7,13 @@ from decimal import Decimal
 import asyncpg
 import pytest
 import strawberry
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from shared.db import app_database_url, async_url
 from shared.errors import BadUserInputError
 from shared.graphql import Money, PageArgs, decode_cursor, encode_cursor
-from shared.migrate import present_subgraphs, upgrade_all
+from shared.migrate import alembic_config, present_subgraphs, upgrade_all
 from shared.migrations_helpers import app_role_sql, tenant_rls_sql
 from shared.settings import DEV_GATEWAY_SECRET, Settings
 
@@ -84,7 +85,8 @@ async def test_upgrade_all_is_repeatable_and_versions_live_in_each_schema(servic
         public = await conn.fetchval("SELECT to_regclass('public.alembic_version')")
     finally:
         await conn.close()
-    assert version == "0001_orgs_initial"
+    # The schema's own version table is at the newest orgs revision, whichever that is.
+    assert version == ScriptDirectory.from_config(alembic_config("orgs")).get_current_head()
     assert public is None
 
 
