@@ -109,12 +109,12 @@ async def test_a_raised_version_takes_effect_within_the_cache_ttl(
         raised = time.monotonic()
         while True:
             status, body = await c.post(ME, token=token)
-            if status != 200 or time.monotonic() - raised > 3.0:
+            if status != 200 or time.monotonic() - raised > 6.0:
                 break
             await asyncio.sleep(0.05)
         elapsed = time.monotonic() - raised
         _refused(status, body)
-        assert elapsed <= 1.5, elapsed  # cache TTL (1 s) + a round trip
+        assert elapsed <= 3.0, elapsed  # cache TTL (1 s) + a round trip, with room for a busy machine
         # Another user is unaffected; the deactivated user's new token (current sv) works again.
         assert (await c.post("{ __typename }", token=other))[0] == 200
         assert (await c.post(ME, token=market_.rsa.sign(claims(sv=2))))[0] == 200
