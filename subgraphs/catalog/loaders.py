@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiodataloader import DataLoader
 
 from shared.context import RequestContext
+from shared.loaders import groups_by_key, rows_by_key
 from subgraphs.catalog import repository
 from subgraphs.catalog.models import Product, Sku
 from subgraphs.catalog.repository import Visibility
@@ -53,27 +54,12 @@ async def catalog_scope(ctx: RequestContext) -> CatalogScope:
 
 
 def product_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, Product | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[Product | None]:
-        async with ctx.session() as session:
-            found = await repository.products_by_id(session, ids)
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load)
+    return rows_by_key(ctx, repository.products_by_id)
 
 
 def sku_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, Sku | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[Sku | None]:
-        async with ctx.session() as session:
-            found = await repository.skus_by_id(session, ids)
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load)
+    return rows_by_key(ctx, repository.skus_by_id)
 
 
 def skus_of_product_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Sku]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[Sku]]:
-        async with ctx.session() as session:
-            found = await repository.skus_of_products(session, ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, repository.skus_of_products)

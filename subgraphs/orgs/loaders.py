@@ -6,55 +6,30 @@ Each batch opens its own tenant transaction, so loaders work from any resolver, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from aiodataloader import DataLoader
 
 from shared.context import RequestContext
+from shared.loaders import groups_by_key, rows_by_key
 from subgraphs.orgs import service
 from subgraphs.orgs.models import Membership, Organization, User
 
 
 def organization_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, Organization | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[Organization | None]:
-        async with ctx.session() as session:
-            found = await service.organizations_by_id(session, ids)
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load)
+    return rows_by_key(ctx, service.organizations_by_id)
 
 
 def children_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Organization]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[Organization]]:
-        async with ctx.session() as session:
-            found = await service.children_by_parent(session, ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, service.children_by_parent)
 
 
 def user_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, User | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[User | None]:
-        async with ctx.session() as session:
-            found = await service.users_by_id(session, ids)
-        return [found.get(i) for i in ids]
-
-    return DataLoader(load)
+    return rows_by_key(ctx, service.users_by_id)
 
 
 def memberships_of_user_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Membership]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[Membership]]:
-        async with ctx.session() as session:
-            found = await service.memberships_by(session, "user_id", ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, lambda session, ids: service.memberships_by(session, "user_id", ids))
 
 
 def memberships_of_organization_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Membership]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[Membership]]:
-        async with ctx.session() as session:
-            found = await service.memberships_by(session, "organization_id", ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, lambda session, ids: service.memberships_by(session, "organization_id", ids))

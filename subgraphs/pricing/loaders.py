@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiodataloader import DataLoader
 
 from shared.context import RequestContext
+from shared.loaders import groups_by_key
 from subgraphs.pricing import service
 from subgraphs.pricing.errors import ErrorCode, PricingError
 from subgraphs.pricing.models import Price
@@ -101,27 +102,12 @@ def price_range_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, service.Pri
 
 
 def list_prices_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[Price]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[Price]]:
-        async with ctx.session() as session:
-            found = await service.prices_of_lists(session, ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, service.prices_of_lists)
 
 
 def sku_prices_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[tuple[Price, str]]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[tuple[Price, str]]]:
-        async with ctx.session() as session:
-            found = await service.prices_of_skus(session, ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, service.prices_of_skus)
 
 
 def list_assignments_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
-        async with ctx.session() as session:
-            found = await service.assignments_of_lists(session, ids)
-        return [found[i] for i in ids]
-
-    return DataLoader(load)
+    return groups_by_key(ctx, service.assignments_of_lists)
