@@ -2,7 +2,7 @@
 
 from shared.graphql.money import Money
 from shared.graphql.relay import Connection, Edge, PageArgs, PageInfo, decode_cursor, encode_cursor
-from shared.graphql.types import FEDERATION_VERSION, Info, UserError, user_errors
+from shared.graphql.types import FEDERATION_VERSION, Info, UserError, user_error_at, user_errors
 
 __all__ = [
     "FEDERATION_VERSION",
@@ -15,5 +15,6 @@ __all__ = [
     "UserError",
     "decode_cursor",
     "encode_cursor",
+    "user_error_at",
     "user_errors",
 ]

@@ -24,6 +24,12 @@ def user_errors(error: UserInputError) -> list[UserError]:
     return [UserError(field=list(e.field) or None, message=e.message, code=e.code) for e in error.errors]
 
 
+def user_error_at(path: str | None, message: str, code: str) -> UserError:
+    """A `UserError` for a domain error that names its input field as a dotted path
+    (`skus.1.code`, `input.lines.2.quantity`); no path (None or "") is `field: null`."""
+    return UserError(field=path.split(".") if path else None, message=message, code=code)
+
+
 # The Federation version every subgraph declares (`@link(url: ".../federation/v2.6")`): the oldest
 # with all directives the project uses (@shareable, @key, @authenticated, @requiresScopes, @policy).
 FEDERATION_VERSION: Final = "2.6"

@@ -21,7 +21,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from shared.errors import ForbiddenError
-from shared.graphql import Edge, Info, PageInfo, UserError
+from shared.graphql import Edge, Info, PageInfo, UserError, user_error_at
 from subgraphs.catalog import models, service
 from subgraphs.catalog.loaders import (
     CatalogScope,
@@ -52,12 +52,7 @@ def tenant_id_of(value: uuid.UUID | None) -> strawberry.ID:
 
 
 def user_errors_of(issues: list[Issue]) -> list[UserError]:
-    return [
-        UserError(
-            field=issue.field.split(".") if issue.field else None, message=issue.message, code=issue.code
-        )
-        for issue in issues
-    ]
+    return [user_error_at(issue.field, issue.message, issue.code) for issue in issues]
 
 
 # --------------------------------------------------------------------------- enums and values

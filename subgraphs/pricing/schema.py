@@ -18,7 +18,7 @@ from typing import Any
 import strawberry
 from strawberry.federation import Schema
 
-from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError
+from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError, user_error_at
 from subgraphs.pricing import loaders, models, service
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -32,9 +32,7 @@ WRITE = [["pricing:write"]]
 
 
 def _user_error(exc: PricingError) -> UserError:
-    return UserError(
-        field=exc.field.split(".") if exc.field else None, message=exc.message, code=exc.code.value
-    )
+    return user_error_at(exc.field, exc.message, exc.code.value)
 
 
 def _parse_id(value: strawberry.ID | str, field: str) -> uuid.UUID:
