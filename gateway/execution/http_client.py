@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-from yarl import URL
 
 # (status, raw body) of one subgraph HTTP exchange.
 RawResponse = tuple[int, bytes]
@@ -43,7 +42,6 @@ class SubgraphClient:
         self.dedup = dedup
         self.calls = 0  # HTTP requests actually sent (tests and diagnostics)
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
         self._inflight: dict[tuple[str, bytes, Hashable], asyncio.Task[RawResponse]] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -92,13 +90,10 @@ class SubgraphClient:
 
     async def _exchange(self, url: str, body: bytes, headers: Mapping[str, str]) -> RawResponse:
         session = self._get_session()
-        target = self._urls.get(url)
-        if target is None:
-            target = self._urls[url] = URL(url)
         self.calls += 1
         try:
             async with asyncio.timeout(self.timeout):
-                async with session.post(target, data=body, headers=headers) as resp:
+                async with session.post(url, data=body, headers=headers) as resp:
                     return resp.status, await resp.read()
         except TimeoutError as exc:
             raise SubgraphError(
