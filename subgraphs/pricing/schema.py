@@ -18,7 +18,7 @@ from typing import Any
 import strawberry
 from strawberry.federation import Schema
 
-from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError, user_error_at
+from shared.graphql import FEDERATION_VERSION, Connection, Info, Money, PageArgs, UserError, user_error_at
 from subgraphs.pricing import loaders, models, service
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -68,14 +68,8 @@ def _tenant_id(value: uuid.UUID | None) -> strawberry.ID:
 # --------------------------------------------------------------------------- value types
 
 
-@strawberry.federation.type(shareable=True, description="An exact amount of money.")
-class Money:
-    amount: str = strawberry.field(description="Decimal amount as a string (never a float).")
-    currency: str = strawberry.field(description="ISO 4217 currency code.")
-
-    @classmethod
-    def of(cls, value: MoneyValue) -> Money:
-        return cls(amount=value.as_string(), currency=value.currency)
+def _money(value: MoneyValue) -> Money:
+    return Money.of(value.amount, value.currency)
 
 
 @strawberry.enum(description="Where a resolved price came from.")
@@ -127,7 +121,7 @@ class Price:
             sku_id=_id(row.sku_id),
             product_id=_opt_id(row.product_id),
             min_quantity=row.min_quantity,
-            unit_price=Money.of(MoneyValue(row.unit_amount, currency)),
+            unit_price=_money(MoneyValue(row.unit_amount, currency)),
         )
 
 
@@ -205,8 +199,8 @@ class PriceResult:
         return cls(
             sku_id=_id(sku_id),
             quantity=quantity,
-            unit_price=Money.of(r.unit_price) if r else None,
-            line_total=Money.of(r.line_total) if r else None,
+            unit_price=_money(r.unit_price) if r else None,
+            line_total=_money(r.line_total) if r else None,
             source=PriceSource(r.source.value) if r else None,
             price_list_id=_id(r.price_list.id) if r else None,
             price_list_name=r.price_list.name if r else None,
@@ -302,7 +296,7 @@ class Product:
         if product_id is None:
             return None
         found = await info.context.loaders.get(loaders.price_range_loader).load(product_id)
-        return PriceRange(min=Money.of(found.minimum), max=Money.of(found.maximum)) if found else None
+        return PriceRange(min=_money(found.minimum), max=_money(found.maximum)) if found else None
 
 
 # --------------------------------------------------------------------------- quotes
@@ -347,7 +341,7 @@ class QuoteVersion:
                     sku_id=_id(i.sku_id),
                     quantity=i.quantity,
                     target_unit_price=(
-                        Money.of(MoneyValue(i.target_unit_price, currency))
+                        _money(MoneyValue(i.target_unit_price, currency))
                         if i.target_unit_price is not None
                         else None
                     ),
@@ -362,8 +356,8 @@ class QuoteVersion:
                     QuoteLine(
                         sku_id=_id(li.sku_id),
                         quantity=li.quantity,
-                        unit_price=Money.of(MoneyValue(li.unit_price, currency)),
-                        line_total=Money.of(MoneyValue(li.total(currency), currency)),
+                        unit_price=_money(MoneyValue(li.unit_price, currency)),
+                        line_total=_money(MoneyValue(li.total(currency), currency)),
                     )
                     for li in v.lines
                 ]
@@ -374,7 +368,7 @@ class QuoteVersion:
             terms=v.terms,
             seller_note=v.seller_note,
             responded_at=v.responded_at,
-            total=Money.of(total) if total else None,
+            total=_money(total) if total else None,
         )
 
 
@@ -531,7 +525,7 @@ class Query:
         ]
         errors = [_user_error(o.error) for o in cart.outcomes if o.error]
         return CartPrices(
-            currency=cart.currency, lines=priced, total=Money.of(cart.total), user_errors=errors
+            currency=cart.currency, lines=priced, total=_money(cart.total), user_errors=errors
         )
 
 
