@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib.util
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
@@ -22,22 +21,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shared.db import async_url
-from subgraphs import SUBGRAPHS
+from subgraphs import SUBGRAPHS, package_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def subgraph_dir(name: str) -> Path | None:
-    spec = importlib.util.find_spec(f"subgraphs.{name}")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def migrations_dir(name: str) -> Path | None:
     """`subgraphs/<name>/migrations` if that subgraph exists and has migrations."""
-    base = subgraph_dir(name)
+    base = package_dir(name)
     if base is None:
         return None
     path = base / "migrations"
@@ -45,6 +37,8 @@ def migrations_dir(name: str) -> Path | None:
 
 
 def present_subgraphs(names: Sequence[str] | None = None) -> list[str]:
+    """Those of `names` (default: the registry) that have migrations; the dev stack's
+    `launcher.present_subgraphs` asks instead which have an `app.py`."""
     wanted = list(names) if names is not None else [s.name for s in SUBGRAPHS]
     return [n for n in wanted if migrations_dir(n) is not None]
 

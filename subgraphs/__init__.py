@@ -7,7 +7,9 @@ through this registry; a package that is not present yet is simply skipped.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +33,11 @@ SUBGRAPHS: tuple[SubgraphSpec, ...] = (
 )
 
 GATEWAY_DEFAULT_PORT = 4000
+
+
+def package_dir(name: str) -> Path | None:
+    """The folder of package `subgraphs.<name>`, or None if that subgraph is not present."""
+    spec = importlib.util.find_spec(f"subgraphs.{name}")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))

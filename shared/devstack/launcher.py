@@ -243,14 +243,12 @@ def migrate_and_seed(database_url: str, seed: bool) -> None:
 
 def present_subgraphs() -> list[tuple[str, int]]:
     """(name, default port) of every registry subgraph whose `app.py` exists."""
-    from subgraphs import SUBGRAPHS
+    from subgraphs import SUBGRAPHS, package_dir
 
     found: list[tuple[str, int]] = []
     for spec in SUBGRAPHS:
-        module = importlib.util.find_spec(spec.module)
-        if module is None or not module.submodule_search_locations:
-            continue
-        if (Path(next(iter(module.submodule_search_locations))) / "app.py").is_file():
+        folder = package_dir(spec.name)
+        if folder is not None and (folder / "app.py").is_file():
             found.append((spec.name, spec.default_port))
     return found
 
