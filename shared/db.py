@@ -71,6 +71,11 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+def libpq_url(url: str | URL) -> str:
+    """`url` for asyncpg/libpq (`postgresql://`, no SQLAlchemy driver suffix), password included."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def app_database_url(database_url: str | URL, settings: Settings | None = None) -> URL:
     """The application-role URL: same server and database as the owner URL, other user."""
     settings = settings or get_settings()

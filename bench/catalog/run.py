@@ -37,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.catalog.data import CATEGORY_COLUMNS, PRODUCT_COLUMNS, SKU_COLUMNS, build
-from shared.db import Database, app_database_url
+from shared.db import Database, app_database_url, libpq_url
 from shared.devstack.asgi import serve_asgi
 from shared.devstack.services import start_services
 from shared.migrate import upgrade_all
@@ -105,10 +105,6 @@ GRAPHQL = """query($q: String, $f: ProductSearchFilter, $first: Int) {
 }"""
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @contextmanager
 def _server() -> Iterator[str]:
     """A PostgreSQL server URL: DATABASE_URL's server, or an embedded one for this run."""
@@ -126,7 +122,7 @@ def _server() -> Iterator[str]:
 
 async def _load(url: str, sku_target: int) -> tuple[int, int]:
     rows = build(TENANT, VENDORS, sku_target)
-    conn = await asyncpg.connect(_libpq(url))
+    conn = await asyncpg.connect(libpq_url(url))
     try:
         await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(TENANT))
         await conn.copy_records_to_table(
@@ -191,7 +187,7 @@ async def _reference(db: Database, q: BenchQuery) -> None:
 
 async def _bench(server_url: str, sku_target: int, repeat: int, http: bool) -> dict[str, Any]:
     db_name = f"bench_catalog_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(_libpq(server_url))
+    admin = await asyncpg.connect(libpq_url(server_url))
     await admin.execute(f'CREATE DATABASE "{db_name}"')
     await admin.close()
     url = make_url(server_url).set(database=db_name).render_as_string(hide_password=False)
@@ -239,7 +235,7 @@ async def _bench(server_url: str, sku_target: int, repeat: int, http: bool) -> d
         finally:
             await db.dispose()
     finally:
-        admin = await asyncpg.connect(_libpq(server_url))
+        admin = await asyncpg.connect(libpq_url(server_url))
         await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         await admin.close()
     return report

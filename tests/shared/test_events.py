@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, app_database_url
+from shared.db import Database, app_database_url, libpq_url
 from shared.events import (
     EventEnvelope,
     IdempotentConsumer,
@@ -41,12 +41,6 @@ from shared.migrations_helpers import outbox_sql, processed_events_sql, tenant_r
 from shared.settings import get_settings
 
 TENANT = uuid.uuid4()
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @dataclass
@@ -62,7 +56,7 @@ class EventWorld:
     js: JetStreamContext
 
     async def admin_fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(_libpq(self.admin_url))
+        conn = await asyncpg.connect(libpq_url(self.admin_url))
         try:
             return await conn.fetch(sql, *args)
         finally:
@@ -91,7 +85,7 @@ async def world(service_urls) -> AsyncIterator[EventWorld]:  # type: ignore[no-u
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
     ]
-    conn = await asyncpg.connect(_libpq(service_urls.database_url))
+    conn = await asyncpg.connect(libpq_url(service_urls.database_url))
     try:
         for sql in statements:
             await conn.execute(sql)

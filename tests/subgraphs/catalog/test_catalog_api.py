@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.db import Database, app_database_url
+from shared.db import Database, app_database_url, libpq_url
 from shared.devstack.asgi import serve_asgi
 from shared.events import EventEnvelope
 from shared.seed import seed_all
@@ -55,14 +55,8 @@ query($q: String, $f: ProductSearchFilter, $first: Int, $after: String) {
 """
 
 
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _owner_fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(_libpq(url))
+    conn = await asyncpg.connect(libpq_url(url))
     try:
         rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
         return rows

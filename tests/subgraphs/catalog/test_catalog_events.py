@@ -12,7 +12,7 @@ import asyncpg
 import nats
 import pytest
 
-from shared.db import Database, app_database_url
+from shared.db import Database, app_database_url, libpq_url
 from shared.devstack.asgi import serve_asgi
 from shared.events import EventEnvelope, ensure_stream
 from shared.seed import seed_all
@@ -27,12 +27,6 @@ ADMIN: dict[str, Any] = {
     "organization_id": orgs_seed.PLATFORM_ID,
     "scopes": ["catalog:admin", "catalog:write"],
 }
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _eventually(probe: Any) -> Any:
@@ -77,7 +71,7 @@ async def test_product_created_is_published_to_jetstream(running: tuple[str, Any
     pid = body["data"]["productCreate"]["product"]["id"]
 
     async def published() -> bool:
-        conn = await asyncpg.connect(_libpq(urls.database_url))
+        conn = await asyncpg.connect(libpq_url(urls.database_url))
         try:
             row = await conn.fetchrow(
                 "SELECT published_at FROM catalog.outbox WHERE envelope->>'subject_id' = $1", pid

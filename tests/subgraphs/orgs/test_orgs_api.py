@@ -11,7 +11,7 @@ import asyncpg
 import nats
 import pytest
 
-from shared.db import Database
+from shared.db import Database, libpq_url
 from shared.seed import seed_all
 from shared.testing import gateway_headers, graphql
 from subgraphs.orgs import seed as demo
@@ -20,14 +20,8 @@ from subgraphs.orgs.models import Tenant
 WRITE = ["orgs:write"]
 
 
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _admin(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(_libpq(url))
+    conn = await asyncpg.connect(libpq_url(url))
     try:
         return await conn.fetch(sql, *args)
     finally:
