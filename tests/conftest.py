@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -35,35 +33,15 @@ if sys.path[:1] != [str(_ROOT)]:
 from shared.devstack.asgi import serve_asgi  # noqa: E402
 from shared.devstack.ports import free_port  # noqa: E402
 from shared.devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
+from tests.scratch import environment, scratch_database  # noqa: E402
 
 __all__ = ["ServiceUrls", "free_port"]
-
-_URL_VARS = ("DATABASE_URL", "NATS_URL", "REDIS_URL")
-
 
 def _with_database(url: str, name: str) -> str:
     """`url` pointing at database `name` (keeps driver, credentials, host and query)."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def _libpq(url: str) -> str:
-    """asyncpg wants `postgresql://`; env URLs may carry a SQLAlchemy driver suffix."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin_execute(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_libpq(admin_url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _migrate(database_url: str) -> None:
@@ -109,36 +87,16 @@ def _services() -> Iterator[ServiceSet]:
 @pytest.fixture(scope="session")
 async def service_urls(_services: ServiceSet) -> AsyncIterator[ServiceUrls]:
     admin_url = _services.database_url
-    db_name = f"test_{secrets.token_hex(6)}"
-    await _admin_execute(admin_url, f'CREATE DATABASE "{db_name}"')
-    urls = ServiceUrls(
-        database_url=_with_database(admin_url, db_name),
-        admin_url=admin_url,
-        nats_url=_services.nats_url,
-        redis_url=_services.redis_url,
-    )
-    saved = {key: os.environ.get(key) for key in _URL_VARS}
-    try:
+    async with scratch_database(admin_url, "test") as db_name:
+        urls = ServiceUrls(
+            database_url=_with_database(admin_url, db_name),
+            admin_url=admin_url,
+            nats_url=_services.nats_url,
+            redis_url=_services.redis_url,
+        )
         _migrate(urls.database_url)
-        os.environ.update(DATABASE_URL=urls.database_url, NATS_URL=urls.nats_url, REDIS_URL=urls.redis_url)
-        _clear_settings_cache()
-        yield urls
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _clear_settings_cache()
-        await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-
-
-def _clear_settings_cache() -> None:
-    """`shared.settings.get_settings` caches the environment; make it see the exported URLs."""
-    with contextlib.suppress(ImportError, AttributeError):
-        from shared.settings import get_settings
-
-        get_settings.cache_clear()
+        with environment(DATABASE_URL=urls.database_url, NATS_URL=urls.nats_url, REDIS_URL=urls.redis_url):
+            yield urls
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import time
 import uuid
@@ -33,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
@@ -46,8 +44,8 @@ from starlette.routing import Route
 from shared.devstack.asgi import serve_asgi
 from shared.devstack.launcher import fetch_sdl, present_subgraphs
 from shared.devstack.services import ServiceUrls
-from shared.settings import get_settings
 from tests.gateway.auth.keys import SigningKey, rsa_key
+from tests.scratch import environment, scratch_database
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -239,43 +237,11 @@ class Stack:
             log.reset()
 
 
-def _clear_settings_cache() -> None:
-    get_settings.cache_clear()
-
-
-@contextlib.contextmanager
-def _environment(**values: str) -> Any:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    _clear_settings_cache()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        _clear_settings_cache()
-
-
 def _subgraph_app(name: str) -> Any:
     import importlib
 
     module = importlib.import_module(f"subgraphs.{name}.app")
     return module.create_app()
-
-
-async def _admin_execute(admin_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_libpq(admin_url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextlib.asynccontextmanager
@@ -339,19 +305,14 @@ async def stack(service_urls: ServiceUrls) -> AsyncIterator[Stack]:
     from shared.migrate import upgrade_all_async
     from shared.seed import seed_all
 
-    db_name = f"e2e_{secrets.token_hex(6)}"
-    database_url = make_url(service_urls.database_url).set(database=db_name)
-    url = database_url.render_as_string(hide_password=False)
-    await _admin_execute(service_urls.admin_url, f'CREATE DATABASE "{db_name}"')
-    try:
+    async with scratch_database(service_urls.admin_url, "e2e") as db_name:
+        url = make_url(service_urls.database_url).set(database=db_name).render_as_string(hide_password=False)
         await upgrade_all_async(url)
         await seed_all(url)
         secret = secrets.token_urlsafe(32)
-        with _environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url):
+        with environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url):
             async with _serve_stack(service_urls, secret) as built:
                 yield built
-    finally:
-        await _admin_execute(service_urls.admin_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 @pytest.fixture
