@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import redis.asyncio as aioredis
 
 from shared.devstack.ports import LOOPBACK, free_port, port_is_free
 from shared.devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
+from tests.devstack.pids import still_running
 
 
 def _all_pids(services: ServiceSet) -> set[int]:
@@ -26,24 +26,6 @@ def _all_pids(services: ServiceSet) -> set[int]:
         pids.add(pid)
         pids.update(child.pid for child in proc.children(recursive=True))
     return pids
-
-
-def _gone(pids: set[int], timeout: float = 10.0) -> set[int]:
-    """The pids of `pids` still running after `timeout` seconds (zombies count as gone)."""
-    deadline = time.monotonic() + timeout
-    alive = set(pids)
-    while alive and time.monotonic() < deadline:
-        alive = {pid for pid in alive if _running(pid)}
-        if alive:
-            time.sleep(0.1)
-    return alive
-
-
-def _running(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
 
 
 async def _check_services(services: ServiceSet) -> None:
@@ -86,7 +68,7 @@ async def test_services_start_answer_and_stop_leaving_no_process(services_dir: P
         assert len(pids) >= 4  # postmaster with its workers, nats, redis
     finally:
         services.stop()
-    assert _gone(pids) == set()
+    assert still_running(pids) == set()
 
 
 async def test_persistent_data_survives_a_restart(services_dir: Path) -> None:
@@ -95,13 +77,13 @@ async def test_persistent_data_survives_a_restart(services_dir: Path) -> None:
         await conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
         await conn.close()
         pids = _all_pids(first)
-    assert _gone(pids) == set()
+    assert still_running(pids) == set()
     with start_services(services_dir, persistent=True, env={}) as second:
         conn = await asyncpg.connect(second.database_url)
         assert await conn.fetchval("SELECT v FROM kept") == 42
         await conn.close()
         pids = _all_pids(second)
-    assert _gone(pids) == set()
+    assert still_running(pids) == set()
 
 
 def test_env_urls_are_used_as_given(tmp_path: Path) -> None:

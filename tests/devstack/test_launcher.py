@@ -23,6 +23,7 @@ import pytest
 
 from shared.devstack.launcher import present_subgraphs
 from shared.devstack.ports import LOOPBACK
+from tests.devstack.pids import still_running
 
 ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/graphql$")
@@ -108,23 +109,6 @@ class Launcher:
                 psutil.Process(pid).kill()
 
 
-def _still_running(pids: set[int], timeout: float = 10.0) -> set[int]:
-    deadline = time.monotonic() + timeout
-    alive = set(pids)
-    while alive and time.monotonic() < deadline:
-        alive = {pid for pid in alive if _running(pid)}
-        if alive:
-            time.sleep(0.1)
-    return alive
-
-
-def _running(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-
-
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     with socket.socket() as sock:
@@ -192,7 +176,7 @@ def test_make_up_end_to_end_then_sigint_leaves_nothing(services_dir: Path) -> No
         finally:
             launcher.popen.send_signal(stop_signal)
             code = launcher.finish()
-        leftovers = _still_running(pids)
+        leftovers = still_running(pids)
         launcher.kill_leftovers(leftovers)
         if failure is not None:
             pytest.fail(f"{failure!r}\n{launcher.output()}")
