@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH
+from tests.gateway.http.browser import CHROMIUM, dump_dom
 from tests.gateway.http.servers import GatewayServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -59,36 +58,9 @@ async def test_json_clients_and_queries_do_not_get_html(
         assert (await response.json())["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 async def test_graphiql_renders_offline_in_chromium(gateway_server: GatewayServer, tmp_path: Path) -> None:
-    chromium = _chromium()
-    assert chromium is not None
-    process = await asyncio.create_subprocess_exec(
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        # Any host but the loopback address fails to resolve: the page must not need the internet.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--virtual-time-budget=10000",
-        "--dump-dom",
-        gateway_server.graphql,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        dom, _ = await asyncio.wait_for(process.communicate(), 90)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    text = dom.decode(errors="replace")
+    text = await dump_dom(gateway_server.graphql, tmp_path / "profile")
     assert "graphiql-container" in text, text[:2000]
     assert "graphiql-execute-button" in text
     assert "Loading GraphiQL" not in text
