@@ -2,10 +2,19 @@
 
 from shared.graphql.money import Money
 from shared.graphql.relay import Connection, Edge, PageArgs, PageInfo, decode_cursor, encode_cursor
-from shared.graphql.types import FEDERATION_VERSION, Info, UserError, user_error_at, user_errors
+from shared.graphql.types import (
+    FEDERATION_VERSION,
+    TENANT_ID_DESCRIPTION,
+    Info,
+    UserError,
+    tenant_id_of,
+    user_error_at,
+    user_errors,
+)
 
 __all__ = [
     "FEDERATION_VERSION",
+    "TENANT_ID_DESCRIPTION",
     "Connection",
     "Edge",
     "Info",
@@ -15,6 +24,7 @@ __all__ = [
     "UserError",
     "decode_cursor",
     "encode_cursor",
+    "tenant_id_of",
     "user_error_at",
     "user_errors",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Final, TypeAlias
 
 import strawberry
@@ -18,6 +19,14 @@ class UserError:
     field: list[str] | None = strawberry.field(description="Path to the input field at fault, if any.")
     message: str
     code: str
+
+
+TENANT_ID_DESCRIPTION: Final = "The tenant this belongs to (checked by the gateway's tenant guard)."
+
+
+def tenant_id_of(value: uuid.UUID | None) -> strawberry.ID:
+    """`tenantId` of a row; an unknown tenant is "" (never the caller's: the guard fails closed)."""
+    return strawberry.ID(str(value) if value is not None else "")
 
 
 def user_errors(error: UserInputError) -> list[UserError]:

@@ -21,7 +21,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from shared.errors import ForbiddenError
-from shared.graphql import Edge, Info, PageInfo, UserError, user_error_at
+from shared.graphql import TENANT_ID_DESCRIPTION, Edge, Info, PageInfo, UserError, tenant_id_of, user_error_at
 from subgraphs.catalog import models, service
 from subgraphs.catalog.loaders import (
     CatalogScope,
@@ -41,14 +41,6 @@ def uuid_or_none(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
-
-
-TENANT_ID_DESCRIPTION = "The tenant this belongs to (checked by the gateway's tenant guard)."
-
-
-def tenant_id_of(value: uuid.UUID | None) -> strawberry.ID:
-    """`tenantId` of a row; an unknown tenant is "" (never the caller's: the guard fails closed)."""
-    return strawberry.ID(str(value) if value is not None else "")
 
 
 def user_errors_of(issues: list[Issue]) -> list[UserError]:

@@ -18,7 +18,17 @@ from typing import Any
 import strawberry
 from strawberry.federation import Schema
 
-from shared.graphql import FEDERATION_VERSION, Connection, Info, Money, PageArgs, UserError, user_error_at
+from shared.graphql import (
+    FEDERATION_VERSION,
+    TENANT_ID_DESCRIPTION,
+    Connection,
+    Info,
+    Money,
+    PageArgs,
+    UserError,
+    tenant_id_of,
+    user_error_at,
+)
 from subgraphs.pricing import loaders, models, service
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -55,14 +65,6 @@ def _id(value: uuid.UUID) -> strawberry.ID:
 
 def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value is not None else None
-
-
-TENANT_ID_DESCRIPTION = "The tenant this belongs to (checked by the gateway's tenant guard)."
-
-
-def _tenant_id(value: uuid.UUID | None) -> strawberry.ID:
-    """`tenantId` of a row; unknown is "" (never the caller's tenant: the guard fails closed)."""
-    return strawberry.ID(str(value) if value is not None else "")
 
 
 # --------------------------------------------------------------------------- value types
@@ -142,7 +144,7 @@ class PriceList:
     def from_model(cls, row: models.PriceList) -> PriceList:
         return cls(
             id=_id(row.id),
-            tenant_id=_tenant_id(row.tenant_id),
+            tenant_id=tenant_id_of(row.tenant_id),
             name=row.name,
             currency=row.currency,
             kind=PriceListKind(row.kind),
@@ -394,7 +396,7 @@ class Quote:
         quote = view.quote
         return cls(
             id=_id(quote.id),
-            tenant_id=_tenant_id(view.tenant_id),
+            tenant_id=tenant_id_of(view.tenant_id),
             status=QuoteStatus(q.effective_status(quote, service.now_utc()).value),
             buyer_organization_id=_id(quote.buyer_organization_id),
             seller_organization_id=_opt_id(quote.seller_organization_id),
@@ -524,9 +526,7 @@ class Query:
             for i, o in enumerate(cart.outcomes)
         ]
         errors = [_user_error(o.error) for o in cart.outcomes if o.error]
-        return CartPrices(
-            currency=cart.currency, lines=priced, total=_money(cart.total), user_errors=errors
-        )
+        return CartPrices(currency=cart.currency, lines=priced, total=_money(cart.total), user_errors=errors)
 
 
 # --------------------------------------------------------------------------- mutations
