@@ -37,6 +37,7 @@ from tests.scratch import environment, scratch_database  # noqa: E402
 
 __all__ = ["ServiceUrls", "free_port"]
 
+
 def _with_database(url: str, name: str) -> str:
     """`url` pointing at database `name` (keeps driver, credentials, host and query)."""
     from sqlalchemy.engine import make_url
