@@ -5,7 +5,8 @@ parent when that subgraph resolves it; otherwise an entity fetch (``_entities``)
 does is added after it, keyed by an ``@key`` the current subgraph can provide.  ``@requires`` inputs are
 planned like client fields on the parent, and the entity fetch waits for every fetch that produces
 them.  Fetch groups are then layered by dependency depth; groups of one subgraph on one layer share a
-single ``_entities`` call.
+single ``_entities`` call, and an entity call folds into a later call to the same subgraph for the same
+objects when nothing in between needs it (``merge.fold_later_fetches``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import graphql
 from graphql import language as ast
 
+from gateway.planning.merge import Slot, fold_later_fetches
 from gateway.planning.operation import NField, Normalizer, parse_field_set, print_args
 from gateway.planning.plan import (
     EntityInput,
@@ -981,9 +983,27 @@ class _PlanBuilder:
                     break
             else:
                 buckets.append([g])
+        layers = {
+            lv: [
+                Slot(sg, bucket[0].root_kind is None, [g.id for g in bucket])
+                for sg, buckets in by_sg.items()
+                for bucket in buckets
+            ]
+            for lv, by_sg in by_level.items()
+        }
+        dependents: dict[int, set[int]] = {}
+        for g in self.groups:
+            for d in g.deps:
+                dependents.setdefault(d, set()).add(g.id)
+        layers = fold_later_fetches(
+            layers,
+            {g.id: g.path for g in groups},
+            dependents,
+            lambda a, b: _inputs_clash(self.groups[a], self.groups[b]),
+        )
         steps: list[PlanNode] = []
-        for lv in sorted(by_level):
-            nodes = [self._fetch_for(gs, kind) for buckets in by_level[lv].values() for gs in buckets]
+        for lv in sorted(layers):
+            nodes = [self._fetch_for([self.groups[i] for i in s.members], kind) for s in layers[lv]]
             steps.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
         if not steps:
             return None
