@@ -7,7 +7,6 @@ The HTTP layer parses and validates the operation against ``Gateway.api_schema``
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import graphql
 import orjson
 from graphql import language as ast
 
+from gateway.document_keys import condition_variables, document_key
 from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
@@ -43,24 +43,8 @@ class OperationRequest:
     principal: Principal | None = None  # set by the HTTP layer when auth is on (gateway/auth)
 
 
-def _document_key(doc: ast.DocumentNode) -> str:
-    body = doc.loc.source.body if doc.loc is not None else graphql.print_ast(doc)
-    return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
 
 
-def _condition_variables(doc: ast.DocumentNode) -> tuple[str, ...]:
-    """Variables used by @skip/@include: they change the plan, so they are part of its cache key."""
-    names: set[str] = set()
-
-    class _V(graphql.Visitor):
-        def enter_directive(self, node: ast.DirectiveNode, *_: Any) -> None:
-            if node.name.value in ("skip", "include"):
-                for a in node.arguments or ():
-                    if isinstance(a.value, ast.VariableNode):
-                        names.add(a.value.name.value)
-
-    graphql.visit(doc, _V())
-    return tuple(sorted(names))
 
 
 class Gateway:
@@ -133,12 +117,12 @@ class Gateway:
     ) -> QueryPlan:
         """The (cached) plan of an operation; ``cache_key`` replaces the document's own key (auth: the
         document as filtered for one set of rights)."""
-        dkey = cache_key or _document_key(document)
+        dkey = cache_key or document_key(document)
         cond = self._cond_vars.get(dkey)
         if cond is None:
             if len(self._cond_vars) >= _PLAN_CACHE_SIZE:
                 self._cond_vars.clear()
-            cond = self._cond_vars[dkey] = _condition_variables(document)
+            cond = self._cond_vars[dkey] = condition_variables(document)
         variables = variables or {}
         key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
         plan = self._plans.get(key)
@@ -191,7 +175,7 @@ class Gateway:
         if self.auth is not None:
             rights = self.auth.rights(request.principal or _anonymous()).key
         identity = _subgraph_identity(self.auth is not None, request.principal, extra_subgraph_headers)
-        return (_document_key(request.document), request.operation_name, variables, request.explain, rights,
+        return (document_key(request.document), request.operation_name, variables, request.explain, rights,
                 identity)
 
     async def _execute(

@@ -10,7 +10,6 @@ rights), sign the context for subgraphs, guard tenants in results, filter intros
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from gateway.auth.redact import strip_denied
 from gateway.auth.session_versions import SessionVersions
 from gateway.auth.tenant_guard import TenantGuard
 from gateway.config import GatewayConfig
+from gateway.document_keys import condition_variables, document_key
 from gateway.http.lru import LRUCache
 from gateway.planning.operation import NField
 from gateway.planning.planner import with_variable_defaults
@@ -85,23 +85,8 @@ class PreparedOperation:
     rejection: dict[str, Any] | None = None  # a whole response: the operation is refused
 
 
-def document_key(document: ast.DocumentNode) -> str:
-    body = document.loc.source.body if document.loc is not None else graphql.print_ast(document)
-    return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
 
 
-def _condition_variables(document: ast.DocumentNode) -> tuple[str, ...]:
-    names: set[str] = set()
-
-    class _V(graphql.Visitor):
-        def enter_directive(self, node: ast.DirectiveNode, *_: Any) -> None:
-            if node.name.value in ("skip", "include"):
-                for a in node.arguments or ():
-                    if isinstance(a.value, ast.VariableNode):
-                        names.add(a.value.name.value)
-
-    graphql.visit(document, _V())
-    return tuple(sorted(names))
 
 
 def _selected_operation(document: ast.DocumentNode, name: str | None) -> ast.OperationDefinitionNode | None:
@@ -283,7 +268,7 @@ class GatewayAuth:
         dkey = document_key(document)
         conditions = self._conditions.get(dkey)
         if conditions is None:
-            conditions = _condition_variables(document)
+            conditions = condition_variables(document)
             self._conditions.put(dkey, conditions)
         key = (dkey, operation_name, rights.key, tuple(variables.get(v) is True for v in conditions))
         prepared = self._prepared.get(key)
