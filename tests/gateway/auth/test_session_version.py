@@ -167,11 +167,11 @@ async def test_malformed_stored_version_refuses_that_user_only(
 async def test_without_redis_the_check_is_skipped(
     serve_gateway: ServeGateway, market_: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import _clear_settings_cache
+    from tests.scratch import clear_settings_cache
 
     for name in ("REDIS_URL", "B2B_REDIS_URL", "GATEWAY_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
-    _clear_settings_cache()
+    clear_settings_cache()
     try:
         async with serve_gateway() as c:  # no API-key source, no Redis URL
             assert c.gateway.auth is not None
@@ -182,7 +182,7 @@ async def test_without_redis_the_check_is_skipped(
             assert c.gateway.auth.authenticator.session_versions is None
     finally:
         monkeypatch.undo()
-        _clear_settings_cache()
+        clear_settings_cache()
 
 
 async def test_a_redis_url_without_api_keys_gets_its_own_client(
