@@ -1,9 +1,10 @@
 """Product search: PostgreSQL full text with prefix matching, filters, and facet counts.
 
-One statement per search: the match set is materialized once, then read three ways in a
-`UNION ALL`: the page (ranked by `ts_rank` with weights name A > brand/SKU codes B > description
-C), the total, and the facet counts per category, per vendor and per attribute value
-(`unnest(facet_tags)`), so facets never cost one query per value.
+One statement per search: the match set is materialized once, then read for the page (ranked by
+`ts_rank` with weights name A > brand/SKU codes B > description C, top-N only) and, in one pass,
+for the total and the facet counts per category, per vendor and per attribute value: the matches
+are grouped by (category, vendor, `facet_tags` array) and only the groups are unnested, so the
+counts cost one hash aggregate, never one query per value.
 
 Matching: every word of the query must match as a prefix (`word:*`) in the stemmed (english) or
 unstemmed (simple) form; or the whole query is the beginning of a SKU code (`GLV-NIT` finds
@@ -107,9 +108,12 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
             for i, token in enumerate(tokens):
                 # One letter as a prefix matches nearly everything: single letters match exactly.
                 sql.params[f"t{i}"] = f"{token}:*" if len(token) > 1 else token
-                parts.append(
-                    f"(to_tsquery('english'::regconfig, :t{i}) || to_tsquery('simple'::regconfig, :t{i}))"
-                )
+                # Stemmed or not; one term when both forms are the same word (`steel`, `grin`):
+                # an OR of a term with itself matches the same rows but makes the planner
+                # overestimate the matches (1 - (1 - s)^2) and scan the whole table.
+                english = f"to_tsquery('english'::regconfig, :t{i})"
+                simple = f"to_tsquery('simple'::regconfig, :t{i})"
+                parts.append(f"(CASE WHEN {english} = {simple} THEN {simple} ELSE {english} || {simple} END)")
             tsquery = " && ".join(parts)
             matches.append(f"p.search @@ ({tsquery})")
             # ts_rank, not ts_rank_cd: the weights (name A > codes B > description C) carry the
@@ -132,6 +136,52 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
     return sql
 
 
+# Planner and executor settings for the search transaction only (`set_config(..., true)` is
+# SET LOCAL). The default random_page_cost (4, spinning disks) makes a full scan evaluating `@@`
+# on every row look cheaper than the GIN bitmap scan, which it is not; 1.1 is the usual SSD
+# setting. The statement is prepared (asyncpg): a generic plan cannot see how selective the words
+# are and falls back to scanning everything, so every search is planned for its own words.
+# work_mem: the materialized match set of a broad word (10k+ rows with name and tags) must not
+# spill to a temporary file (the 4 MB default does). jit: a broad search over a large catalog
+# crosses jit_above_cost, and compiling costs more than the whole query.
+_PLANNER_SETTINGS = (
+    "SELECT set_config('random_page_cost', '1.1', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true), "
+    "set_config('work_mem', '32MB', true), "
+    "set_config('jit', 'off', true)"
+)
+
+
+_PAGE = """
+            SELECT 'p' AS kind, id::text AS value, row_number() OVER (ORDER BY rank DESC, name, id) AS n
+            FROM page"""
+
+# The total and every facet in one pass over the match set: the matches are hashed once by
+# (category, vendor, whole `facet_tags` array). Products share attribute combinations, so there
+# are far fewer such groups than matches (a few hundred for 10k matches); the total, the category
+# and vendor counts and the tag counts (only the groups' arrays are unnested, each tag weighted by
+# its group's size) are then sums over the groups.
+_COUNTS_WITH_FACETS = (
+    """,
+            g AS (
+                SELECT category_id, vendor_id, facet_tags, count(*) AS n
+                FROM m GROUP BY category_id, vendor_id, facet_tags
+            )"""
+    + _PAGE
+    + """
+            UNION ALL SELECT 'n', NULL, coalesce(sum(n), 0) FROM g
+            UNION ALL SELECT 'c', category_id::text, sum(n) FROM g GROUP BY category_id
+            UNION ALL SELECT 'v', vendor_id::text, sum(n) FROM g GROUP BY vendor_id
+            UNION ALL SELECT 't', tag, sum(n)
+                FROM g CROSS JOIN LATERAL unnest(g.facet_tags) AS tag GROUP BY tag"""
+)
+_COUNT_ONLY = (
+    _PAGE
+    + """
+            UNION ALL SELECT 'n', NULL, count(*) FROM m"""
+)
+
+
 async def search_products(
     session: AsyncSession, params: SearchParams, visibility: Visibility, tree: CategoryTree
 ) -> SearchResult:
@@ -142,26 +192,7 @@ async def search_products(
         return SearchResult(ids=[], has_next=False, total=0)
     where = " AND ".join(sql.where) or "TRUE"
     rank = sql.rank or "0::real"
-    # Planner settings for this transaction only. The default random_page_cost (4, spinning disks)
-    # makes a full scan evaluating `@@` on every row look cheaper than the GIN bitmap scan, which
-    # it is not (each row's vector must be read); 1.1 is the usual SSD setting. The statement is
-    # prepared (asyncpg): a generic plan cannot see how selective the words are and falls back to
-    # scanning everything, so every search is planned for its own words.
-    await session.execute(
-        text(
-            "SELECT set_config('random_page_cost', '1.1', true), "
-            "set_config('plan_cache_mode', 'force_custom_plan', true)"
-        )
-    )
-    facets = (
-        """
-            UNION ALL SELECT 'c', category_id::text, count(*) FROM m GROUP BY category_id
-            UNION ALL SELECT 'v', vendor_id::text, count(*) FROM m GROUP BY vendor_id
-            UNION ALL SELECT 't', tag, count(*)
-                FROM (SELECT unnest(facet_tags) AS tag FROM m) AS t GROUP BY tag"""
-        if params.with_facets
-        else ""
-    )
+    await session.execute(text(_PLANNER_SETTINGS))
     rows = await session.execute(
         text(
             f"""
@@ -171,10 +202,7 @@ async def search_products(
             ),
             page AS (
                 SELECT id, name, rank FROM m ORDER BY rank DESC, name, id LIMIT :limit OFFSET :offset
-            )
-            SELECT 'p' AS kind, id::text AS value, row_number() OVER (ORDER BY rank DESC, name, id) AS n
-            FROM page
-            UNION ALL SELECT 'n', NULL, count(*) FROM m{facets}
+            ){_COUNTS_WITH_FACETS if params.with_facets else _COUNT_ONLY}
             """
         ),
         {**sql.params, "limit": params.limit + 1, "offset": params.offset},
