@@ -325,6 +325,20 @@ class AttributeValuesInput:
     values: list[str] = strawberry.field(description="Any of these values (OR); attributes combine with AND.")
 
 
+@strawberry.input(
+    description="The buyer's unit price of at least one SKU, resolved by pricing for the caller, within "
+    "[min, max] (inclusive). Amounts are decimal strings. Slower than the other filters; refused with "
+    "PRICE_FILTER_TOO_BROAD when more than 5,000 products match the rest of the query."
+)
+class PriceRangeFilter:
+    min: str | None = strawberry.field(default=None, description='Lowest unit price, e.g. "10.00".')
+    max: str | None = strawberry.field(default=None, description='Highest unit price, e.g. "25.50".')
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; the buyer's own currency when omitted."
+    )
+    quantity: int = strawberry.field(default=1, description="Price at this quantity (price breaks).")
+
+
 @strawberry.input
 class ProductSearchFilter:
     category_id: strawberry.ID | None = strawberry.field(
@@ -333,6 +347,7 @@ class ProductSearchFilter:
     vendor_id: strawberry.ID | None = None
     attributes: list[AttributeValuesInput] | None = None
     status: ProductStatus | None = None
+    price: PriceRangeFilter | None = None
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ and the Strawberry federation schema object. Types live in `graphql_types.py`, m
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import strawberry
@@ -15,7 +16,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from shared.errors import BadUserInputError
 from shared.graphql import FEDERATION_VERSION, Edge, Info, PageArgs, PageInfo, decode_cursor, encode_cursor
-from subgraphs.catalog import repository, service
+from subgraphs.catalog import price_filter, repository, service
 from subgraphs.catalog.graphql_types import (
     AttributeFacet,
     Category,
@@ -35,7 +36,7 @@ from subgraphs.catalog.graphql_types import (
 )
 from subgraphs.catalog.loaders import catalog_scope, product_loader
 from subgraphs.catalog.mutations import Mutation
-from subgraphs.catalog.search import AttributeFilter, SearchParams, search_products
+from subgraphs.catalog.search import AttributeFilter, SearchParams, candidate_skus, search_products
 
 
 def _selects(info: Info, name: str) -> bool:
@@ -117,6 +118,11 @@ class Query:
             raise BadUserInputError("not a valid id", extensions={"argument": "filter"})
         if query is not None and len(query) > 200:
             raise BadUserInputError("query is at most 200 characters", extensions={"argument": "query"})
+        price = (
+            price_filter.parse_price_range(f.price.min, f.price.max, f.price.currency, f.price.quantity)
+            if f.price is not None
+            else None
+        )
         params = SearchParams(
             query=query,
             category_id=category_id,
@@ -128,6 +134,22 @@ class Query:
             # Facets cost an aggregate over every match: only when the client asks for them.
             with_facets=_selects(info, "facets"),
         )
+        if price is not None:
+            # Candidates in SQL (every other filter), priced by pricing in batches, then the search
+            # again over the survivors: paging, total and facets are those of the filtered set.
+            async with info.context.session() as session:
+                candidates = await candidate_skus(
+                    session, params, scope.visibility, scope.tree, cap=price_filter.MAX_CANDIDATES
+                )
+            if candidates is None:
+                cap = price_filter.MAX_CANDIDATES
+                raise price_filter.PriceFilterTooBroadError(
+                    f"more than {cap} products match before the price filter: narrow the "
+                    "query (words, category, vendor or attributes)",
+                    extensions={"argument": "filter.price", "maxCandidates": cap},
+                )
+            survivors = await price_filter.products_in_range(info.context, price, candidates)
+            params = dataclasses.replace(params, product_ids=survivors)
         async with info.context.session() as session:
             result = await search_products(session, params, scope.visibility, scope.tree)
             rows = await repository.products_by_id(session, result.ids)

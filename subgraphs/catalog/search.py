@@ -41,6 +41,8 @@ class SearchParams:
     vendor_id: uuid.UUID | None = None
     attributes: tuple[AttributeFilter, ...] = ()
     status: ProductStatus | None = None
+    # Only these products (the survivors of the price filter, see `price_filter.py`); None: any.
+    product_ids: tuple[uuid.UUID, ...] | None = None
     limit: int = 20
     offset: int = 0
     with_facets: bool = True
@@ -86,6 +88,11 @@ def _build(params: SearchParams, visibility: Visibility, tree: CategoryTree) -> 
     if params.status is not None:
         sql.where.append("p.status = :status")
         sql.params["status"] = params.status.value
+    if params.product_ids is not None:
+        if not params.product_ids:
+            return None
+        sql.where.append("p.id = ANY(:only_products)")
+        sql.params["only_products"] = list(params.product_ids)
     if params.category_id is not None:
         if params.category_id not in tree.nodes:
             return None
@@ -230,6 +237,35 @@ async def search_products(
     for values in result.attributes.values():
         values.sort(key=lambda f: (-f.count, f.value))
     return result
+
+
+async def candidate_skus(
+    session: AsyncSession, params: SearchParams, visibility: Visibility, tree: CategoryTree, *, cap: int
+) -> dict[uuid.UUID, list[uuid.UUID]] | None:
+    """Every product matching `params` (all filters but the price) with its SKU ids, or None when
+    more than `cap` products match (the caller refuses such a broad price-filtered query)."""
+    sql = _build(params, visibility, tree)
+    if sql is None:
+        return {}
+    where = " AND ".join(sql.where) or "TRUE"
+    await session.execute(text(_PLANNER_SETTINGS))
+    rows = await session.execute(
+        text(
+            f"""
+            WITH m AS MATERIALIZED (
+                SELECT p.id FROM {SCHEMA}.products p WHERE {where} LIMIT :cap
+            )
+            SELECT m.id, s.id FROM m LEFT JOIN {SCHEMA}.skus s ON s.product_id = m.id
+            """
+        ),
+        {**sql.params, "cap": cap + 1},
+    )
+    out: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for product_id, sku_id in rows:
+        skus = out.setdefault(product_id, [])
+        if sku_id is not None:
+            skus.append(sku_id)
+    return None if len(out) > cap else out
 
 
 def rollup_categories(per_category: dict[uuid.UUID, int], tree: CategoryTree) -> list[FacetCount]:
