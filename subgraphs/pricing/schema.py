@@ -52,6 +52,10 @@ def _parse_id(value: strawberry.ID | str, field: str) -> uuid.UUID:
         raise PricingError(ErrorCode.INVALID_INPUT, "Not a valid id.", field) from None
 
 
+def _parse_optional_id(value: strawberry.ID | str | None, field: str) -> uuid.UUID | None:
+    return None if value is None else _parse_id(value, field)
+
+
 def _uuid_or_none(value: strawberry.ID | str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value is not None else None
@@ -691,10 +695,8 @@ class Mutation:
                 priority=input.priority,
                 valid_from=input.valid_from,
                 valid_to=input.valid_to,
-                seller_organization_id=(
-                    _parse_id(input.seller_organization_id, "sellerOrganizationId")
-                    if input.seller_organization_id is not None
-                    else None
+                seller_organization_id=_parse_optional_id(
+                    input.seller_organization_id, "sellerOrganizationId"
                 ),
                 idempotency_key=input.idempotency_key,
             )
@@ -728,7 +730,7 @@ class Mutation:
         try:
             list_id = _parse_id(input.price_list_id, "priceListId")
             sku_id = _parse_id(input.sku_id, "skuId")
-            product_id = _parse_id(input.product_id, "productId") if input.product_id is not None else None
+            product_id = _parse_optional_id(input.product_id, "productId")
             async with info.context.session() as session:
                 row = await service.set_price_break(
                     session,
@@ -749,9 +751,7 @@ class Mutation:
     async def quantity_rule_set(self, info: Info, input: QuantityRuleSetInput) -> QuantityRuleSetPayload:
         try:
             sku_id = _parse_id(input.sku_id, "skuId")
-            list_id = (
-                _parse_id(input.price_list_id, "priceListId") if input.price_list_id is not None else None
-            )
+            list_id = _parse_optional_id(input.price_list_id, "priceListId")
             async with info.context.session() as session:
                 row = await service.set_quantity_rule(
                     session,
@@ -778,16 +778,10 @@ class Mutation:
                 items=_items(input.items),
                 currency=input.currency,
                 note=input.note,
-                seller_organization_id=(
-                    _parse_id(input.seller_organization_id, "sellerOrganizationId")
-                    if input.seller_organization_id is not None
-                    else None
+                seller_organization_id=_parse_optional_id(
+                    input.seller_organization_id, "sellerOrganizationId"
                 ),
-                buyer_organization_id=(
-                    _parse_id(input.buyer_organization_id, "buyerOrganizationId")
-                    if input.buyer_organization_id is not None
-                    else None
-                ),
+                buyer_organization_id=_parse_optional_id(input.buyer_organization_id, "buyerOrganizationId"),
                 idempotency_key=input.idempotency_key,
             )
             async with info.context.session() as session:
