@@ -19,6 +19,7 @@ up: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(PY) -m mypy gateway shared subgraphs devstack bench
