@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 def _services_only(data_dir: Path, ports: ServicePorts) -> int:
     try:
         with start_services(data_dir, persistent=True, ports=ports) as services:
+            for note in services.notes:
+                say(note)
             for key, value in services.env().items():
                 print(f"{key}={value}", flush=True)
             say("press Ctrl-C to stop")

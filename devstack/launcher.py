@@ -438,6 +438,8 @@ def up(options: LaunchOptions) -> int:
         say(f"starting services (data in {data_dir})")
         started_pg = not os.environ.get("DATABASE_URL")
         services = start_services(data_dir, persistent=True, ports=options.service_ports)
+        for note in services.notes:
+            say(note)
         database_url = _database_url_for_app(services, started_pg)
         say(f"PostgreSQL {_redact(database_url)}  NATS {services.nats_url}  Redis {services.redis_url}")
         migrate_and_seed(database_url, options.seed)

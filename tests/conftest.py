@@ -60,8 +60,12 @@ def service_data_dir() -> Iterator[Path]:
 
     Not under pytest's tmp_path: as root PostgreSQL runs as another user that must traverse the
     path, and every pytest session re-restricts /tmp/pytest-of-<user> to 0700 when it starts.
+    Ours, so we may open it to passing through (o+x, not listing); a data dir the server's user
+    cannot reach works too (`devstack.pg_placement`), but keeping the data in place keeps the
+    tests' checks on it (e.g. "in use by another stack") meaningful.
     """
     path = Path(tempfile.mkdtemp(prefix="b2b-devstack-"))
+    path.chmod(0o711)
     try:
         yield path
     finally:
