@@ -34,6 +34,12 @@ from devstack.asgi import serve_asgi  # noqa: E402
 from devstack.ports import free_port  # noqa: E402
 from devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
 from tests.scratch import environment, scratch_database  # noqa: E402
+from tests.skips import (  # noqa: E402, F401  (hooks: no skips under CI, the local list of skips)
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+)
 
 __all__ = ["ServiceUrls", "free_port"]
 

@@ -183,5 +183,5 @@ def test_make_up_end_to_end_then_sigint_leaves_nothing(services_dir: Path) -> No
         assert leftovers == set(), f"left running after {stop_signal.name}: {leftovers}"
         assert code == 0, launcher.output()
     # The second run kept the first run's database (no second seeding).
-    if (ROOT / "shared" / "seed.py").is_file():
+    if (ROOT / "devstack" / "seed.py").is_file():
         assert "demo data already loaded" in launcher.output()
