@@ -1,6 +1,7 @@
-"""The development stack: real PostgreSQL, NATS JetStream and Redis from PyPI wheels, and the
-launcher behind `make up` (`python -m devstack up`).
+"""The development stack, on the top floor (docs/architecture.md): it knows every service.
 
-`services.start_services()` starts the three servers on free loopback ports (unless their URL
-environment variables point at existing servers); the tests' session fixtures use it too.
+`make up` (`python -m devstack up`) starts real PostgreSQL, NATS JetStream and Redis from PyPI
+wheels (`services.start_services()`, which the tests' session fixtures use too), migrates and
+seeds every registered subgraph (`migrate`, `seed`), then starts the subgraphs and the gateway
+(`launcher`). `make schema` (`schema_export`) writes `schema/` with the gateway's composer.
 """
