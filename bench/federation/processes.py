@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from shared.devstack.ports import free_port as free_port  # the runner's `processes.free_port()`
+from devstack.ports import free_port as free_port  # the runner's `processes.free_port()`
 
 
 @dataclass

@@ -12,8 +12,7 @@ import pytest
 from bench.federation import load, scenario
 from bench.federation.subgraphs.server import SubgraphApp, serve
 
-pytestmark = pytest.mark.skipif(not scenario.available(),
-                                reason="benchmark scenario (../shared/bench-scenario) not present")
+pytestmark = pytest.mark.needs_shared("bench-scenario")
 
 PEERS = ("hive-gateway", "apollo-gateway")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from shared.migrate import present_subgraphs
+from devstack.migrate import present_subgraphs
 from subgraphs import GATEWAY_DEFAULT_PORT, SUBGRAPHS
 
 ROOT = Path(__file__).resolve().parents[2]

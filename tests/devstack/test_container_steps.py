@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import secrets
 import subprocess
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.devstack", *args],
+        [sys.executable, "-m", "devstack", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -45,7 +44,6 @@ async def scratch_database(service_urls: Any) -> AsyncIterator[str]:
         await conn.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("shared.seed") is None, reason="shared.seed does not exist yet")
 async def test_provision_migrates_and_seeds_once(scratch_database: str) -> None:
     env = {**os.environ, "DATABASE_URL": scratch_database}
     first = _run("provision", env=env)
@@ -56,9 +54,6 @@ async def test_provision_migrates_and_seeds_once(scratch_database: str) -> None:
     assert "demo data already loaded (kept)" in second.stdout
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("subgraphs.orgs.app") is None, reason="the orgs subgraph has no app yet"
-)
 async def test_supergraph_composes_running_subgraphs(
     service_urls: Any, serve_app: Any, tmp_path: Path
 ) -> None:

@@ -13,8 +13,8 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from shared.devstack.ports import LOOPBACK, free_port, port_is_free
-from shared.devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
+from devstack.ports import LOOPBACK, free_port, port_is_free
+from devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
 from tests.devstack.pids import still_running
 
 

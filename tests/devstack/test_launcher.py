@@ -1,4 +1,4 @@
-"""`python -m shared.devstack up` as a user runs it: a subprocess that prints the gateway URL,
+"""`python -m devstack up` as a user runs it: a subprocess that prints the gateway URL,
 answers `{ __typename }`, keeps its data across runs and leaves no process after SIGINT/SIGTERM."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from shared.devstack.launcher import present_subgraphs
-from shared.devstack.ports import LOOPBACK
+from devstack.launcher import present_subgraphs
+from devstack.ports import LOOPBACK
 from tests.devstack.pids import still_running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ class Launcher:
     """The launcher as a child process (own process group, so only we signal it)."""
 
     def __init__(self, *args: str) -> None:
-        argv = [sys.executable, "-m", "shared.devstack", *args]
+        argv = [sys.executable, "-m", "devstack", *args]
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -183,5 +183,5 @@ def test_make_up_end_to_end_then_sigint_leaves_nothing(services_dir: Path) -> No
         assert leftovers == set(), f"left running after {stop_signal.name}: {leftovers}"
         assert code == 0, launcher.output()
     # The second run kept the first run's database (no second seeding).
-    if (ROOT / "shared" / "seed.py").is_file():
+    if (ROOT / "devstack" / "seed.py").is_file():
         assert "demo data already loaded" in launcher.output()

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.launcher import RunningSubgraph, gateway_auth_env, login_hint
+from devstack.asgi import serve_asgi
+from devstack.launcher import RunningSubgraph, gateway_auth_env, login_hint
 
 
 async def _jwks(request: Request) -> JSONResponse:

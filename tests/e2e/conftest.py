@@ -3,14 +3,14 @@
 One stack per test session (package scope), built the way `make up` builds it:
 
 - a database of its own on the session's PostgreSQL (`service_urls.admin_url`), migrated with
-  `shared.migrate.upgrade_all_async` and loaded with `shared.seed.seed_all`, dropped at the end: what
+  `devstack.migrate.upgrade_all_async` and loaded with `devstack.seed.seed_all`, dropped at the end: what
   these tests create (a second tenant's catalog, users, keys) never meets other tests' counts;
-- every present subgraph (`shared.devstack.launcher.present_subgraphs`) built by its own
+- every present subgraph (`devstack.launcher.present_subgraphs`) built by its own
   `subgraphs.<name>.app.create_app()` and served by uvicorn on a free loopback port, all sharing one
   random `B2B_GATEWAY_SECRET`; each app is wrapped in a `RequestLog` that records the GraphQL
   requests it receives, so a test can assert that a subgraph was (not) asked;
 - the supergraph composed from the running subgraphs' `{ _service { sdl } }`
-  (`shared.devstack.launcher.fetch_sdl` + `gateway.supergraph.compose.compose_supergraph`);
+  (`devstack.launcher.fetch_sdl` + `gateway.supergraph.compose.compose_supergraph`);
 - the gateway app (`gateway.http.app.create_app`) with JWT verification against the orgs subgraph's
   JWKS and API keys looked up over HTTP at the orgs subgraph, as `make up` configures it.
 
@@ -41,9 +41,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.launcher import fetch_sdl, present_subgraphs
-from shared.devstack.services import ServiceUrls
+from devstack.asgi import serve_asgi
+from devstack.launcher import fetch_sdl, present_subgraphs
+from devstack.services import ServiceUrls
 from tests.gateway.auth.keys import SigningKey, rsa_key
 from tests.scratch import environment, scratch_database
 
@@ -302,8 +302,8 @@ async def _serve_stack(service_urls: ServiceUrls, secret: str) -> AsyncIterator[
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def stack(service_urls: ServiceUrls) -> AsyncIterator[Stack]:
-    from shared.migrate import upgrade_all_async
-    from shared.seed import seed_all
+    from devstack.migrate import upgrade_all_async
+    from devstack.seed import seed_all
 
     async with scratch_database(service_urls.admin_url, "e2e") as db_name:
         url = make_url(service_urls.database_url).set(database=db_name).render_as_string(hide_password=False)

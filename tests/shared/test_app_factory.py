@@ -14,10 +14,10 @@ import strawberry
 from aiodataloader import DataLoader
 from sqlalchemy import text
 
+from devstack.asgi import serve_asgi
 from shared.app_factory import create_subgraph_app
 from shared.context import RequestContext
 from shared.db import Database, app_database_url
-from shared.devstack.asgi import serve_asgi
 from shared.errors import BadUserInputError, ForbiddenError, NotFoundError
 from shared.gateway_context import HEADER
 from shared.graphql import Info

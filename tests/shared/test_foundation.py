@@ -10,10 +10,10 @@ import strawberry
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
+from devstack.migrate import alembic_config, present_subgraphs, upgrade_all
 from shared.db import app_database_url, async_url
 from shared.errors import BadUserInputError
 from shared.graphql import Money, PageArgs, decode_cursor, encode_cursor
-from shared.migrate import alembic_config, present_subgraphs, upgrade_all
 from shared.migrations_helpers import app_role_sql, tenant_rls_sql
 from shared.settings import DEV_GATEWAY_SECRET, Settings
 

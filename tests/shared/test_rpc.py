@@ -15,9 +15,9 @@ import strawberry
 from nats.aio.client import Client as NatsClient
 from sqlalchemy import text
 
+from devstack.asgi import serve_asgi
 from shared.app_factory import create_subgraph_app
 from shared.db import Database, app_database_url
-from shared.devstack.asgi import serve_asgi
 from shared.graphql import Info
 from shared.rpc import RpcError, RpcRequest, ServiceUnavailable, rpc_call, service_subject
 from shared.settings import Settings

@@ -1,7 +1,7 @@
 // Run graphql-http's GraphQL-over-HTTP server audits against a running gateway.
 //
 //   node tools/graphql_http_audit/audit.mjs --url http://127.0.0.1:4000/graphql \
-//        [--modules /tmp/graphql-http-audit/node_modules] [--json results.json]
+//        [--modules node_modules] [--json results.json]     (graphql-http from package-lock.json: make install)
 //
 // Prints one line per audit (ok / WARN / FAIL), then writes the results as JSON when asked.
 // Exit status: 0 when every MUST passes and there are no warnings, 1 otherwise, 2 on a usage error.
@@ -15,7 +15,7 @@ function arg(name, fallback) {
 }
 
 const url = arg("url");
-const modules = resolve(arg("modules", "/tmp/graphql-http-audit/node_modules"));
+const modules = resolve(arg("modules", new URL("../../node_modules", import.meta.url).pathname));
 const jsonOut = arg("json");
 if (!url) {
   console.error("usage: audit.mjs --url URL [--modules DIR] [--json FILE]");

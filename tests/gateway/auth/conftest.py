@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from devstack.asgi import serve_asgi
 from gateway.auth.layer import GatewayAuth
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.app import create_app
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.auth import market
 from tests.gateway.auth.keys import AUDIENCE, ISSUER, JWKSServer, SigningKey, ed_key, rsa_key
 

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from devstack.asgi import serve_asgi
 from gateway.auth.api_keys import ApiKeyRecord, RedisKeyTable, hash_api_key
-from shared.devstack.asgi import serve_asgi
 from shared.gateway_context import HEADER, verify_context
 from tests.conftest import ServiceUrls
 from tests.gateway.auth import market

@@ -12,8 +12,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from devstack.ports import free_port
 from gateway.auth.principal import ANONYMOUS
-from shared.devstack.ports import free_port
 from tests.gateway.auth.conftest import Client, Market, ServeGateway
 from tests.gateway.auth.keys import claims, rsa_key, unsigned_token
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import graphql
 import pytest_asyncio
 
+from devstack.asgi import serve_asgi
 from gateway.auth.layer import GatewayAuth
 from gateway.auth.principal import Principal
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway, OperationRequest
 from gateway.supergraph.compose import SubgraphSource, compose_supergraph
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.core.subgraph_kit import KitSubgraph
 
 SDL = """

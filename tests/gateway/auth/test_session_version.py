@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from devstack.ports import free_port
 from gateway.auth.session_versions import SessionVersions
-from shared.devstack.ports import free_port
 from tests.conftest import ServiceUrls
 from tests.gateway.auth.conftest import Client, Market, ServeGateway
 from tests.gateway.auth.keys import claims

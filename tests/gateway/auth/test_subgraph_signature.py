@@ -15,13 +15,13 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.types import Info
 
+from devstack.asgi import serve_asgi
 from gateway.auth.layer import GatewayAuth
 from gateway.auth.principal import Principal
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway, OperationRequest
 from gateway.supergraph.compose import SubgraphSource, compose_supergraph
 from shared.app_factory import create_subgraph_app
-from shared.devstack.asgi import serve_asgi
 from shared.gateway_context import HEADER, sign_context
 from shared.gateway_context import Principal as ContextPrincipal
 from shared.settings import Settings

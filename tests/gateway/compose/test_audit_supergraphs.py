@@ -26,7 +26,7 @@ def _urls(supergraph: str) -> dict[str, str]:
     return dict(_GRAPH.findall(supergraph))
 
 
-@pytest.mark.skipif(not SUITES, reason="federation audit data (../shared/federation-audit) not present")
+@pytest.mark.needs_shared("federation-audit")
 @pytest.mark.parametrize("suite", SUITES)
 def test_audit_suite_composes_like_apollo(suite: str) -> None:
     reference = (AUDIT / "supergraphs" / f"{suite}.graphql").read_text()
@@ -43,13 +43,12 @@ def test_audit_suite_composes_like_apollo(suite: str) -> None:
     assert composed.strip() == reference.strip()
 
 
+@pytest.mark.needs_shared("federation-audit")
 def test_all_audit_suites_are_present() -> None:
-    if not SUITES:
-        pytest.skip("federation audit data not present")
     assert len(SUITES) == 46
 
 
-@pytest.mark.skipif(not BENCH.is_dir(), reason="benchmark scenario (../shared/bench-scenario) not present")
+@pytest.mark.needs_shared("bench-scenario")
 @pytest.mark.parametrize("variant", ["", ".fed1"])
 def test_benchmark_subgraphs_compose_like_the_reference(variant: str) -> None:
     reference = (BENCH / "supergraph.graphql").read_text()

@@ -10,9 +10,9 @@ from typing import Any
 import graphql
 import pytest
 
+from devstack.asgi import serve_asgi
+from devstack.ports import free_port
 from gateway.engine import Gateway, OperationRequest
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
 from tests.gateway.core import shop
 from tests.gateway.core.subgraph_kit import KitSubgraph
 

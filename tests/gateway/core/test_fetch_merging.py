@@ -157,7 +157,7 @@ def test_planner_keeps_two_fetches_when_a_fetch_in_between_needs_the_first() -> 
 
 # ---- the benchmark scenario ----------------------------------------------------------------------
 
-needs_scenario = pytest.mark.skipif(not scenario.available(), reason="../shared/bench-scenario is missing")
+needs_scenario = pytest.mark.needs_shared("bench-scenario")
 
 
 @needs_scenario

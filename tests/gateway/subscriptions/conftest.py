@@ -14,13 +14,13 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from devstack.asgi import serve_asgi
 from gateway.auth.layer import GatewayAuth
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.app import create_app
 from gateway.subscriptions.routes import subscription_routes
 from gateway.supergraph.compose import SubgraphSource, compose_supergraph
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.auth.keys import AUDIENCE, ISSUER, JWKSServer, SigningKey, claims, rsa_key
 from tests.gateway.subscriptions import market
 

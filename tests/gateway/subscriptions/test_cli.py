@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 import pytest_asyncio
 
-from shared.devstack.ports import free_port
+from devstack.ports import free_port
 from tests.gateway.subscriptions import market
 from tests.gateway.subscriptions.conftest import WAIT, Env, eventually
 

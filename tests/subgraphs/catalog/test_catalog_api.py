@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devstack.asgi import serve_asgi
+from devstack.seed import seed_all
 from shared.db import Database, app_database_url, libpq_url
-from shared.devstack.asgi import serve_asgi
 from shared.events import EventEnvelope
-from shared.seed import seed_all
 from shared.settings import Settings
 from shared.testing import gateway_headers, graphql
 from subgraphs.catalog import demo_ids

@@ -29,10 +29,10 @@ async def test_search_and_buyer_catalogs_through_the_gateway(
 ) -> None:
     import graphql
 
+    from devstack.seed import seed_all
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from shared.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.catalog.app import create_app
     from subgraphs.catalog.demo_ids import category_id, product_id

@@ -15,10 +15,10 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
+from devstack.asgi import serve_asgi
+from devstack.seed import seed_all
 from shared.app_factory import create_subgraph_app
 from shared.db import Database, app_database_url
-from shared.devstack.asgi import serve_asgi
-from shared.seed import seed_all
 from shared.settings import Settings
 from shared.testing import gateway_headers, graphql
 from subgraphs.catalog import demo_ids, price_filter

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from devstack.seed import seed_all
 from shared.db import Database, app_database_url
-from shared.seed import seed_all
 from shared.settings import Settings
 from subgraphs.orgs.app import create_app
 from subgraphs.orgs.models import Membership, Organization, Tenant, User

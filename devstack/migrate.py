@@ -1,4 +1,4 @@
-"""Run every present subgraph's Alembic migrations: `python -m shared.migrate [names...]`.
+"""Run every present subgraph's Alembic migrations: `python -m devstack.migrate [names...]`.
 
 Migrations run as the owner (the DATABASE_URL user). The application role they create is what the
 subgraphs use at run time.

@@ -1,4 +1,4 @@
-"""`python -m subgraphs.export_schema`: subgraph SDL files and the composed supergraph in schema/."""
+"""`python -m devstack.schema_export`: subgraph SDL files and the composed supergraph in schema/."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import graphql
 import pytest
 import strawberry
-from supergraph_semantics import summarize
 
-from subgraphs import export_schema
-from subgraphs.export_schema import ExportedSubgraph, collect_subgraphs, drift, local_url, render, write
+from devstack import schema_export
+from devstack.schema_export import ExportedSubgraph, collect_subgraphs, drift, local_url, render, write
+from tests.gateway.compose.supergraph_semantics import summarize
 
 
 @strawberry.federation.type(keys=["id"])
@@ -90,9 +90,9 @@ def test_drift_detection(tmp_path: Path) -> None:
 def test_cli_writes_then_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if not collect_subgraphs():
         pytest.skip("no subgraph package has a schema yet")
-    assert export_schema.main(["--check", "--dir", str(tmp_path)]) == 1
-    assert export_schema.main(["--dir", str(tmp_path)]) == 0
-    assert export_schema.main(["--check", "--dir", str(tmp_path)]) == 0
+    assert schema_export.main(["--check", "--dir", str(tmp_path)]) == 1
+    assert schema_export.main(["--dir", str(tmp_path)]) == 0
+    assert schema_export.main(["--check", "--dir", str(tmp_path)]) == 0
     assert "up to date" in capsys.readouterr().out
 
 
@@ -100,4 +100,4 @@ def test_checked_in_schema_matches_the_code() -> None:
     """CI guard: schema/ must be regenerated (`make schema`) whenever a subgraph's schema changes."""
     if not collect_subgraphs():
         pytest.skip("no subgraph package has a schema yet")
-    assert export_schema.main(["--check"]) == 0
+    assert schema_export.main(["--check"]) == 0

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from shared.devstack.ports import LOOPBACK, free_port
+from devstack.ports import LOOPBACK, free_port
 
 
 class _QuietServer(uvicorn.Server):

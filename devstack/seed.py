@@ -1,4 +1,4 @@
-"""Load demo data: `python -m shared.seed`. Runs every present subgraph's `seed.seed(db)` in
+"""Load demo data: `python -m devstack.seed`. Runs every present subgraph's `seed.seed(db)` in
 registry order (orgs first: the others refer to its tenants and organizations).
 
 A subgraph's `seed.py` defines `async def seed(db: shared.db.Database) -> None`, writes through

@@ -1,4 +1,4 @@
-"""`python -m shared.devstack up` (behind `make up`) and `python -m shared.devstack services`.
+"""`python -m devstack up` (behind `make up`) and `python -m devstack services`.
 
 up          the whole stack: services, migrations, demo data once, subgraphs, gateway
 services    only PostgreSQL, NATS and Redis (prints their URLs), e.g. to run tests against
@@ -14,13 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.devstack.containers import provision, supergraph
-from shared.devstack.launcher import LaunchOptions, say, up
-from shared.devstack.services import ServicePorts, ServiceStartError, start_services
+from devstack.containers import provision, supergraph
+from devstack.launcher import LaunchOptions, say, up
+from devstack.services import ServicePorts, ServiceStartError, start_services
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shared.devstack", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("up", "start the whole stack"), ("services", "start only PostgreSQL, NATS, Redis")):
         sub = commands.add_parser(name, help=text)
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 def _services_only(data_dir: Path, ports: ServicePorts) -> int:
     try:
         with start_services(data_dir, persistent=True, ports=ports) as services:
+            for note in services.notes:
+                say(note)
             for key, value in services.env().items():
                 print(f"{key}={value}", flush=True)
             say("press Ctrl-C to stop")

@@ -1,7 +1,7 @@
 """The steps of `make up` that compose.yaml runs as one-shot containers.
 
-    python -m shared.devstack provision                   migrations, then demo data once
-    python -m shared.devstack supergraph --out FILE NAME=URL ...
+    python -m devstack provision                   migrations, then demo data once
+    python -m devstack supergraph --out FILE NAME=URL ...
                                                           wait for the subgraphs, compose their SDLs
 
 Both read DATABASE_URL / B2B_GATEWAY_SECRET from the environment (the servers are given, not
@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.devstack.launcher import LaunchError, compose_urls, composer, migrate_and_seed, say
+from devstack.launcher import LaunchError, compose_urls, composer, migrate_and_seed, say
 
 
 def provision(seed: bool) -> int:

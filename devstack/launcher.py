@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from shared.devstack.ports import LOOPBACK, free_port, port_is_free
-from shared.devstack.processes import ManagedProcess, install_exit_handlers, spawn, stop_all
-from shared.devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
+from devstack.ports import LOOPBACK, free_port, port_is_free
+from devstack.processes import ManagedProcess, install_exit_handlers, spawn, stop_all
+from devstack.services import ServicePorts, ServiceSet, ServiceStartError, start_services
 
 APP_DATABASE = "b2b"
 SEED_MARKER_TABLE = "public.devstack_seed"
@@ -213,19 +213,19 @@ def migrate_and_seed(database_url: str, seed: bool) -> None:
     The marker table `public.devstack_seed` remembers which subgraphs were seeded, so a second
     `make up` keeps the data as it is, and a subgraph added later still gets its demo data.
     """
-    if importlib.util.find_spec("shared.migrate") is None:
-        say("shared.migrate is not there yet: no migrations run")
+    if importlib.util.find_spec("devstack.migrate") is None:
+        say("devstack.migrate is not there yet: no migrations run")
     else:
-        from shared.migrate import upgrade_all
+        from devstack.migrate import upgrade_all
 
         say("running migrations")
         upgrade_all(database_url)
     if not seed:
         return
-    if importlib.util.find_spec("shared.seed") is None:
-        say("shared.seed is not there yet: no demo data loaded")
+    if importlib.util.find_spec("devstack.seed") is None:
+        say("devstack.seed is not there yet: no demo data loaded")
         return
-    from shared.seed import seed_all, seed_functions
+    from devstack.seed import seed_all, seed_functions
 
     with_seed = [name for name, _fn in seed_functions()]
     done = asyncio.run(_seeded(database_url))
@@ -438,6 +438,8 @@ def up(options: LaunchOptions) -> int:
         say(f"starting services (data in {data_dir})")
         started_pg = not os.environ.get("DATABASE_URL")
         services = start_services(data_dir, persistent=True, ports=options.service_ports)
+        for note in services.notes:
+            say(note)
         database_url = _database_url_for_app(services, started_pg)
         say(f"PostgreSQL {_redact(database_url)}  NATS {services.nats_url}  Redis {services.redis_url}")
         migrate_and_seed(database_url, options.seed)
