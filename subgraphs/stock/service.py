@@ -84,6 +84,7 @@ class NewLocation:
     source_location_id: uuid.UUID | None = None
     display_share_percent: int | None = None
     display_cap: int | None = None
+    id: uuid.UUID | None = None  # seeds pin stable ids
 
 
 def _validate_location(data: NewLocation) -> list[FieldError]:
@@ -125,6 +126,7 @@ async def create_location(
     if taken is not None:
         raise UserInputError([FieldError(("code",), "already used by another location", "TAKEN")])
     row = Location(
+        id=data.id or uuid.uuid4(),
         tenant_id=tenant_id,
         organization_id=data.organization_id,
         code=data.code.strip(),
