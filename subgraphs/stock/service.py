@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,7 @@ from subgraphs.stock.reservations import (
     DEFAULT_TTL_SECONDS,
     LevelState,
     _release_in_memory,
+    lock_levels,
     release_expired_for_skus,
     write_levels,
 )
@@ -374,8 +375,6 @@ async def _release_expired_on(session: AsyncSession, tenant_id: uuid.UUID, sku_i
     expired, lines = await release_expired_for_skus(session, tenant_id, sku_ids, now)
     if not expired:
         return
-    from subgraphs.stock.reservations import lock_levels
-
     levels: dict[uuid.UUID, LevelState] = await lock_levels(session, ids=[ln.level_id for ln in lines])
     await _release_in_memory(session, tenant_id, expired, lines, levels, "expired", now)
     await write_levels(session, tenant_id, levels.values())
@@ -414,10 +413,8 @@ async def adjust(
             errors.append(FieldError(path(i, "quantity"), "must be positive", "INVALID"))
         if not item.reason.strip() or len(item.reason) > 500:
             errors.append(FieldError(path(i, "reason"), "a reason of 1 to 500 characters is required", "INVALID"))
-    if errors:
-        raise UserInputError(errors)
-    await _release_expired_on(session, tenant_id, [it.sku_id for it in items])
-    # Lock in id order: create missing levels first, then lock them all sorted.
+    if not items:
+        raise UserInputError([FieldError((*field_prefix,) or ("lines",), "at least one line", "BLANK")])
     locations: dict[uuid.UUID, Location] = {}
     for i, item in enumerate(items):
         if item.location_id not in locations:
@@ -427,6 +424,8 @@ async def adjust(
                 errors.extend(exc.errors)
     if errors:
         raise UserInputError(errors)
+    await _release_expired_on(session, tenant_id, [it.sku_id for it in items])
+    # Create missing levels, then lock them all in id order.
     levels: dict[tuple[uuid.UUID, uuid.UUID], Level] = {}
     for key in sorted({(it.sku_id, it.location_id) for it in items}, key=lambda k: (str(k[0]), str(k[1]))):
         await session.execute(
@@ -435,13 +434,11 @@ async def adjust(
                     on_hand=0, reserved=0, committed=0, incoming=0, safety_stock=0, low_threshold=0)
             .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
         )
-    from sqlalchemy import and_, or_, tuple_
-
     keys = list({(it.sku_id, it.location_id) for it in items})
     rows = (
         await session.scalars(
             select(Level)
-            .where(or_(*[and_(Level.sku_id == s, Level.location_id == loc) for s, loc in keys]) if keys else tuple_())
+            .where(or_(*[and_(Level.sku_id == s, Level.location_id == loc) for s, loc in keys]))
             .order_by(Level.id)
             .with_for_update()
             .execution_options(populate_existing=True)
