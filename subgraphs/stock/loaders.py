@@ -15,7 +15,9 @@ from subgraphs.stock import service
 from subgraphs.stock.models import Location, Reservation, ReservationLine
 
 
-async def _levels_by_sku(session: AsyncSession, keys: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, list[service.LevelView]]:
+async def _levels_by_sku(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> Mapping[uuid.UUID, list[service.LevelView]]:
     return await service.levels_for_skus(session, keys)
 
 
@@ -24,7 +26,9 @@ async def _locations_by_id(session: AsyncSession, keys: Sequence[uuid.UUID]) -> 
     return {r.id: r for r in rows}
 
 
-async def _reservations_by_id(session: AsyncSession, keys: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Reservation]:
+async def _reservations_by_id(
+    session: AsyncSession, keys: Sequence[uuid.UUID]
+) -> Mapping[uuid.UUID, Reservation]:
     rows = await session.scalars(select(Reservation).where(Reservation.id.in_(list(keys))))
     return {r.id: r for r in rows}
 
@@ -34,7 +38,9 @@ async def _lines_by_reservation(
 ) -> Mapping[uuid.UUID, list[ReservationLine]]:
     out: dict[uuid.UUID, list[ReservationLine]] = {k: [] for k in keys}
     rows = await session.scalars(
-        select(ReservationLine).where(ReservationLine.reservation_id.in_(list(keys))).order_by(ReservationLine.line_id)
+        select(ReservationLine)
+        .where(ReservationLine.reservation_id.in_(list(keys)))
+        .order_by(ReservationLine.line_id)
     )
     for r in rows:
         out[r.reservation_id].append(r)

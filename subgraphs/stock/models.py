@@ -55,9 +55,7 @@ class Location(TenantMixin, TimestampMixin, Base):
         CheckConstraint("kind IN ('warehouse', 'platform', 'shop')", name="kind"),
         CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
         CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"),
-        CheckConstraint(
-            "(kind = 'shop') = (source_location_id IS NOT NULL)", name="shop_source"
-        ),
+        CheckConstraint("(kind = 'shop') = (source_location_id IS NOT NULL)", name="shop_source"),
         CheckConstraint(
             "display_share_percent IS NULL OR (display_share_percent BETWEEN 0 AND 100)",
             name="display_share",
@@ -131,11 +129,11 @@ class Movement(TenantMixin, TimestampMixin, Base):
 
     __tablename__ = "movements"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('receipt', 'count', 'damage', 'transfer_in', 'transfer_out')", name="kind"
-        ),
+        CheckConstraint("kind IN ('receipt', 'count', 'damage', 'transfer_in', 'transfer_out')", name="kind"),
         ForeignKeyConstraint(
-            ["tenant_id", "level_id"], ["stock.levels.tenant_id", "stock.levels.id"], name="fk_movements_level"
+            ["tenant_id", "level_id"],
+            ["stock.levels.tenant_id", "stock.levels.id"],
+            name="fk_movements_level",
         ),
         Index("ix_movements_level", "tenant_id", "level_id", "seq"),
     )

@@ -289,11 +289,14 @@ async def _release_in_memory(
             else:
                 lv.reserved -= ln.quantity
             lv.dirty = True
-        await add_event(session, SCHEMA, events.released(tenant_id, res.id, res.order_id, reason, _line_payload(held)))
+        await add_event(
+            session, SCHEMA, events.released(tenant_id, res.id, res.order_id, reason, _line_payload(held))
+        )
     if reservations:
         await session.execute(
             text(
-                "UPDATE stock.reservations SET status = 'released', release_reason = :reason, released_at = :now "
+                "UPDATE stock.reservations SET status = 'released', release_reason = :reason, "
+                "released_at = :now "
                 "WHERE id = ANY(:ids)"
             ),
             {"reason": reason, "now": now, "ids": [r.id for r in reservations]},
@@ -310,7 +313,8 @@ async def _expired_touching(
         text(
             "SELECT r.id, r.order_id, r.status, r.expires_at, r.release_reason FROM stock.reservations r "
             "WHERE r.status = 'active' AND r.expires_at <= :now AND EXISTS ("
-            "  SELECT 1 FROM stock.reservation_lines l WHERE l.reservation_id = r.id AND l.sku_id = ANY(:skus)) "
+            "  SELECT 1 FROM stock.reservation_lines l "
+            "  WHERE l.reservation_id = r.id AND l.sku_id = ANY(:skus)) "
             "ORDER BY r.id FOR UPDATE OF r SKIP LOCKED"
         ),
         {"now": now, "skus": list(set(sku_ids))},
@@ -374,7 +378,9 @@ async def reserve_orders(
     for order in orders:
         if order.order_id in planned:
             continue
-        seconds = order.reserve_for_seconds if order.reserve_for_seconds and order.reserve_for_seconds > 0 else ttl
+        seconds = (
+            order.reserve_for_seconds if order.reserve_for_seconds and order.reserve_for_seconds > 0 else ttl
+        )
         expires = now + timedelta(seconds=min(seconds, MAX_RESERVE_SECONDS))
         rid = uuid.uuid4()
         planned[order.order_id] = (rid, expires)
@@ -448,7 +454,9 @@ async def reserve_orders(
             await add_event(
                 session,
                 SCHEMA,
-                events.reservation_failed(tenant_id, order.order_id, outcome.reason or "", outcome.short_lines),
+                events.reservation_failed(
+                    tenant_id, order.order_id, outcome.reason or "", outcome.short_lines
+                ),
             )
     await write_levels(session, tenant_id, levels.values())
     if new_lines:
@@ -513,7 +521,9 @@ def _reserve_one(
                 "quantity": pick.quantity,
             }
         )
-    return ReserveOutcome(order.order_id, reservation_id, "reserved", allocations=allocations, expires_at=expires)
+    return ReserveOutcome(
+        order.order_id, reservation_id, "reserved", allocations=allocations, expires_at=expires
+    )
 
 
 # --------------------------------------------------------------------------- commit / release
@@ -534,7 +544,9 @@ async def _lock_reservation(
             {"order": order_id, "rid": reservation_id},
         )
     ).first()
-    return HeldReservation(row.id, row.order_id, row.status, row.expires_at, row.release_reason) if row else None
+    return (
+        HeldReservation(row.id, row.order_id, row.status, row.expires_at, row.release_reason) if row else None
+    )
 
 
 async def commit(
@@ -554,7 +566,11 @@ async def commit(
     if res is None or res.status == "failed":
         if order is not None:
             await add_event(
-                session, SCHEMA, events.commit_failed(tenant_id, res.id if res else reservation_id, order, UNKNOWN_RESERVATION)
+                session,
+                SCHEMA,
+                events.commit_failed(
+                    tenant_id, res.id if res else reservation_id, order, UNKNOWN_RESERVATION
+                ),
             )
         return UNKNOWN_RESERVATION
     if res.status == "committed":
@@ -568,7 +584,9 @@ async def commit(
     if res.expires_at <= now:
         await _release_in_memory(session, tenant_id, [res], lines, levels, "expired", now)
         await write_levels(session, tenant_id, levels.values())
-        await add_event(session, SCHEMA, events.commit_failed(tenant_id, res.id, res.order_id, RESERVATION_EXPIRED))
+        await add_event(
+            session, SCHEMA, events.commit_failed(tenant_id, res.id, res.order_id, RESERVATION_EXPIRED)
+        )
         return RESERVATION_EXPIRED
     for ln in lines:
         lv = levels[ln.level_id]

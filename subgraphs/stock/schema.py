@@ -31,7 +31,7 @@ from shared.graphql import (
 )
 from shared.idempotency import run_once
 from subgraphs.stock import loaders, models, service
-from subgraphs.stock.quantities import Status, status_of
+from subgraphs.stock.quantities import status_of
 
 READ = [["stock:read"]]
 ADJUST = [["stock:adjust"]]
@@ -78,7 +78,15 @@ class LocationKind(Enum):
     SHOP = "shop"
 
 
-AvailabilityStatus = strawberry.enum(Status, name="AvailabilityStatus", description="Buyer-facing stock status.")
+@strawberry.enum(description="Buyer-facing stock status.")
+class AvailabilityStatus(Enum):
+    IN_STOCK = "IN_STOCK"
+    LOW = "LOW"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+
+
+def _status(available: int, low_threshold: int) -> AvailabilityStatus:
+    return AvailabilityStatus(status_of(available, low_threshold).value)
 
 
 @strawberry.enum
@@ -99,7 +107,9 @@ class Address:
     longitude: float | None
 
 
-@strawberry.federation.type(keys=["id"], description="A warehouse, the platform's stock, or a shop's display.")
+@strawberry.federation.type(
+    keys=["id"], description="A warehouse, the platform's stock, or a shop's display."
+)
 class Location:
     id: strawberry.ID
     tenant_id: strawberry.ID = strawberry.federation.field(shareable=True, description=TENANT_ID_DESCRIPTION)
@@ -110,7 +120,9 @@ class Location:
     priority: int = strawberry.field(description="Allocation tries lower priorities first.")
     address: Address
     active: bool
-    source_location_id: strawberry.ID | None = strawberry.field(description="Shops: where their stock comes from.")
+    source_location_id: strawberry.ID | None = strawberry.field(
+        description="Shops: where their stock comes from."
+    )
     display_share_percent: int | None
     display_cap: int | None
 
@@ -179,7 +191,7 @@ class StockLevel:
             safety_stock=row.safety_stock,
             low_threshold=row.low_threshold,
             available=view.available,
-            status=status_of(view.available, row.low_threshold),
+            status=_status(view.available, row.low_threshold),
             version=row.version,
             updated_at=row.updated_at,
         )
@@ -247,7 +259,9 @@ class Reservation:
     async def lines(self, info: Info) -> list[ReservationLine]:
         rows = await info.context.loaders.get(loaders.reservation_lines_loader).load(uuid.UUID(self.id))
         return [
-            ReservationLine(line_id=r.line_id, sku_id=_id(r.sku_id), location_id=_id(r.location_id), quantity=r.quantity)
+            ReservationLine(
+                line_id=r.line_id, sku_id=_id(r.sku_id), location_id=_id(r.location_id), quantity=r.quantity
+            )
             for r in rows
         ]
 
@@ -281,7 +295,7 @@ class Sku:
     async def availability(self, info: Info, location_id: strawberry.ID | None = None) -> Availability:
         sku_id = _uuid_or_none(self.id)
         if sku_id is None:
-            return Availability(available=0, status=Status.OUT_OF_STOCK, location_id=location_id)
+            return Availability(available=0, status=AvailabilityStatus.OUT_OF_STOCK, location_id=location_id)
         views = await info.context.loaders.get(loaders.sku_levels_loader).load(sku_id)
         location = None
         locations: dict[uuid.UUID, models.Location] = {}
@@ -289,21 +303,26 @@ class Sku:
             lid = _uuid_or_none(location_id)
             location = await info.context.loaders.get(loaders.location_loader).load(lid) if lid else None
             if location is None:
-                return Availability(available=0, status=Status.OUT_OF_STOCK, location_id=location_id)
+                return Availability(
+                    available=0, status=AvailabilityStatus.OUT_OF_STOCK, location_id=location_id
+                )
             if location.kind == "shop" and location.source_location_id is not None:
-                source = await info.context.loaders.get(loaders.location_loader).load(location.source_location_id)
+                source = await info.context.loaders.get(loaders.location_loader).load(
+                    location.source_location_id
+                )
                 if source is not None:
                     locations[source.id] = source
         view = service.availability_from(views, location, locations)
         return Availability(
             available=view.available,
-            status=status_of(view.available, view.low_threshold),
+            status=_status(view.available, view.low_threshold),
             location_id=location_id,
         )
 
     @strawberry.federation.field(
         requires_scopes=READ,
-        description="Every level of this SKU at the caller's own locations (platform admins: all). Sellers only.",
+        description="Every level of this SKU at the caller's own locations (platform admins: all). "
+        "Sellers only.",
     )
     async def stock_levels(self, info: Info) -> list[StockLevel]:
         sku_id = _uuid_or_none(self.id)
@@ -334,13 +353,19 @@ class Query:
         after: str | None = None,
     ) -> Connection[Location]:
         settings = info.context.settings
-        page = PageArgs.parse(first, after, default=settings.page_size_default, maximum=settings.page_size_max)
+        page = PageArgs.parse(
+            first, after, default=settings.page_size_default, maximum=settings.page_size_max
+        )
         org = _uuid_or_none(organization_id)
         if organization_id is not None and org is None:
             return Connection.build([], limit=page.limit, total_count=0, has_previous=False)
         async with info.context.session() as session:
             rows, total = await service.list_locations(
-                session, organization_id=org, kind=kind.value if kind else None, limit=page.limit, after=page.after
+                session,
+                organization_id=org,
+                kind=kind.value if kind else None,
+                limit=page.limit,
+                after=page.after,
             )
         return Connection.build(
             [(Location.from_model(r), key) for r, key in rows],
@@ -357,7 +382,9 @@ class Query:
     async def stock_level(self, info: Info, id: strawberry.ID) -> StockLevel | None:
         return await StockLevel.resolve_reference(info, id)
 
-    @strawberry.federation.field(requires_scopes=READ, description="The reservation of an order (its seller only).")
+    @strawberry.federation.field(
+        requires_scopes=READ, description="The reservation of an order (its seller only)."
+    )
     async def reservation_for_order(self, info: Info, order_id: strawberry.ID) -> Reservation | None:
         oid = _uuid_or_none(order_id)
         if oid is None:
@@ -370,7 +397,8 @@ class Query:
             return None
         principal = info.context.principal
         if not service.is_platform_admin(principal) and (
-            row.seller_organization_id is None or not service.may_manage(principal, row.seller_organization_id)
+            row.seller_organization_id is None
+            or not service.may_manage(principal, row.seller_organization_id)
         ):
             return None
         return Reservation.from_model(row)
@@ -429,7 +457,9 @@ class StockAdjustInput:
     location_id: strawberry.ID
     quantity: int
     reason: str
-    version: int | None = strawberry.field(default=None, description="The level's version you read (compare-and-set).")
+    version: int | None = strawberry.field(
+        default=None, description="The level's version you read (compare-and-set)."
+    )
     idempotency_key: str | None = None
 
 
@@ -494,10 +524,14 @@ def _conflict(exc: ConflictError, field: str = "version") -> UserError:
 async def _levels_payload(info: Info, level_ids: list[uuid.UUID], replayed: bool) -> StockLevelsPayload:
     async with info.context.session() as session:
         views = [await service.get_level_view(session, lid) for lid in level_ids]
-    return StockLevelsPayload(levels=[StockLevel.of(v) for v in views if v is not None], replayed=replayed, user_errors=[])
+    return StockLevelsPayload(
+        levels=[StockLevel.of(v) for v in views if v is not None], replayed=replayed, user_errors=[]
+    )
 
 
-async def _run_adjustment(info: Info, operation: str, key: str | None, request: dict[str, Any], produce: Any) -> StockLevelsPayload:
+async def _run_adjustment(
+    info: Info, operation: str, key: str | None, request: dict[str, Any], produce: Any
+) -> StockLevelsPayload:
     tenant = info.context.require_tenant()
     try:
         async with info.context.session() as session:
@@ -505,8 +539,13 @@ async def _run_adjustment(info: Info, operation: str, key: str | None, request: 
                 response, replayed = await produce(session), False
             else:
                 result = await run_once(
-                    session, schema=models.SCHEMA, tenant_id=tenant, key=key, operation=operation,
-                    request=request, produce=lambda: produce(session),
+                    session,
+                    schema=models.SCHEMA,
+                    tenant_id=tenant,
+                    key=key,
+                    operation=operation,
+                    request=request,
+                    produce=lambda: produce(session),
                 )
                 response, replayed = result.response, result.replayed
     except UserInputError as exc:
@@ -517,7 +556,7 @@ async def _run_adjustment(info: Info, operation: str, key: str | None, request: 
 
 
 def _request_of(obj: Any) -> dict[str, Any]:
-    return strawberry.asdict(obj)  # type: ignore[no-any-return]
+    return dict(strawberry.asdict(obj))
 
 
 @strawberry.type
@@ -546,12 +585,16 @@ class Mutation:
                 display_cap=input.display_cap,
             )
             async with info.context.session() as session:
-                row = await service.create_location(session, info.context.require_tenant(), info.context.principal, data)
+                row = await service.create_location(
+                    session, info.context.require_tenant(), info.context.principal, data
+                )
         except UserInputError as exc:
             return LocationPayload(location=None, user_errors=user_errors(exc))
         return LocationPayload(location=Location.from_model(row), user_errors=[])
 
-    @strawberry.federation.mutation(requires_scopes=ADJUST, description="A receipt, a count or damage, with a reason.")
+    @strawberry.federation.mutation(
+        requires_scopes=ADJUST, description="A receipt, a count or damage, with a reason."
+    )
     async def stock_adjust(self, info: Info, input: StockAdjustInput) -> StockLevelsPayload:
         try:
             item = service.Adjustment(
@@ -594,11 +637,18 @@ class Mutation:
 
         async def produce(session: Any) -> dict[str, Any]:
             done = await service.adjust(
-                session, tenant, info.context.principal, items, reference=uuid.uuid4(), field_prefix=("lines",)
+                session,
+                tenant,
+                info.context.principal,
+                items,
+                reference=uuid.uuid4(),
+                field_prefix=("lines",),
             )
             return {"level_ids": list(dict.fromkeys(str(r.level_id) for r in done))}
 
-        return await _run_adjustment(info, "stockReceiveBulk", input.idempotency_key, _request_of(input), produce)
+        return await _run_adjustment(
+            info, "stockReceiveBulk", input.idempotency_key, _request_of(input), produce
+        )
 
     @strawberry.federation.mutation(requires_scopes=ADJUST, description="Move units between two locations.")
     async def stock_transfer(self, info: Info, input: StockTransferInput) -> StockLevelsPayload:
@@ -619,9 +669,13 @@ class Mutation:
             out, into = await service.transfer(session, tenant, info.context.principal, data)
             return {"level_ids": [str(out.level_id), str(into.level_id)]}
 
-        return await _run_adjustment(info, "stockTransfer", input.idempotency_key, _request_of(input), produce)
+        return await _run_adjustment(
+            info, "stockTransfer", input.idempotency_key, _request_of(input), produce
+        )
 
-    @strawberry.federation.mutation(requires_scopes=ADJUST, description="Safety stock, low threshold, incoming.")
+    @strawberry.federation.mutation(
+        requires_scopes=ADJUST, description="Safety stock, low threshold, incoming."
+    )
     async def stock_level_configure(self, info: Info, input: StockLevelConfigureInput) -> StockLevelsPayload:
         try:
             data = service.LevelSettings(
@@ -642,12 +696,19 @@ class Mutation:
 
         return await _run_adjustment(info, "stockLevelConfigure", None, {}, produce)
 
-    @strawberry.federation.mutation(requires_scopes=ADJUST, description="Tenant stock settings (platform admins).")
-    async def stock_settings_update(self, info: Info, input: StockSettingsUpdateInput) -> StockSettingsPayload:
+    @strawberry.federation.mutation(
+        requires_scopes=ADJUST, description="Tenant stock settings (platform admins)."
+    )
+    async def stock_settings_update(
+        self, info: Info, input: StockSettingsUpdateInput
+    ) -> StockSettingsPayload:
         try:
             async with info.context.session() as session:
                 ttl = await service.set_ttl(
-                    session, info.context.require_tenant(), info.context.principal, input.reservation_ttl_seconds
+                    session,
+                    info.context.require_tenant(),
+                    info.context.principal,
+                    input.reservation_ttl_seconds,
                 )
         except UserInputError as exc:
             return StockSettingsPayload(settings=None, user_errors=user_errors(exc))

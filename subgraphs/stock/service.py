@@ -8,6 +8,7 @@ below what is reserved + committed (a userError, and a CHECK constraint behind i
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ def may_manage(principal: Principal | None, organization_id: uuid.UUID) -> bool:
 
 def require_manage(principal: Principal | None, location: Location, field: tuple[str, ...]) -> None:
     if not may_manage(principal, location.organization_id):
-        raise UserInputError([FieldError(field, "this location belongs to another organization", "FORBIDDEN")])
+        raise UserInputError(
+            [FieldError(field, "this location belongs to another organization", "FORBIDDEN")]
+        )
 
 
 # --------------------------------------------------------------------------- locations
@@ -101,7 +104,9 @@ def _validate_location(data: NewLocation) -> list[FieldError]:
     if data.longitude is not None and not -180 <= data.longitude <= 180:
         errors.append(FieldError(("longitude",), "must be between -180 and 180", "INVALID"))
     if (data.kind == "shop") != (data.source_location_id is not None):
-        errors.append(FieldError(("sourceLocationId",), "a shop needs a source location, others none", "INVALID"))
+        errors.append(
+            FieldError(("sourceLocationId",), "a shop needs a source location, others none", "INVALID")
+        )
     if data.display_share_percent is not None and not 0 <= data.display_share_percent <= 100:
         errors.append(FieldError(("displaySharePercent",), "must be between 0 and 100", "INVALID"))
     if data.display_cap is not None and data.display_cap < 0:
@@ -165,13 +170,11 @@ async def list_locations(
         query = query.where(Location.kind == kind)
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     if after and len(after) == 2:
-        try:
+        with contextlib.suppress(ValueError):  # a forged cursor starts from the beginning
             query = query.where(
                 (Location.code > str(after[0]))
                 | ((Location.code == str(after[0])) & (Location.id > uuid.UUID(str(after[1]))))
             )
-        except ValueError:
-            pass
     rows = (await session.scalars(query.order_by(Location.code, Location.id).limit(limit + 1))).all()
     return [(r, [r.code, str(r.id)]) for r in rows], total
 
@@ -199,7 +202,9 @@ class LevelView:
         return available(self.row.on_hand, self.reserved, self.row.committed, self.row.safety_stock)
 
 
-async def _expired_held(session: AsyncSession, level_ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, int]:
+async def _expired_held(
+    session: AsyncSession, level_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
     if not level_ids:
         return {}
     rows = await session.execute(text(_EXPIRED_HELD), {"now": now, "ids": list(level_ids)})
@@ -213,7 +218,9 @@ async def level_views(
     return [LevelView(lv, max(0, lv.reserved - expired.get(lv.id, 0)), loc) for lv, loc in rows]
 
 
-async def levels_for_skus(session: AsyncSession, sku_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[LevelView]]:
+async def levels_for_skus(
+    session: AsyncSession, sku_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[LevelView]]:
     rows = (
         await session.execute(
             select(Level, Location)
@@ -232,7 +239,9 @@ async def levels_for_skus(session: AsyncSession, sku_ids: Sequence[uuid.UUID]) -
 async def get_level_view(session: AsyncSession, level_id: uuid.UUID) -> LevelView | None:
     row = (
         await session.execute(
-            select(Level, Location).join(Location, Location.id == Level.location_id).where(Level.id == level_id)
+            select(Level, Location)
+            .join(Location, Location.id == Level.location_id)
+            .where(Level.id == level_id)
         )
     ).first()
     if row is None:
@@ -247,7 +256,9 @@ class AvailabilityView:
     location_id: uuid.UUID | None
 
 
-def availability_from(views: Sequence[LevelView], location: Location | None, all_locations: dict[uuid.UUID, Location]) -> AvailabilityView:
+def availability_from(
+    views: Sequence[LevelView], location: Location | None, all_locations: dict[uuid.UUID, Location]
+) -> AvailabilityView:
     """A buyer's view: at one location (a shop derives from its source), or summed over the
     active warehouse and platform locations."""
     if location is None:
@@ -289,13 +300,17 @@ class AdjustResult:
     movement_id: uuid.UUID | None
 
 
-async def _location_for_adjust(session: AsyncSession, principal: Principal | None, location_id: uuid.UUID, field: tuple[str, ...]) -> Location:
+async def _location_for_adjust(
+    session: AsyncSession, principal: Principal | None, location_id: uuid.UUID, field: tuple[str, ...]
+) -> Location:
     location = await session.get(Location, location_id)
     if location is None:
         raise UserInputError([FieldError(field, "no such location", "NOT_FOUND")])
     require_manage(principal, location, field)
     if location.kind == "shop":
-        raise UserInputError([FieldError(field, "a shop's stock is derived from its source location", "INVALID")])
+        raise UserInputError(
+            [FieldError(field, "a shop's stock is derived from its source location", "INVALID")]
+        )
     return location
 
 
@@ -304,8 +319,19 @@ async def _lock_or_create_level(
 ) -> Level:
     await session.execute(
         insert(Level)
-        .values(id=uuid.uuid4(), tenant_id=tenant_id, sku_id=sku_id, location_id=location_id, version=1,
-                on_hand=0, reserved=0, committed=0, incoming=0, safety_stock=0, low_threshold=0)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            sku_id=sku_id,
+            location_id=location_id,
+            version=1,
+            on_hand=0,
+            reserved=0,
+            committed=0,
+            incoming=0,
+            safety_stock=0,
+            low_threshold=0,
+        )
         .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
     )
     level = (
@@ -337,7 +363,13 @@ async def _apply_delta(
         raise UserInputError([FieldError(field, f"only {level.on_hand} on hand", "INSUFFICIENT_STOCK")])
     if new_on_hand < level.reserved + level.committed:
         raise UserInputError(
-            [FieldError(field, f"{level.reserved + level.committed} units are reserved or committed", "BELOW_ALLOCATED")]
+            [
+                FieldError(
+                    field,
+                    f"{level.reserved + level.committed} units are reserved or committed",
+                    "BELOW_ALLOCATED",
+                )
+            ]
         )
     if delta == 0:
         return None
@@ -345,8 +377,17 @@ async def _apply_delta(
     level.updated_at = utcnow()
     await flush_versioned(session)
     movement = Movement(
-        id=uuid.uuid4(), tenant_id=tenant_id, level_id=level.id, sku_id=level.sku_id, location_id=level.location_id,
-        kind=kind, delta=delta, on_hand_after=new_on_hand, reason=reason, reference=reference, actor_user_id=actor,
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        level_id=level.id,
+        sku_id=level.sku_id,
+        location_id=level.location_id,
+        kind=kind,
+        delta=delta,
+        on_hand_after=new_on_hand,
+        reason=reason,
+        reference=reference,
+        actor_user_id=actor,
     )
     session.add(movement)
     await session.flush()
@@ -358,18 +399,31 @@ async def _apply_delta(
             tenant_id,
             level.id,
             {
-                "level_id": str(level.id), "sku_id": str(level.sku_id), "location_id": str(level.location_id),
-                "kind": kind, "delta": delta, "on_hand": new_on_hand, "available": after, "reason": reason,
-                "movement_id": str(movement.id), "reference": str(reference) if reference else None,
+                "level_id": str(level.id),
+                "sku_id": str(level.sku_id),
+                "location_id": str(level.location_id),
+                "kind": kind,
+                "delta": delta,
+                "on_hand": new_on_hand,
+                "available": after,
+                "reason": reason,
+                "movement_id": str(movement.id),
+                "reference": str(reference) if reference else None,
             },
         ),
     )
     if crossed_low(before, after, level.low_threshold):
-        await add_event(session, SCHEMA, events.low(tenant_id, level.id, level.sku_id, level.location_id, after, level.low_threshold))
+        await add_event(
+            session,
+            SCHEMA,
+            events.low(tenant_id, level.id, level.sku_id, level.location_id, after, level.low_threshold),
+        )
     return movement
 
 
-async def _release_expired_on(session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]) -> None:
+async def _release_expired_on(
+    session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
+) -> None:
     """Lazy expiry on write: release the dead reservations holding these SKUs first."""
     now = utcnow()
     expired, lines = await release_expired_for_skus(session, tenant_id, sku_ids, now)
@@ -412,14 +466,18 @@ async def adjust(
         if item.quantity < 0 or (item.kind != "count" and item.quantity == 0):
             errors.append(FieldError(path(i, "quantity"), "must be positive", "INVALID"))
         if not item.reason.strip() or len(item.reason) > 500:
-            errors.append(FieldError(path(i, "reason"), "a reason of 1 to 500 characters is required", "INVALID"))
+            errors.append(
+                FieldError(path(i, "reason"), "a reason of 1 to 500 characters is required", "INVALID")
+            )
     if not items:
         raise UserInputError([FieldError((*field_prefix,) or ("lines",), "at least one line", "BLANK")])
     locations: dict[uuid.UUID, Location] = {}
     for i, item in enumerate(items):
         if item.location_id not in locations:
             try:
-                locations[item.location_id] = await _location_for_adjust(session, principal, item.location_id, path(i, "locationId"))
+                locations[item.location_id] = await _location_for_adjust(
+                    session, principal, item.location_id, path(i, "locationId")
+                )
             except UserInputError as exc:
                 errors.extend(exc.errors)
     if errors:
@@ -430,8 +488,19 @@ async def adjust(
     for key in sorted({(it.sku_id, it.location_id) for it in items}, key=lambda k: (str(k[0]), str(k[1]))):
         await session.execute(
             insert(Level)
-            .values(id=uuid.uuid4(), tenant_id=tenant_id, sku_id=key[0], location_id=key[1], version=1,
-                    on_hand=0, reserved=0, committed=0, incoming=0, safety_stock=0, low_threshold=0)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                sku_id=key[0],
+                location_id=key[1],
+                version=1,
+                on_hand=0,
+                reserved=0,
+                committed=0,
+                incoming=0,
+                safety_stock=0,
+                low_threshold=0,
+            )
             .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
         )
     keys = list({(it.sku_id, it.location_id) for it in items})
@@ -451,10 +520,21 @@ async def adjust(
         level = levels[(item.sku_id, item.location_id)]
         try:
             expect_version(level, item.version)
-            delta = {"receipt": item.quantity, "damage": -item.quantity, "count": item.quantity - level.on_hand}[item.kind]
+            delta = {
+                "receipt": item.quantity,
+                "damage": -item.quantity,
+                "count": item.quantity - level.on_hand,
+            }[item.kind]
             movement = await _apply_delta(
-                session, tenant_id, level, kind=item.kind, delta=delta, reason=item.reason.strip(),
-                reference=reference, actor=actor, field=path(i, "quantity"),
+                session,
+                tenant_id,
+                level,
+                kind=item.kind,
+                delta=delta,
+                reason=item.reason.strip(),
+                reference=reference,
+                actor=actor,
+                field=path(i, "quantity"),
             )
         except UserInputError as exc:
             errors.extend(exc.errors)
@@ -506,11 +586,31 @@ async def transfer(
     expect_version(source, data.from_version)
     reference = uuid.uuid4()
     actor = _uuid(principal.user_id) if principal else None
-    out = await _apply_delta(session, tenant_id, source, kind="transfer_out", delta=-data.quantity, reason=reason,
-                             reference=reference, actor=actor, field=("quantity",))
-    into = await _apply_delta(session, tenant_id, target, kind="transfer_in", delta=data.quantity, reason=reason,
-                              reference=reference, actor=actor, field=("quantity",))
-    return AdjustResult(source.id, out.id if out else None), AdjustResult(target.id, into.id if into else None)
+    out = await _apply_delta(
+        session,
+        tenant_id,
+        source,
+        kind="transfer_out",
+        delta=-data.quantity,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        field=("quantity",),
+    )
+    into = await _apply_delta(
+        session,
+        tenant_id,
+        target,
+        kind="transfer_in",
+        delta=data.quantity,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        field=("quantity",),
+    )
+    return AdjustResult(source.id, out.id if out else None), AdjustResult(
+        target.id, into.id if into else None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,7 +628,11 @@ async def configure_level(
 ) -> Level:
     errors = [
         FieldError((name,), "must not be negative", "INVALID")
-        for name, value in (("safetyStock", data.safety_stock), ("lowThreshold", data.low_threshold), ("incoming", data.incoming))
+        for name, value in (
+            ("safetyStock", data.safety_stock),
+            ("lowThreshold", data.low_threshold),
+            ("incoming", data.incoming),
+        )
         if value is not None and value < 0
     ]
     if errors:
@@ -548,25 +652,38 @@ async def configure_level(
 
 
 async def movement_sum(session: AsyncSession, level_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(func.coalesce(func.sum(Movement.delta), 0)).where(Movement.level_id == level_id)) or 0)
+    return int(
+        await session.scalar(
+            select(func.coalesce(func.sum(Movement.delta), 0)).where(Movement.level_id == level_id)
+        )
+        or 0
+    )
 
 
 # --------------------------------------------------------------------------- settings
 
 
 async def get_ttl(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    value = await session.scalar(select(TenantSettings.reservation_ttl_seconds).where(TenantSettings.tenant_id == tenant_id))
+    value = await session.scalar(
+        select(TenantSettings.reservation_ttl_seconds).where(TenantSettings.tenant_id == tenant_id)
+    )
     return int(value) if value is not None else DEFAULT_TTL_SECONDS
 
 
-async def set_ttl(session: AsyncSession, tenant_id: uuid.UUID, principal: Principal | None, seconds: int) -> int:
+async def set_ttl(
+    session: AsyncSession, tenant_id: uuid.UUID, principal: Principal | None, seconds: int
+) -> int:
     if not is_platform_admin(principal):
         raise ForbiddenError("only a platform administrator changes the tenant's stock settings")
     if not 10 <= seconds <= 604800:
-        raise UserInputError([FieldError(("reservationTtlSeconds",), "must be between 10 and 604800", "INVALID")])
+        raise UserInputError(
+            [FieldError(("reservationTtlSeconds",), "must be between 10 and 604800", "INVALID")]
+        )
     await session.execute(
         insert(TenantSettings)
         .values(tenant_id=tenant_id, reservation_ttl_seconds=seconds, updated_at=utcnow())
-        .on_conflict_do_update(index_elements=["tenant_id"], set_={"reservation_ttl_seconds": seconds, "updated_at": utcnow()})
+        .on_conflict_do_update(
+            index_elements=["tenant_id"], set_={"reservation_ttl_seconds": seconds, "updated_at": utcnow()}
+        )
     )
     return seconds

@@ -30,13 +30,22 @@ class World:
 
     @property
     def seller_principal(self) -> Principal:
-        return Principal(str(self.tenant), str(self.seller), str(uuid.uuid4()), ("supplier_admin",), ("stock:read", "stock:adjust"))
+        return Principal(
+            str(self.tenant),
+            str(self.seller),
+            str(uuid.uuid4()),
+            ("supplier_admin",),
+            ("stock:read", "stock:adjust"),
+        )
 
     async def receive(self, sku: uuid.UUID, location: uuid.UUID, quantity: int) -> None:
         async with self.db.tenant_session(self.tenant) as session:
             principal = Principal(str(self.tenant), None, None, ("platform_admin",), ())
             await service.adjust(
-                session, self.tenant, principal, [service.Adjustment("receipt", sku, location, quantity, "test stock")]
+                session,
+                self.tenant,
+                principal,
+                [service.Adjustment("receipt", sku, location, quantity, "test stock")],
             )
 
     async def level(self, sku: uuid.UUID, location: uuid.UUID) -> Any:
@@ -44,7 +53,8 @@ class World:
             return (
                 await session.execute(
                     text(
-                        "SELECT l.*, (SELECT coalesce(sum(delta), 0) FROM stock.movements m WHERE m.level_id = l.id) "
+                        "SELECT l.*, (SELECT coalesce(sum(delta), 0) FROM stock.movements m "
+                        "WHERE m.level_id = l.id) "
                         "AS movement_sum FROM stock.levels l WHERE sku_id = :s AND location_id = :l"
                     ),
                     {"s": sku, "l": location},
@@ -59,7 +69,8 @@ class World:
         async with self.db.session() as session:
             await session.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
             rows = await session.execute(
-                text("SELECT envelope FROM stock.outbox WHERE tenant_id = :t ORDER BY seq"), {"t": self.tenant}
+                text("SELECT envelope FROM stock.outbox WHERE tenant_id = :t ORDER BY seq"),
+                {"t": self.tenant},
             )
             envelopes = [dict(r.envelope) for r in rows]
         return [e for e in envelopes if event_type is None or e["type"] == event_type]
@@ -98,13 +109,25 @@ async def make_world(db: Database, tenant: uuid.UUID) -> World:
                 session,
                 tenant,
                 admin,
-                service.NewLocation(org, code, code.title(), kind, prio, "FR", region, postal, None, lat, lon, id=loc_id),
+                service.NewLocation(
+                    org, code, code.title(), kind, prio, "FR", region, postal, None, lat, lon, id=loc_id
+                ),
             )
         await service.create_location(
             session,
             tenant,
             admin,
-            service.NewLocation(w.distributor, "SHOP", "Shop", "shop", 100, source_location_id=w.near, display_share_percent=50, display_cap=20, id=w.shop),
+            service.NewLocation(
+                w.distributor,
+                "SHOP",
+                "Shop",
+                "shop",
+                100,
+                source_location_id=w.near,
+                display_share_percent=50,
+                display_cap=20,
+                id=w.shop,
+            ),
         )
     return w
 

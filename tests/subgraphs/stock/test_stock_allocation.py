@@ -7,7 +7,16 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subgraphs.stock.allocation import Allocation, Candidate, Line, Place, Shortage, allocate, haversine_km, rank
+from subgraphs.stock.allocation import (
+    Allocation,
+    Candidate,
+    Line,
+    Place,
+    Shortage,
+    allocate,
+    haversine_km,
+    rank,
+)
 
 LOCS = [uuid.UUID(int=i + 1) for i in range(4)]
 SKUS = [uuid.UUID(int=100 + i) for i in range(3)]
@@ -25,7 +34,9 @@ candidates = st.lists(
     max_size=4,
     unique_by=lambda c: c.location_id,
 )
-stock = st.dictionaries(st.tuples(st.sampled_from(SKUS), st.sampled_from(LOCS)), st.integers(0, 20), max_size=12)
+stock = st.dictionaries(
+    st.tuples(st.sampled_from(SKUS), st.sampled_from(LOCS)), st.integers(0, 20), max_size=12
+)
 lines = st.lists(
     st.builds(Line, line_id=st.uuids().map(str), sku_id=st.sampled_from(SKUS), quantity=st.integers(1, 25)),
     min_size=1,
@@ -62,7 +73,12 @@ def test_allocation_properties(ls: list[Line], cs: list[Candidate], avail: dict,
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.builds(Line, line_id=st.just("l"), sku_id=st.just(SKUS[0]), quantity=st.integers(1, 20)), candidates, stock, st.one_of(st.none(), places))
+@given(
+    st.builds(Line, line_id=st.just("l"), sku_id=st.just(SKUS[0]), quantity=st.integers(1, 20)),
+    candidates,
+    stock,
+    st.one_of(st.none(), places),
+)
 def test_a_line_one_location_can_serve_is_not_split_and_goes_to_the_first_ranked(
     line: Line, cs: list[Candidate], avail: dict, dest: Place | None
 ) -> None:
@@ -85,7 +101,11 @@ def test_priority_beats_distance_and_distance_beats_region() -> None:
     cs[0] = Candidate(far, 0, hamburg)
     assert rank(cs, Place("ARA", "69003", 45.75, 4.85))[0].location_id == far
     # without coordinates: same region, then the longest postal prefix
-    no_coords = [Candidate(far, 1, Place("HH", "20095")), Candidate(near, 1, Place("ARA", "69100")), Candidate(unknown, 1, Place("ARA", "69001"))]
+    no_coords = [
+        Candidate(far, 1, Place("HH", "20095")),
+        Candidate(near, 1, Place("ARA", "69100")),
+        Candidate(unknown, 1, Place("ARA", "69001")),
+    ]
     assert [c.location_id for c in rank(no_coords, Place("ARA", "69003"))] == [unknown, near, far]
 
 

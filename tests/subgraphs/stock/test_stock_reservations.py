@@ -71,12 +71,22 @@ async def test_nearest_then_split(world: World) -> None:
     sku = uuid.uuid4()
     await world.receive(sku, world.near, 5)
     await world.receive(sku, world.far, 5)
-    lyon = {"country": "FR", "region": "ARA", "postal_code": "69003", "city": "Lyon", "latitude": 45.75, "longitude": 4.86}
+    lyon = {
+        "country": "FR",
+        "region": "ARA",
+        "postal_code": "69003",
+        "city": "Lyon",
+        "latitude": 45.75,
+        "longitude": 4.86,
+    }
     hamburg = {**lyon, "region": "HH", "postal_code": "20097", "latitude": 53.55, "longitude": 10.0}
     first = await world.reserve(order(world, [(sku, 3)], delivery=hamburg))
     assert [a["location_id"] for a in first.allocations] == [str(world.far)]
     second = await world.reserve(order(world, [(sku, 6)], delivery=lyon))
-    assert {(a["location_id"], a["quantity"]) for a in second.allocations} == {(str(world.near), 5), (str(world.far), 1)}
+    assert {(a["location_id"], a["quantity"]) for a in second.allocations} == {
+        (str(world.near), 5),
+        (str(world.far), 1),
+    }
 
 
 async def test_the_same_order_twice_reserves_once(world: World) -> None:
@@ -115,9 +125,15 @@ async def test_rejected_after_commit_changes_nothing_and_cancel_before_placed_bl
     await world.reserve(order(world, [(sku, 2)], order_id=oid))
     async with world.db.tenant_session(world.tenant) as session:
         await reservations.commit(session, world.tenant, oid)
-        assert await reservations.release(session, world.tenant, oid, "compensation", include_committed=False) == "nothing"
+        assert (
+            await reservations.release(session, world.tenant, oid, "compensation", include_committed=False)
+            == "nothing"
+        )
     async with world.db.tenant_session(world.tenant) as session:
-        assert await reservations.release(session, world.tenant, early, "cancelled", include_committed=True) == "tombstone"
+        assert (
+            await reservations.release(session, world.tenant, early, "cancelled", include_committed=True)
+            == "tombstone"
+        )
     late = await world.reserve(order(world, [(sku, 2)], order_id=early))
     assert late.status == "duplicate"
     assert (await world.level(sku, world.near)).committed == 2
@@ -142,7 +158,11 @@ async def test_expiry_sweeper_releases_and_commit_after_expiry_fails(world: Worl
     async with world.db.tenant_session(world.tenant) as session:
         assert await reservations.commit(session, world.tenant, oid, now=later) == "RESERVATION_EXPIRED"
     [failed] = await world.outbox("stock.commit_failed")
-    assert failed["data"] == {"reservation_id": str(outcome.reservation_id), "order_id": str(oid), "reason": "RESERVATION_EXPIRED"}
+    assert failed["data"] == {
+        "reservation_id": str(outcome.reservation_id),
+        "order_id": str(oid),
+        "reason": "RESERVATION_EXPIRED",
+    }
 
 
 async def test_commit_of_an_expired_unswept_reservation_releases_it(world: World) -> None:
@@ -162,7 +182,9 @@ async def test_next_write_releases_expired_reservations(world: World) -> None:
     await world.reserve(order(world, [(sku, 5)], reserve_for_seconds=60))
     later = utcnow() + timedelta(seconds=61)
     async with world.db.tenant_session(world.tenant) as session:
-        [outcome] = await reservations.reserve_orders(session, world.tenant, [order(world, [(sku, 5)])], now=later)
+        [outcome] = await reservations.reserve_orders(
+            session, world.tenant, [order(world, [(sku, 5)])], now=later
+        )
     assert outcome.status == "reserved"
     level = await world.level(sku, world.near)
     assert level.reserved == 5

@@ -44,7 +44,9 @@ async def running_stock(
     from shared.settings import get_settings
     from subgraphs.stock.app import create_app
 
-    settings = get_settings().model_copy(update={"outbox_relay_enabled": True, "nats_url": service_urls.nats_url})
+    settings = get_settings().model_copy(
+        update={"outbox_relay_enabled": True, "nats_url": service_urls.nats_url}
+    )
     return await serve_app(create_app(settings, database=stock_db, sweep_interval=0.5))
 
 
@@ -56,11 +58,13 @@ def orders_event(w: World, name: str, data: dict[str, Any]) -> EventEnvelope:
     return EventEnvelope.new("orders", name, tenant_id=w.tenant, subject_id=data["order_id"], data=data)
 
 
-async def stock_events(js: JetStreamContext, w: World, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+async def stock_events(
+    js: JetStreamContext, w: World, count: int, within: float = 20.0
+) -> list[dict[str, Any]]:
     """The first `count` saga events of this tenant on the STOCK stream (adjusted/low left out)."""
     sub = await js.subscribe(f"stock.{w.tenant}.>", ordered_consumer=True)
     out: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     try:
         while len(out) < count and time.monotonic() < deadline:
             try:
@@ -75,8 +79,8 @@ async def stock_events(js: JetStreamContext, w: World, count: int, timeout: floa
     return out
 
 
-async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(predicate: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await predicate():
             return
@@ -84,7 +88,9 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 20
     raise AssertionError("condition not reached in time")
 
 
-async def test_placed_reserved_paid_committed_over_jetstream(world: World, js: JetStreamContext, running_stock: str) -> None:
+async def test_placed_reserved_paid_committed_over_jetstream(
+    world: World, js: JetStreamContext, running_stock: str
+) -> None:
     sku = uuid.uuid4()
     await world.receive(sku, world.near, 10)
     data = placed(world, [(sku, 4)])
@@ -97,7 +103,11 @@ async def test_placed_reserved_paid_committed_over_jetstream(world: World, js: J
     assert reserved["data"]["order_id"] == data["order_id"]
     assert reserved["data"]["allocations"][0]["quantity"] == 4
     rid = reserved["data"]["reservation_id"]
-    pay = orders_event(world, "payment_approved", {"order_id": data["order_id"], "reservation_id": rid, "approved_by": None, "method": "setting"})
+    pay = orders_event(
+        world,
+        "payment_approved",
+        {"order_id": data["order_id"], "reservation_id": rid, "approved_by": None, "method": "setting"},
+    )
     await publish(js, pay)
     events = await stock_events(js, world, 2)
     assert [e["type"] for e in events] == ["stock.reserved", "stock.committed"]
@@ -105,7 +115,18 @@ async def test_placed_reserved_paid_committed_over_jetstream(world: World, js: J
     level = await world.level(sku, world.near)
     assert (level.reserved, level.committed) == (0, 4)
     assert len(await world.outbox("stock.reserved")) == 1
-    cancel = orders_event(world, "cancelled", {"order_id": data["order_id"], "from": "confirmed", "to": "cancelled", "reason": "buyer", "actor": None, "reservation_id": rid})
+    cancel = orders_event(
+        world,
+        "cancelled",
+        {
+            "order_id": data["order_id"],
+            "from": "confirmed",
+            "to": "cancelled",
+            "reason": "buyer",
+            "actor": None,
+            "reservation_id": rid,
+        },
+    )
     await publish(js, cancel)
     events = await stock_events(js, world, 3)
     assert events[-1]["type"] == "stock.released" and events[-1]["data"]["reason"] == "cancelled"
@@ -119,14 +140,26 @@ async def test_failure_and_expiry_events(world: World, js: JetStreamContext, run
     short_lived = placed(world, [(sku, 2)], reserve_for_seconds=1)
     await publish(js, orders_event(world, "placed", too_much))
     await publish(js, orders_event(world, "placed", short_lived))
-    events = await stock_events(js, world, 3, timeout=25.0)
+    events = await stock_events(js, world, 3, within=25.0)
     by_type = {e["type"]: e for e in events}
     assert by_type["stock.reservation_failed"]["data"]["reason"] == "INSUFFICIENT_STOCK"
     assert by_type["stock.reservation_failed"]["data"]["lines"][0] | {"line_id": None} == {
-        "line_id": None, "sku_id": str(sku), "requested": 3, "available": 2,
+        "line_id": None,
+        "sku_id": str(sku),
+        "requested": 3,
+        "available": 2,
     }
     assert by_type["stock.released"]["data"]["reason"] == "expired"  # the app's sweeper
-    pay = orders_event(world, "payment_approved", {"order_id": short_lived["order_id"], "reservation_id": None, "approved_by": None, "method": "setting"})
+    pay = orders_event(
+        world,
+        "payment_approved",
+        {
+            "order_id": short_lived["order_id"],
+            "reservation_id": None,
+            "approved_by": None,
+            "method": "setting",
+        },
+    )
     await publish(js, pay)
     events = await stock_events(js, world, 4)
     assert events[-1]["type"] == "stock.commit_failed"
@@ -134,7 +167,9 @@ async def test_failure_and_expiry_events(world: World, js: JetStreamContext, run
     assert (await world.level(sku, world.near)).reserved == 0
 
 
-async def test_batch_path_applies_each_event_once(world: World, stock_db: Database, js: JetStreamContext) -> None:
+async def test_batch_path_applies_each_event_once(
+    world: World, stock_db: Database, js: JetStreamContext
+) -> None:
     sku = uuid.uuid4()
     await world.receive(sku, world.near, 10)
     cls = consumer_class(str(world.tenant))
@@ -158,7 +193,14 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     app_url = app_database_url(service_urls.database_url).render_as_string(hide_password=False)
     child = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "tests.subgraphs.stock.consumer_crash_child", app_url, service_urls.nats_url, str(world.tenant)],
+        [
+            sys.executable,
+            "-m",
+            "tests.subgraphs.stock.consumer_crash_child",
+            app_url,
+            service_urls.nats_url,
+            str(world.tenant),
+        ],
         cwd=repo_root,
         timeout=120,
         capture_output=True,
@@ -175,7 +217,7 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     stop = asyncio.Event()
     task = asyncio.create_task(restarted.run(stop))
     try:
-        await wait_for(lambda: _equals(count, 100), timeout=60)
+        await wait_for(lambda: _equals(count, 100), within=60)
         await asyncio.sleep(3.0)  # ack_wait passes: the unacked batch is redelivered and skipped
     finally:
         stop.set()
@@ -183,7 +225,9 @@ async def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     assert await count() == 100
     async with stock_db.tenant_session(world.tenant) as session:
         statuses = dict(
-            (await session.execute(text("SELECT status, count(*) FROM stock.reservations GROUP BY status"))).all()
+            (
+                await session.execute(text("SELECT status, count(*) FROM stock.reservations GROUP BY status"))
+            ).all()
         )
         held = await session.scalar(text("SELECT coalesce(sum(quantity), 0) FROM stock.reservation_lines"))
     assert statuses == {"active": 60, "failed": 40}

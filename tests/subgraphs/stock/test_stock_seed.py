@@ -25,7 +25,8 @@ async def test_seed_twice_changes_nothing(service_urls: Any, stock_db: Database)
                     "SELECT (SELECT count(*) FROM stock.locations) AS locations, "
                     "(SELECT count(DISTINCT sku_id) FROM stock.levels) AS skus, "
                     "(SELECT count(*) FROM stock.levels l WHERE l.on_hand <> "
-                    " (SELECT coalesce(sum(delta), 0) FROM stock.movements m WHERE m.level_id = l.id)) AS drift, "
+                    " (SELECT coalesce(sum(delta), 0) FROM stock.movements m "
+                    "  WHERE m.level_id = l.id)) AS drift, "
                     "(SELECT count(*) FROM stock.levels WHERE on_hand < low_threshold) AS low"
                 )
             )
