@@ -31,10 +31,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
-from shared.events import add_event
+from shared.events import EventEnvelope, add_event
 from subgraphs.stock import events
-from subgraphs.stock.allocation import Allocation, Candidate, Line, Place, allocate
-from subgraphs.stock.models import SCHEMA, Reservation, ReservationLine, TenantSettings
+from subgraphs.stock.allocation import Allocation, Candidate, Line, Pick, Place, allocate
+from subgraphs.stock.models import SCHEMA, Reservation, TenantSettings
+from subgraphs.stock.outbox import add_events
 from subgraphs.stock.quantities import available, crossed_low
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class ReserveOutcome:
     allocations: list[dict[str, Any]] = field(default_factory=list)
     short_lines: list[dict[str, Any]] = field(default_factory=list)
     expires_at: datetime | None = None
+    picks: list[Pick] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -395,13 +397,29 @@ async def reserve_orders(
                 "created_at": now,
             }
         )
-    claim = (
-        insert(Reservation)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
-        .returning(Reservation.order_id)
+    # unnest: one short statement for any batch size (a multi-row VALUES is compiled per size)
+    claimed = set(
+        (
+            await session.scalars(
+                text(
+                    "INSERT INTO stock.reservations "
+                    "(id, tenant_id, order_id, seller_organization_id, status, expires_at, created_at) "
+                    "SELECT id, :tenant, order_id, seller, 'active', expires_at, :now FROM unnest("
+                    "CAST(:ids AS uuid[]), CAST(:orders AS uuid[]), CAST(:sellers AS uuid[]), "
+                    "CAST(:expires AS timestamptz[])) AS r(id, order_id, seller, expires_at) "
+                    "ON CONFLICT (tenant_id, order_id) DO NOTHING RETURNING order_id"
+                ),
+                {
+                    "tenant": tenant_id,
+                    "now": now,
+                    "ids": [r["id"] for r in rows],
+                    "orders": [r["order_id"] for r in rows],
+                    "sellers": [r["seller_organization_id"] for r in rows],
+                    "expires": [r["expires_at"] for r in rows],
+                },
+            )
+        ).all()
     )
-    claimed = set((await session.scalars(claim)).all())
     outcomes: list[ReserveOutcome] = []
     todo: list[PlacedOrder] = []
     seen: set[uuid.UUID] = set()
@@ -427,44 +445,72 @@ async def reserve_orders(
 
     new_lines: list[dict[str, Any]] = []
     failed: list[tuple[uuid.UUID, str]] = []
+    published: list[EventEnvelope] = []
     for order in todo:
         rid, expires = planned[order.order_id]
         outcome = _reserve_one(order, candidates, by_key, rid, expires)
         outcomes.append(outcome)
         if outcome.status == "reserved":
-            for a in outcome.allocations:
-                lv = by_key[(uuid.UUID(a["sku_id"]), uuid.UUID(a["location_id"]))]
+            for pick in outcome.picks:
+                lv = by_key[(pick.sku_id, pick.location_id)]
                 new_lines.append(
                     {
                         "id": uuid.uuid4(),
                         "tenant_id": tenant_id,
                         "reservation_id": rid,
-                        "line_id": a["line_id"][:64],
+                        "line_id": pick.line_id[:64],
                         "sku_id": lv.sku_id,
                         "location_id": lv.location_id,
                         "level_id": lv.id,
-                        "quantity": a["quantity"],
+                        "quantity": pick.quantity,
                     }
                 )
-            await add_event(
-                session, SCHEMA, events.reserved(tenant_id, rid, order.order_id, expires, outcome.allocations)
-            )
+            published.append(events.reserved(tenant_id, rid, order.order_id, expires, outcome.allocations))
         else:
             failed.append((rid, outcome.reason or INSUFFICIENT_STOCK))
-            await add_event(
-                session,
-                SCHEMA,
+            published.append(
                 events.reservation_failed(
                     tenant_id, order.order_id, outcome.reason or "", outcome.short_lines
-                ),
+                )
             )
+    await add_events(session, published)
     await write_levels(session, tenant_id, levels.values())
     if new_lines:
-        await session.execute(insert(ReservationLine).values(new_lines))
+        await session.execute(
+            text(
+                "INSERT INTO stock.reservation_lines "
+                "(id, tenant_id, reservation_id, line_id, sku_id, location_id, level_id, quantity) "
+                "SELECT id, :tenant, reservation_id, line_id, sku_id, location_id, level_id, quantity "
+                "FROM unnest("
+                "CAST(:ids AS uuid[]), CAST(:reservations AS uuid[]), CAST(:line_ids AS text[]), "
+                "CAST(:skus AS uuid[]), CAST(:locations AS uuid[]), CAST(:levels AS uuid[]), "
+                "CAST(:quantities AS int[])) "
+                "AS l(id, reservation_id, line_id, sku_id, location_id, level_id, quantity)"
+            ),
+            {
+                "tenant": tenant_id,
+                **{
+                    name: [line[key] for line in new_lines]
+                    for name, key in (
+                        ("ids", "id"),
+                        ("reservations", "reservation_id"),
+                        ("line_ids", "line_id"),
+                        ("skus", "sku_id"),
+                        ("locations", "location_id"),
+                        ("levels", "level_id"),
+                        ("quantities", "quantity"),
+                    )
+                },
+            },
+        )
     if failed:
         await session.execute(
-            text("UPDATE stock.reservations SET status = 'failed', failure_reason = :reason WHERE id = :id"),
-            [{"id": rid, "reason": reason} for rid, reason in failed],
+            text(
+                "UPDATE stock.reservations r SET status = 'failed', failure_reason = f.reason "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS f(id, reason) "
+                "WHERE r.id = f.id"
+            ),
+            {"ids": [rid for rid, _ in failed], "reasons": [reason for _, reason in failed]},
         )
     return outcomes
 
@@ -522,7 +568,12 @@ def _reserve_one(
             }
         )
     return ReserveOutcome(
-        order.order_id, reservation_id, "reserved", allocations=allocations, expires_at=expires
+        order.order_id,
+        reservation_id,
+        "reserved",
+        allocations=allocations,
+        expires_at=expires,
+        picks=list(result.picks),
     )
 
 
