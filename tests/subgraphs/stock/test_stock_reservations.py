@@ -203,3 +203,34 @@ async def test_tenant_ttl_setting_applies(world: World) -> None:
     assert timedelta(seconds=110) < outcome.expires_at - before < timedelta(seconds=130)
     overridden = await world.reserve(order(world, [(sku, 1)], reserve_for_seconds=10))
     assert overridden.expires_at is not None and overridden.expires_at - before < timedelta(seconds=20)
+
+
+async def test_several_sweepers_release_each_reservation_once(world: World) -> None:
+    sku = uuid.uuid4()
+    await world.receive(sku, world.near, 100)
+    for _ in range(40):
+        await world.reserve(order(world, [(sku, 1)], reserve_for_seconds=60))
+    later = utcnow() + timedelta(seconds=61)
+    counts = await asyncio.gather(*(sweep_once(world.db, batch=7, now=later) for _ in range(4)))
+    assert sum(counts) >= 40  # other tests' leftovers may be swept too
+    assert (await world.level(sku, world.near)).reserved == 0
+    released = await world.outbox("stock.released")
+    assert len(released) == 40
+    assert len({e["data"]["reservation_id"] for e in released}) == 40
+
+
+async def test_low_event_when_available_crosses_the_threshold(world: World) -> None:
+    sku = uuid.uuid4()
+    await world.receive(sku, world.near, 12)
+    admin = world.seller_principal
+    async with world.db.tenant_session(world.tenant) as session:
+        await service.configure_level(
+            session, world.tenant, admin, service.LevelSettings(sku, world.near, low_threshold=10)
+        )
+    await world.reserve(order(world, [(sku, 2)]))  # 10 left: not below
+    assert await world.outbox("stock.low") == []
+    await world.reserve(order(world, [(sku, 1)]))  # 9: crossed
+    [low] = await world.outbox("stock.low")
+    assert low["data"]["available"] == 9 and low["data"]["low_threshold"] == 10
+    await world.reserve(order(world, [(sku, 1)]))  # still below: no new event
+    assert len(await world.outbox("stock.low")) == 1
