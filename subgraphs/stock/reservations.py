@@ -268,7 +268,7 @@ class HeldReservation:
     release_reason: str | None
 
 
-async def _release_in_memory(
+async def release_held(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     reservations: Sequence[HeldReservation],
@@ -328,7 +328,7 @@ async def release_expired_for_skus(
     session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID], now: datetime
 ) -> tuple[list[HeldReservation], list[HeldLine]]:
     """Step 1 of a write touching these SKUs: lock their dead reservations (the caller then locks
-    their levels along with its own and calls `_release_in_memory`)."""
+    their levels along with its own and calls `release_held`)."""
     expired = await _expired_touching(session, sku_ids, now)
     return expired, await _lines_of(session, [r.id for r in expired])
 
@@ -440,7 +440,7 @@ async def reserve_orders(
     levels = await lock_levels(
         session, ids=[ln.level_id for ln in expired_lines], sku_ids=sku_ids, location_ids=location_ids
     )
-    await _release_in_memory(session, tenant_id, expired, expired_lines, levels, "expired", now)
+    await release_held(session, tenant_id, expired, expired_lines, levels, "expired", now)
     by_key = {(lv.sku_id, lv.location_id): lv for lv in levels.values()}
 
     new_lines: list[dict[str, Any]] = []
@@ -633,7 +633,7 @@ async def commit(
     lines = await _lines_of(session, [res.id])
     levels = await lock_levels(session, ids=[ln.level_id for ln in lines])
     if res.expires_at <= now:
-        await _release_in_memory(session, tenant_id, [res], lines, levels, "expired", now)
+        await release_held(session, tenant_id, [res], lines, levels, "expired", now)
         await write_levels(session, tenant_id, levels.values())
         await add_event(
             session, SCHEMA, events.commit_failed(tenant_id, res.id, res.order_id, RESERVATION_EXPIRED)
@@ -690,7 +690,7 @@ async def release(
         reason = "expired"  # it died on its own first; say so
     lines = await _lines_of(session, [res.id])
     levels = await lock_levels(session, ids=[ln.level_id for ln in lines])
-    await _release_in_memory(session, tenant_id, [res], lines, levels, reason, now)
+    await release_held(session, tenant_id, [res], lines, levels, reason, now)
     await write_levels(session, tenant_id, levels.values())
     return "released"
 
@@ -714,6 +714,6 @@ async def release_expired_batch(
         return 0
     lines = await _lines_of(session, [r.id for r in held])
     levels = await lock_levels(session, ids=[ln.level_id for ln in lines])
-    await _release_in_memory(session, tenant_id, held, lines, levels, "expired", now)
+    await release_held(session, tenant_id, held, lines, levels, "expired", now)
     await write_levels(session, tenant_id, levels.values())
     return len(held)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,10 +29,9 @@ from subgraphs.stock.models import LOCATION_KINDS, SCHEMA, Level, Location, Move
 from subgraphs.stock.quantities import available, crossed_low, shop_display
 from subgraphs.stock.reservations import (
     DEFAULT_TTL_SECONDS,
-    LevelState,
-    _release_in_memory,
     lock_levels,
     release_expired_for_skus,
+    release_held,
     write_levels,
 )
 
@@ -314,37 +313,6 @@ async def _location_for_adjust(
     return location
 
 
-async def _lock_or_create_level(
-    session: AsyncSession, tenant_id: uuid.UUID, sku_id: uuid.UUID, location_id: uuid.UUID
-) -> Level:
-    await session.execute(
-        insert(Level)
-        .values(
-            id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            sku_id=sku_id,
-            location_id=location_id,
-            version=1,
-            on_hand=0,
-            reserved=0,
-            committed=0,
-            incoming=0,
-            safety_stock=0,
-            low_threshold=0,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
-    )
-    level = (
-        await session.scalars(
-            select(Level)
-            .where(Level.sku_id == sku_id, Level.location_id == location_id)
-            .with_for_update(key_share=False)
-            .execution_options(populate_existing=True)
-        )
-    ).one()
-    return level
-
-
 async def _apply_delta(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -421,18 +389,49 @@ async def _apply_delta(
     return movement
 
 
-async def _release_expired_on(
-    session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
-) -> None:
-    """Lazy expiry on write: release the dead reservations holding these SKUs first."""
+async def _lock_for_adjustment(
+    session: AsyncSession, tenant_id: uuid.UUID, keys: Iterable[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], Level]:
+    """The levels of these (SKU, location) keys, created when missing and locked the way every
+    stock write locks (reservations.py): dead reservations of these SKUs first (SKIP LOCKED), then
+    all level rows in one statement ordered by id. The dead reservations are released (lazy
+    expiry on write) before the adjustment sees the levels."""
+    wanted = sorted(set(keys), key=lambda k: (str(k[0]), str(k[1])))
+    for sku_id, location_id in wanted:  # inserts lock no existing row; sorted keys: no cycle
+        await session.execute(
+            insert(Level)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                sku_id=sku_id,
+                location_id=location_id,
+                version=1,
+                on_hand=0,
+                reserved=0,
+                committed=0,
+                incoming=0,
+                safety_stock=0,
+                low_threshold=0,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
+        )
+    match = or_(*[and_(Level.sku_id == sku, Level.location_id == loc) for sku, loc in wanted])
+    ids = list((await session.scalars(select(Level.id).where(match))).all())
     now = utcnow()
-    expired, lines = await release_expired_for_skus(session, tenant_id, sku_ids, now)
-    if not expired:
-        return
-    levels: dict[uuid.UUID, LevelState] = await lock_levels(session, ids=[ln.level_id for ln in lines])
-    await _release_in_memory(session, tenant_id, expired, lines, levels, "expired", now)
-    await write_levels(session, tenant_id, levels.values())
-    session.expire_all()
+    expired, lines = await release_expired_for_skus(session, tenant_id, [k[0] for k in wanted], now)
+    states = await lock_levels(session, ids=[*ids, *(ln.level_id for ln in lines)])
+    if expired:
+        await release_held(session, tenant_id, expired, lines, states, "expired", now)
+        await write_levels(session, tenant_id, states.values())
+    rows = (
+        await session.scalars(
+            select(Level)
+            .where(Level.id.in_(ids))
+            .with_for_update()  # already ours: refreshes the rows, never waits
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return {(row.sku_id, row.location_id): row for row in rows}
 
 
 def _check_reason(reason: str, field: tuple[str, ...]) -> str:
@@ -482,39 +481,7 @@ async def adjust(
                 errors.extend(exc.errors)
     if errors:
         raise UserInputError(errors)
-    await _release_expired_on(session, tenant_id, [it.sku_id for it in items])
-    # Create missing levels, then lock them all in id order.
-    levels: dict[tuple[uuid.UUID, uuid.UUID], Level] = {}
-    for key in sorted({(it.sku_id, it.location_id) for it in items}, key=lambda k: (str(k[0]), str(k[1]))):
-        await session.execute(
-            insert(Level)
-            .values(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                sku_id=key[0],
-                location_id=key[1],
-                version=1,
-                on_hand=0,
-                reserved=0,
-                committed=0,
-                incoming=0,
-                safety_stock=0,
-                low_threshold=0,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
-        )
-    keys = list({(it.sku_id, it.location_id) for it in items})
-    rows = (
-        await session.scalars(
-            select(Level)
-            .where(or_(*[and_(Level.sku_id == s, Level.location_id == loc) for s, loc in keys]))
-            .order_by(Level.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    for row in rows:
-        levels[(row.sku_id, row.location_id)] = row
+    levels = await _lock_for_adjustment(session, tenant_id, [(it.sku_id, it.location_id) for it in items])
     results: list[AdjustResult] = []
     for i, item in enumerate(items):
         level = levels[(item.sku_id, item.location_id)]
@@ -565,24 +532,12 @@ async def transfer(
         raise UserInputError([FieldError(("quantity",), "must be positive", "INVALID")])
     if data.from_location_id == data.to_location_id:
         raise UserInputError([FieldError(("toLocationId",), "must differ from the source", "INVALID")])
-    await _release_expired_on(session, tenant_id, [data.sku_id])
     await _location_for_adjust(session, principal, data.from_location_id, ("fromLocationId",))
     await _location_for_adjust(session, principal, data.to_location_id, ("toLocationId",))
-    first, second = sorted([data.from_location_id, data.to_location_id], key=str)
-    # Create both levels if missing, then lock both in id order.
-    await _lock_or_create_level(session, tenant_id, data.sku_id, first)
-    await _lock_or_create_level(session, tenant_id, data.sku_id, second)
-    pair = (
-        await session.scalars(
-            select(Level)
-            .where(Level.sku_id == data.sku_id, Level.location_id.in_([first, second]))
-            .order_by(Level.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    by_location = {lv.location_id: lv for lv in pair}
-    source, target = by_location[data.from_location_id], by_location[data.to_location_id]
+    pair = await _lock_for_adjustment(
+        session, tenant_id, [(data.sku_id, data.from_location_id), (data.sku_id, data.to_location_id)]
+    )
+    source, target = pair[(data.sku_id, data.from_location_id)], pair[(data.sku_id, data.to_location_id)]
     expect_version(source, data.from_version)
     reference = uuid.uuid4()
     actor = _uuid(principal.user_id) if principal else None
@@ -638,7 +593,9 @@ async def configure_level(
     if errors:
         raise UserInputError(errors)
     await _location_for_adjust(session, principal, data.location_id, ("locationId",))
-    level = await _lock_or_create_level(session, tenant_id, data.sku_id, data.location_id)
+    level = (await _lock_for_adjustment(session, tenant_id, [(data.sku_id, data.location_id)]))[
+        (data.sku_id, data.location_id)
+    ]
     expect_version(level, data.version)
     if data.safety_stock is not None:
         level.safety_stock = data.safety_stock

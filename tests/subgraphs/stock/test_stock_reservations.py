@@ -234,3 +234,46 @@ async def test_low_event_when_available_crosses_the_threshold(world: World) -> N
     assert low["data"]["available"] == 9 and low["data"]["low_threshold"] == 10
     await world.reserve(order(world, [(sku, 1)]))  # still below: no new event
     assert len(await world.outbox("stock.low")) == 1
+
+
+async def test_reservations_adjustments_and_transfers_run_concurrently_without_deadlock(world: World) -> None:
+    sku = uuid.uuid4()
+    await world.receive(sku, world.near, 40)
+    await world.receive(sku, world.far, 40)
+    seller = world.seller_principal
+
+    async def reserve() -> str:
+        return (await world.reserve(order(world, [(sku, 3)]))).status
+
+    async def receipt() -> None:
+        async with world.db.tenant_session(world.tenant) as session:
+            await service.adjust(
+                session, world.tenant, seller, [service.Adjustment("receipt", sku, world.far, 2, "po")]
+            )
+
+    async def move(src: uuid.UUID, dst: uuid.UUID) -> None:
+        async with world.db.tenant_session(world.tenant) as session:
+            await service.transfer(
+                session, world.tenant, seller, service.Transfer(sku, src, dst, 1, "rebalance")
+            )
+
+    work = [reserve() for _ in range(20)] + [receipt() for _ in range(5)]
+    work += [move(world.near, world.far) for _ in range(5)] + [move(world.far, world.near) for _ in range(5)]
+    results = await asyncio.gather(*work, return_exceptions=True)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    near, far = await world.level(sku, world.near), await world.level(sku, world.far)
+    assert near.on_hand + far.on_hand == 90
+    assert near.reserved + far.reserved == 3 * results[:20].count("reserved")
+    for level in (near, far):
+        assert level.movement_sum == level.on_hand and level.reserved <= level.on_hand
+
+
+async def test_an_adjustment_releases_expired_reservations_of_its_sku(world: World) -> None:
+    sku, oid = uuid.uuid4(), uuid.uuid4()
+    await world.receive(sku, world.near, 5)
+    await world.reserve(order(world, [(sku, 5)], order_id=oid, reserve_for_seconds=1))
+    await asyncio.sleep(1.2)
+    await world.receive(sku, world.near, 1)
+    assert (await world.level(sku, world.near)).reserved == 0
+    [released] = await world.outbox("stock.released")
+    assert released["data"]["order_id"] == str(oid) and released["data"]["reason"] == "expired"
