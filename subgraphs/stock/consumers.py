@@ -19,6 +19,7 @@ one transaction per message (the base class's path), so one bad event cannot blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -112,19 +113,31 @@ class ReserveOnOrderPlaced(IdempotentConsumer):
                 await self.ack(msg)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Like the base class, but the next fetch runs while a batch is being applied (the
+        database round trips of one batch overlap the network wait for the next)."""
         stop = stop or asyncio.Event()
         await ensure_stream(self.js, self.domain, name=self.stream)
         sub = await self.js.pull_subscribe(
             self.filter_subject, durable=self.name, stream=self.stream, config=self.consumer_config()
         )
+
+        async def fetch() -> list[Msg]:
+            try:
+                return list(await sub.fetch(self.batch, timeout=1.0))
+            except (NatsTimeoutError, TimeoutError):
+                return []
+
+        pending = asyncio.create_task(fetch())
         try:
             while not stop.is_set():
-                try:
-                    messages = await sub.fetch(self.batch, timeout=1.0)
-                except (NatsTimeoutError, TimeoutError):
-                    continue
-                await self.on_batch(messages)
+                messages = await pending
+                pending = asyncio.create_task(fetch())
+                if messages:
+                    await self.on_batch(messages)
         finally:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending  # fetched but unapplied messages are redelivered after ack_wait
             await sub.unsubscribe()
 
 
