@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from sqlalchemy import select
 from strawberry.federation import Schema
 
 from shared.errors import ConflictError, FieldError, UserInputError
@@ -273,13 +274,6 @@ class Availability:
     location_id: strawberry.ID | None
 
 
-async def _locations_map(info: Info) -> dict[uuid.UUID, models.Location]:
-    from sqlalchemy import select
-
-    async with info.context.session() as session:
-        return {r.id: r for r in await session.scalars(select(models.Location))}
-
-
 @strawberry.federation.type(keys=["id"], description="A catalog SKU, with its stock.")
 class Sku:
     id: strawberry.ID
@@ -389,8 +383,6 @@ class Query:
         oid = _uuid_or_none(order_id)
         if oid is None:
             return None
-        from sqlalchemy import select
-
         async with info.context.session() as session:
             row = await session.scalar(select(models.Reservation).where(models.Reservation.order_id == oid))
         if row is None:

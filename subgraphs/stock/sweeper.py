@@ -48,7 +48,7 @@ async def sweep_once(db: Database, *, batch: int = 200, now: datetime | None = N
     return total
 
 
-async def run_sweeper(db: Database, *, interval: float = 5.0, wake: asyncio.Event | None = None) -> None:
+async def run_sweeper(db: Database, *, interval: float = 5.0) -> None:
     """Sweep every `interval` seconds until cancelled (errors are logged and retried)."""
     while True:
         try:
