@@ -1,0 +1,1 @@
+"""Flash-sale reservation benchmark (`python -m bench.stock`): see `bench/stock/run.py`."""

@@ -1,0 +1,1 @@
+"""The stock subgraph: locations, levels, reservations, adjustments (see docs/stock.md)."""
