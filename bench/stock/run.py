@@ -46,11 +46,11 @@ from sqlalchemy.engine import make_url
 
 from bench.runlock import exclusive_run
 from shared.db import Database, app_database_url, libpq_url
-from shared.devstack.ports import free_port
-from shared.devstack.services import start_services
+from devstack.ports import free_port
+from devstack.services import start_services
 from shared.events import EventEnvelope, ensure_stream
 from shared.gateway_context import Principal
-from shared.migrate import upgrade_all
+from devstack.migrate import upgrade_all
 from subgraphs.stock import reservations, service
 from subgraphs.stock.allocation import Line
 from subgraphs.stock.consumers import ReserveOnOrderPlaced
