@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from nats.js import JetStreamContext
@@ -59,46 +59,49 @@ class OrgUnitProjection(IdempotentConsumer):
         )
 
 
-Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-
-
 class _StockConsumer(IdempotentConsumer):
     schema = SCHEMA
     domain = "stock"
-    apply: ClassVar[Handler]
-
-    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
-        await type(self).apply(session, event.data)
 
 
 class StockReserved(_StockConsumer):
     name = "orders-stock-reserved"
     filter_subject = "stock.*.reserved"
-    apply = staticmethod(service.on_stock_reserved)
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await service.on_stock_reserved(session, event.data)
 
 
 class StockReservationFailed(_StockConsumer):
     name = "orders-stock-reservation-failed"
     filter_subject = "stock.*.reservation_failed"
-    apply = staticmethod(service.on_stock_reservation_failed)
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await service.on_stock_reservation_failed(session, event.data)
 
 
 class StockCommitted(_StockConsumer):
     name = "orders-stock-committed"
     filter_subject = "stock.*.committed"
-    apply = staticmethod(service.on_stock_committed)
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await service.on_stock_committed(session, event.data)
 
 
 class StockCommitFailed(_StockConsumer):
     name = "orders-stock-commit-failed"
     filter_subject = "stock.*.commit_failed"
-    apply = staticmethod(service.on_stock_commit_failed)
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await service.on_stock_commit_failed(session, event.data)
 
 
 class StockReleased(_StockConsumer):
     name = "orders-stock-released"
     filter_subject = "stock.*.released"
-    apply = staticmethod(service.on_stock_released)
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await service.on_stock_released(session, event.data)
 
 
 class QuoteAccepted(IdempotentConsumer):

@@ -911,7 +911,8 @@ class Mutation:
 
     @strawberry.federation.mutation(
         requires_scopes=PLACE,
-        description="Place the cart: one Purchase, one Order per seller, at the prices of this moment. The same "
+        description="Place the cart: one Purchase, one Order per seller, at the prices of this moment. "
+        "The same "
         "idempotencyKey returns the same purchase and places once.",
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
@@ -1006,7 +1007,8 @@ class Mutation:
 
     @strawberry.federation.mutation(
         requires_scopes=FINANCE,
-        description="The payment gate when `approvePaymentOnPlacement` is off: approve a reserved order's payment.",
+        description="The payment gate when `approvePaymentOnPlacement` is off: "
+        "approve a reserved order's payment.",
     )
     async def order_approve_payment(self, info: Info, input: OrderIdInput) -> OrderPayload:
         async def work(session: Any, viewer: Any) -> models.Order:

@@ -344,7 +344,8 @@ async def period_limit_errors(
                     errors.append(
                         FieldError(
                             ("lines", str(index), "quantity"),
-                            f"at most {limit.max_units} units per {period}; {max(left, 0)} left this {period}",
+                            f"at most {limit.max_units} units per {period}; "
+                            f"{max(left, 0)} left this {period}",
                             "QUANTITY_OVER_PERIOD_LIMIT",
                         )
                     )

@@ -34,10 +34,14 @@ async def db(service_urls: Any) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def _request(db: Database, body: dict[str, Any], *, org: uuid.UUID | None, tenant: uuid.UUID = TENANT) -> RpcRequest:
+def _request(
+    db: Database, body: dict[str, Any], *, org: uuid.UUID | None, tenant: uuid.UUID = TENANT
+) -> RpcRequest:
     from shared.gateway_context import Principal
 
-    principal = Principal(tenant_id=str(tenant), organization_id=str(org) if org else None, scopes=("catalog:read",))
+    principal = Principal(
+        tenant_id=str(tenant), organization_id=str(org) if org else None, scopes=("catalog:read",)
+    )
     return RpcRequest("sku_info", body, principal, tenant, db)
 
 
@@ -48,10 +52,15 @@ async def test_sku_info_honours_buyer_visibility(db: Database) -> None:
     seen = (await rpc.sku_info(_request(db, {"sku_ids": ids}, org=orgs_seed.BUYER2_ID)))["skus"]
     assert set(seen) == {str(GLOVES)}
     facts = seen[str(GLOVES)]
-    assert facts["seller_organization_id"] == str(orgs_seed.SUPPLIER_ID) and facts["sku_code"] == "GLV-WRK01-DX-M"
+    assert (
+        facts["seller_organization_id"] == str(orgs_seed.SUPPLIER_ID)
+        and facts["sku_code"] == "GLV-WRK01-DX-M"
+    )
     assert facts["status"] == "ACTIVE" and facts["product_name"] and facts["category_id"]
     assert (await rpc.sku_info(_request(db, {"sku_ids": ids}, org=None)))["skus"] == {}
-    other = await rpc.sku_info(_request(db, {"sku_ids": ids}, org=orgs_seed.BUYER_ID, tenant=orgs_seed.OTHER_TENANT_ID))
+    other = await rpc.sku_info(
+        _request(db, {"sku_ids": ids}, org=orgs_seed.BUYER_ID, tenant=orgs_seed.OTHER_TENANT_ID)
+    )
     assert other["skus"] == {}
     with pytest.raises(RpcError) as too_many:
         await rpc.sku_info(_request(db, {"sku_ids": [str(uuid.uuid4())] * 501}, org=orgs_seed.BUYER_ID))
@@ -67,7 +76,10 @@ async def test_sku_info_over_nats(db: Database, service_urls: Any) -> None:
         async with serve_asgi(app):
             await asyncio.wait_for(app.state.runtime.events_ready.wait(), timeout=20)
             reply = await rpc_call(
-                nc, "catalog", "sku_info", {"sku_ids": [str(GLOVES)]},
+                nc,
+                "catalog",
+                "sku_info",
+                {"sku_ids": [str(GLOVES)]},
                 headers=gateway_headers(TENANT, organization_id=orgs_seed.BUYER_ID, scopes=["catalog:read"]),
             )
     finally:

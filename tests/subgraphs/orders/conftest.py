@@ -57,10 +57,14 @@ class World:
         data: dict[str, Any] = body["data"]
         return data
 
-    async def publish(self, domain: str, event: str, tenant: uuid.UUID, subject_id: object, data: dict[str, Any]) -> EventEnvelope:
+    async def publish(
+        self, domain: str, event: str, tenant: uuid.UUID, subject_id: object, data: dict[str, Any]
+    ) -> EventEnvelope:
         envelope = EventEnvelope.new(domain, event, tenant_id=tenant, subject_id=str(subject_id), data=data)
         await ensure_stream(self.js, domain)
-        await self.js.publish(envelope.subject, envelope.to_bytes(), headers={"Nats-Msg-Id": str(envelope.id)})
+        await self.js.publish(
+            envelope.subject, envelope.to_bytes(), headers={"Nats-Msg-Id": str(envelope.id)}
+        )
         return envelope
 
     async def republish(self, envelope: EventEnvelope, *, new_msg_id: bool = True) -> None:
@@ -92,9 +96,9 @@ async def world(service_urls: Any) -> AsyncIterator[World]:
         await db.dispose()
 
 
-async def wait_for(check: Any, *, timeout: float = 15.0) -> Any:
+async def wait_for(check: Any, *, within: float = 15.0) -> Any:
     """Poll `await check()` until it returns something truthy (loose bound: busy CI machine)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await check()
         if value:

@@ -16,8 +16,10 @@ GLOVES = sku_id("GLV-WRK01-DX-M")  # supplier-a (Bolt Industrial)
 ELECTRODES = sku_id("WLD-ELC-E6013-25K-AL-20")  # supplier-b (Forge Welding)
 DRILL = sku_id("PT-DRL-VO12-DRI30-B")  # supplier-a, ~189 USD
 
-ADD = "mutation($i: CartLineAddInput!) { cartLineAdd(input: $i) { cart { id lines { sku { id } quantity } } userErrors { field code } } }"
-SET = "mutation($i: CartLineSetInput!) { cartLineSet(input: $i) { cart { id lines { quantity } } userErrors { code } } }"
+ADD = """mutation($i: CartLineAddInput!) { cartLineAdd(input: $i) {
+  cart { id lines { sku { id } quantity } } userErrors { field code } } }"""
+SET = """mutation($i: CartLineSetInput!) { cartLineSet(input: $i) {
+  cart { id lines { quantity } } userErrors { code } } }"""
 PREVIEW = """{ checkoutPreview { currency sellers total { amount currency }
   lines { index quantity sellerId: seller { id } productName unitPrice { amount } lineTotal { amount }
           quantityRule { minimum increment } userErrors { field code } }
@@ -57,7 +59,9 @@ async def test_multi_seller_cart_becomes_one_purchase_and_replays(world: World) 
     assert Decimal(preview["total"]["amount"]) == total and all(li["productName"] for li in preview["lines"])
 
     key = f"place-{uuid.uuid4()}"
-    placed = await _place(world, org, cart_id, key, poNumber="PO-1", deliveryAddress={"country": "us", "city": "Austin"})
+    placed = await _place(
+        world, org, cart_id, key, poNumber="PO-1", deliveryAddress={"country": "us", "city": "Austin"}
+    )
     assert placed["userErrors"] == [] and placed["replayed"] is False
     orders = placed["orders"]
     assert len(orders) == 2 and {o["state"] for o in orders} == {"PLACED"}
@@ -66,9 +70,13 @@ async def test_multi_seller_cart_becomes_one_purchase_and_replays(world: World) 
     assert sum(Decimal(o["total"]["amount"]) for o in orders) == total
     gloves = next(li for o in orders for li in o["lines"] if li["sku"]["id"] == str(GLOVES))
     assert gloves["quantity"] == 6 and gloves["skuCode"] == "GLV-WRK01-DX-M"
-    assert Decimal(gloves["lineTotal"]["amount"]) == (Decimal(gloves["unitPrice"]["amount"]) * 6).quantize(Decimal("0.01"))
+    assert Decimal(gloves["lineTotal"]["amount"]) == (Decimal(gloves["unitPrice"]["amount"]) * 6).quantize(
+        Decimal("0.01")
+    )
 
-    replay = await _place(world, org, cart_id, key, poNumber="PO-1", deliveryAddress={"country": "us", "city": "Austin"})
+    replay = await _place(
+        world, org, cart_id, key, poNumber="PO-1", deliveryAddress={"country": "us", "city": "Austin"}
+    )
     assert replay["replayed"] is True and replay["purchase"]["id"] == placed["purchase"]["id"]
     assert sorted(o["id"] for o in replay["orders"]) == sorted(o["id"] for o in orders)
     reused = await _place(world, org, cart_id, key, poNumber="PO-2")
@@ -85,7 +93,8 @@ async def test_quantity_rules_and_period_limit_are_line_errors(world: World) -> 
     limit = await world.gql(
         "mutation($i: QuantityLimitSetInput!) { quantityLimitSet(input: $i) { ok userErrors { code } } }",
         {"i": {"organizationId": str(org), "skuId": str(GLOVES), "period": "month", "maxUnits": 8}},
-        org=org, scopes=APPROVER,
+        org=org,
+        scopes=APPROVER,
     )
     assert limit["quantityLimitSet"] == {"ok": True, "userErrors": []}
     ok = (await world.gql(PREVIEW, org=org))["checkoutPreview"]
@@ -93,14 +102,20 @@ async def test_quantity_rules_and_period_limit_are_line_errors(world: World) -> 
     cart = await world.gql(SET, {"i": {"skuId": str(GLOVES), "quantity": 9}}, org=org)
     cart_id = cart["cartLineSet"]["cart"]["id"]
     over = (await world.gql(PREVIEW, org=org))["checkoutPreview"]
-    assert over["lines"][0]["userErrors"] == [{"field": ["lines", "0", "quantity"], "code": "QUANTITY_OVER_PERIOD_LIMIT"}]
+    assert over["lines"][0]["userErrors"] == [
+        {"field": ["lines", "0", "quantity"], "code": "QUANTITY_OVER_PERIOD_LIMIT"}
+    ]
     refused = await _place(world, org, cart_id, f"k-{uuid.uuid4()}")
-    assert [e["code"] for e in refused["userErrors"]] == ["QUANTITY_OVER_PERIOD_LIMIT"] and refused["orders"] == []
+    assert [e["code"] for e in refused["userErrors"]] == ["QUANTITY_OVER_PERIOD_LIMIT"] and refused[
+        "orders"
+    ] == []
     await world.gql(SET, {"i": {"skuId": str(GLOVES), "quantity": 5}}, org=org)
     assert (await _place(world, org, cart_id, f"k-{uuid.uuid4()}"))["userErrors"] == []
     # 5 of 8 used this month: 4 more is over the limit
     cart_id = await _cart(world, org, {GLOVES: 4})
-    assert (await _place(world, org, cart_id, f"k-{uuid.uuid4()}"))["userErrors"][0]["code"] == "QUANTITY_OVER_PERIOD_LIMIT"
+    assert (await _place(world, org, cart_id, f"k-{uuid.uuid4()}"))["userErrors"][0][
+        "code"
+    ] == "QUANTITY_OVER_PERIOD_LIMIT"
 
     # pricing's own rules: Northwind Plant 2's disposable gloves go in steps of 10 from 10
     plant2 = orgs_seed.BUYER_PLANT_ID
@@ -122,37 +137,77 @@ async def test_approval_tiers_wrong_role_queue_and_scope(world: World) -> None:
 
     queue = "{ approvalQueue { totalCount edges { node { id currentApprovalRole } } } }"
     listed = await world.gql(queue, org=org, scopes=APPROVER, roles=("approver",))
-    assert {"id": order["id"], "currentApprovalRole": "approver"} in [e["node"] for e in listed["approvalQueue"]["edges"]]
-    assert (await world.gql(queue, org=org, scopes=APPROVER, roles=("buyer_admin",)))["approvalQueue"]["totalCount"] == 0
+    assert {"id": order["id"], "currentApprovalRole": "approver"} in [
+        e["node"] for e in listed["approvalQueue"]["edges"]
+    ]
+    assert (await world.gql(queue, org=org, scopes=APPROVER, roles=("buyer_admin",)))["approvalQueue"][
+        "totalCount"
+    ] == 0
     harbor = await world.gql(queue, org=orgs_seed.BUYER2_ID, scopes=APPROVER, roles=("approver",))
     assert order["id"] not in [e["node"]["id"] for e in harbor["approvalQueue"]["edges"]]
 
-    approve = "mutation($i: OrderDecisionInput!) { orderApprove(input: $i) { order { state approvals { role decision comment } } userErrors { code } } }"
-    wrong = await world.gql(approve, {"i": {"orderId": order["id"]}}, org=org, scopes=APPROVER, roles=("buyer_admin",))
+    approve = """mutation($i: OrderDecisionInput!) { orderApprove(input: $i) {
+      order { state approvals { role decision comment } } userErrors { code } } }"""
+    wrong = await world.gql(
+        approve, {"i": {"orderId": order["id"]}}, org=org, scopes=APPROVER, roles=("buyer_admin",)
+    )
     assert wrong["orderApprove"]["userErrors"] == [{"code": "WRONG_APPROVER_ROLE"}]
-    outsider = await world.gql(approve, {"i": {"orderId": order["id"]}}, org=orgs_seed.BUYER2_ID, scopes=APPROVER, roles=("approver",))
+    outsider = await world.gql(
+        approve,
+        {"i": {"orderId": order["id"]}},
+        org=orgs_seed.BUYER2_ID,
+        scopes=APPROVER,
+        roles=("approver",),
+    )
     assert outsider["orderApprove"]["userErrors"] == [{"code": "NOT_FOUND"}]
-    done = await world.gql(approve, {"i": {"orderId": order["id"], "comment": "budget ok"}}, org=org, scopes=APPROVER, roles=("approver",))
+    done = await world.gql(
+        approve,
+        {"i": {"orderId": order["id"], "comment": "budget ok"}},
+        org=org,
+        scopes=APPROVER,
+        roles=("approver",),
+    )
     assert done["orderApprove"]["order"]["state"] == "PLACED"
-    assert done["orderApprove"]["order"]["approvals"] == [{"role": "approver", "decision": "approved", "comment": "budget ok"}]
+    assert done["orderApprove"]["order"]["approvals"] == [
+        {"role": "approver", "decision": "approved", "comment": "budget ok"}
+    ]
 
-    # data scope: the buyer unit, the seller and a platform admin see it; another unit and another tenant do not
+    # data scope: the buyer unit, the seller and a platform admin see it;
+    # another unit and another tenant do not
     one = "query($id: ID!) { order(id: $id) { id transitions { fromState toState actor } } }"
-    assert (await world.gql(one, {"id": order["id"]}, org=org))["order"]["transitions"][-1]["toState"] == "placed"
+    assert (await world.gql(one, {"id": order["id"]}, org=org))["order"]["transitions"][-1][
+        "toState"
+    ] == "placed"
     assert (await world.gql(one, {"id": order["id"]}, org=orgs_seed.SUPPLIER_ID))["order"] is not None
-    assert (await world.gql(one, {"id": order["id"]}, org=None, roles=("platform_admin",)))["order"] is not None
+    assert (await world.gql(one, {"id": order["id"]}, org=None, roles=("platform_admin",)))[
+        "order"
+    ] is not None
     assert (await world.gql(one, {"id": order["id"]}, org=orgs_seed.BUYER_PLANT_ID))["order"] is None
     assert (await world.gql(one, {"id": order["id"]}, org=orgs_seed.BUYER2_ID))["order"] is None
     assert (await world.gql(one, {"id": order["id"]}, org=None))["order"] is None
-    other = await world.gql(one, {"id": order["id"]}, org=orgs_seed.OTHER_SUPPLIER_ID, tenant=orgs_seed.OTHER_TENANT_ID, roles=("platform_admin",))
+    other = await world.gql(
+        one,
+        {"id": order["id"]},
+        org=orgs_seed.OTHER_SUPPLIER_ID,
+        tenant=orgs_seed.OTHER_TENANT_ID,
+        roles=("platform_admin",),
+    )
     assert other["order"] is None
     entities = await world.gql(
-        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id } ... on Purchase { id } } }",
-        {"r": [{"__typename": "Order", "id": order["id"]}, {"__typename": "Purchase", "id": placed["purchase"]["id"]}]},
+        "query($r: [_Any!]!) { _entities(representations: $r) {"
+        " ... on Order { id } ... on Purchase { id } } }",
+        {
+            "r": [
+                {"__typename": "Order", "id": order["id"]},
+                {"__typename": "Purchase", "id": placed["purchase"]["id"]},
+            ]
+        },
         org=orgs_seed.BUYER2_ID,
     )
     assert entities["_entities"] == [None, None]
-    listed_other = await world.gql(ORDERS, org=orgs_seed.OTHER_SUPPLIER_ID, tenant=orgs_seed.OTHER_TENANT_ID, roles=("platform_admin",))
+    listed_other = await world.gql(
+        ORDERS, org=orgs_seed.OTHER_SUPPLIER_ID, tenant=orgs_seed.OTHER_TENANT_ID, roles=("platform_admin",)
+    )
     assert listed_other["orders"]["totalCount"] == 0
 
 
@@ -160,8 +215,20 @@ async def test_reject_is_final(world: World) -> None:
     org = orgs_seed.BUYER_ID
     cart_id = await _cart(world, org, {DRILL: 40})
     (order,) = (await _place(world, org, cart_id, f"k-{uuid.uuid4()}"))["orders"]
-    reject = "mutation($i: OrderDecisionInput!) { orderReject(input: $i) { order { state stateReason } userErrors { code } } }"
-    data = await world.gql(reject, {"i": {"orderId": order["id"], "comment": "not this quarter"}}, org=org, scopes=APPROVER, roles=("approver",))
-    assert data["orderReject"] == {"order": {"state": "REJECTED", "stateReason": "not this quarter"}, "userErrors": []}
-    again = await world.gql(reject, {"i": {"orderId": order["id"]}}, org=org, scopes=APPROVER, roles=("approver",))
+    reject = """mutation($i: OrderDecisionInput!) { orderReject(input: $i) {
+      order { state stateReason } userErrors { code } } }"""
+    data = await world.gql(
+        reject,
+        {"i": {"orderId": order["id"], "comment": "not this quarter"}},
+        org=org,
+        scopes=APPROVER,
+        roles=("approver",),
+    )
+    assert data["orderReject"] == {
+        "order": {"state": "REJECTED", "stateReason": "not this quarter"},
+        "userErrors": [],
+    }
+    again = await world.gql(
+        reject, {"i": {"orderId": order["id"]}}, org=org, scopes=APPROVER, roles=("approver",)
+    )
     assert again["orderReject"]["userErrors"] == [{"code": "INVALID_TRANSITION"}]

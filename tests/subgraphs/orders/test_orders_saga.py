@@ -99,18 +99,37 @@ async def test_happy_path_to_confirmed_and_replays_change_nothing(world: World) 
         "approved_by": None,
         "method": "on_placement",
     }
-    await world.publish("stock", "committed", tenant, reservation, {"reservation_id": str(reservation), "order_id": str(order.id)})
+    await world.publish(
+        "stock",
+        "committed",
+        tenant,
+        reservation,
+        {"reservation_id": str(reservation), "order_id": str(order.id)},
+    )
     done = await _state_is(world, tenant, order.id, "confirmed")
     assert done.reservation_id == reservation and done.payment_approved_at is not None
     count = await _transitions(world, tenant, order.id)  # draft->placed, ->reserved, ->confirmed
     assert count == 3
 
     await world.republish(reserved)  # same event id, new message id: the consumer skips it
-    await world.publish("stock", "reserved", tenant, reservation, _reserved(order, reservation))  # a late copy
-    await world.publish("stock", "released", tenant, reservation, {"reservation_id": str(reservation), "order_id": str(order.id), "reason": "expired", "lines": []})
-    marker_order = await _place(world, tenant, buyer)  # a later event on the same consumer, to know it caught up
     await world.publish(
-        "stock", "reservation_failed", tenant, marker_order.id,
+        "stock", "reserved", tenant, reservation, _reserved(order, reservation)
+    )  # a late copy
+    await world.publish(
+        "stock",
+        "released",
+        tenant,
+        reservation,
+        {"reservation_id": str(reservation), "order_id": str(order.id), "reason": "expired", "lines": []},
+    )
+    marker_order = await _place(
+        world, tenant, buyer
+    )  # a later event on the same consumer, to know it caught up
+    await world.publish(
+        "stock",
+        "reservation_failed",
+        tenant,
+        marker_order.id,
         {"order_id": str(marker_order.id), "reason": "INSUFFICIENT_STOCK", "lines": []},
     )
     await _state_is(world, tenant, marker_order.id, "reservation_failed")
@@ -122,9 +141,18 @@ async def test_reservation_failed_is_final_with_reason(world: World) -> None:
     tenant, buyer = await _tenant(world)
     order = await _place(world, tenant, buyer)
     lines = [{"line_id": str(uuid.uuid4()), "sku_id": str(uuid.uuid4()), "requested": 3, "available": 1}]
-    await world.publish("stock", "reservation_failed", tenant, order.id, {"order_id": str(order.id), "reason": "INSUFFICIENT_STOCK", "lines": lines})
+    await world.publish(
+        "stock",
+        "reservation_failed",
+        tenant,
+        order.id,
+        {"order_id": str(order.id), "reason": "INSUFFICIENT_STOCK", "lines": lines},
+    )
     failed = await _state_is(world, tenant, order.id, "reservation_failed")
-    assert failed.state_reason == "INSUFFICIENT_STOCK" and failed.failure == {"reason": "INSUFFICIENT_STOCK", "lines": lines}
+    assert failed.state_reason == "INSUFFICIENT_STOCK" and failed.failure == {
+        "reason": "INSUFFICIENT_STOCK",
+        "lines": lines,
+    }
     # a reservation arriving afterwards changes nothing
     reservation = uuid.uuid4()
     await world.publish("stock", "reserved", tenant, reservation, _reserved(order, reservation))
@@ -141,48 +169,92 @@ async def test_expiry_and_commit_failure_end_expired(world: World) -> None:
     await world.publish("stock", "reserved", tenant, reservation, _reserved(first, reservation))
     reserved = await _state_is(world, tenant, first.id, "reserved")
     assert reserved.payment_approved_at is None  # the gate waits for finance
-    await world.publish("stock", "released", tenant, reservation, {"reservation_id": str(reservation), "order_id": str(first.id), "reason": "expired", "lines": []})
+    await world.publish(
+        "stock",
+        "released",
+        tenant,
+        reservation,
+        {"reservation_id": str(reservation), "order_id": str(first.id), "reason": "expired", "lines": []},
+    )
     expired = await _state_is(world, tenant, first.id, "expired")
     assert expired.state_reason == "RESERVATION_EXPIRED"
 
     second = await _place(world, tenant, buyer)
-    await world.publish("stock", "commit_failed", tenant, second.id, {"reservation_id": None, "order_id": str(second.id), "reason": "RESERVATION_RELEASED"})
+    await world.publish(
+        "stock",
+        "commit_failed",
+        tenant,
+        second.id,
+        {"reservation_id": None, "order_id": str(second.id), "reason": "RESERVATION_RELEASED"},
+    )
     assert (await _state_is(world, tenant, second.id, "expired")).state_reason == "RESERVATION_RELEASED"
 
 
 async def test_manual_payment_approval_when_the_gate_is_off(world: World) -> None:
     tenant, buyer = await _tenant(world, pay_on_placement=False)
     order = await _place(world, tenant, buyer)
-    mutation = "mutation($i: OrderIdInput!) { orderApprovePayment(input: $i) { order { state paymentMethod } userErrors { code } } }"
-    early = await world.gql(mutation, {"i": {"orderId": str(order.id)}}, org=buyer, tenant=tenant, scopes=("finance:write", "orders:read"))
+    mutation = """mutation($i: OrderIdInput!) { orderApprovePayment(input: $i) {
+      order { state paymentMethod } userErrors { code } } }"""
+    early = await world.gql(
+        mutation,
+        {"i": {"orderId": str(order.id)}},
+        org=buyer,
+        tenant=tenant,
+        scopes=("finance:write", "orders:read"),
+    )
     assert early["orderApprovePayment"]["userErrors"] == [{"code": "INVALID_TRANSITION"}]
     reservation = uuid.uuid4()
     await world.publish("stock", "reserved", tenant, reservation, _reserved(order, reservation))
     await _state_is(world, tenant, order.id, "reserved")
     sub = await world.js.subscribe(f"orders.{tenant}.payment_approved", ordered_consumer=True)
     try:
-        data = await world.gql(mutation, {"i": {"orderId": str(order.id)}}, org=buyer, tenant=tenant, scopes=("finance:write", "orders:read"))
-        assert data["orderApprovePayment"] == {"order": {"state": "RESERVED", "paymentMethod": "manual"}, "userErrors": []}
+        data = await world.gql(
+            mutation,
+            {"i": {"orderId": str(order.id)}},
+            org=buyer,
+            tenant=tenant,
+            scopes=("finance:write", "orders:read"),
+        )
+        assert data["orderApprovePayment"] == {
+            "order": {"state": "RESERVED", "paymentMethod": "manual"},
+            "userErrors": [],
+        }
         event = orjson.loads((await sub.next_msg(timeout=15)).data)
     finally:
         await sub.unsubscribe()
     assert event["data"]["reservation_id"] == str(reservation) and event["data"]["method"] == "manual"
-    again = await world.gql(mutation, {"i": {"orderId": str(order.id)}}, org=buyer, tenant=tenant, scopes=("finance:write", "orders:read"))
+    again = await world.gql(
+        mutation,
+        {"i": {"orderId": str(order.id)}},
+        org=buyer,
+        tenant=tenant,
+        scopes=("finance:write", "orders:read"),
+    )
     assert again["orderApprovePayment"]["userErrors"] == [{"code": "ALREADY_APPROVED"}]
 
 
 async def test_cancel_publishes_cancelled_and_invalid_transition_changes_nothing(world: World) -> None:
     tenant, buyer = await _tenant(world)
     order = await _place(world, tenant, buyer)
-    advance = "mutation($i: OrderAdvanceInput!) { orderAdvance(input: $i) { order { state } userErrors { code } } }"
-    wrong = await world.gql(advance, {"i": {"orderId": str(order.id), "to": "DELIVERED"}}, org=SELLER, tenant=tenant)
+    advance = (
+        "mutation($i: OrderAdvanceInput!) { orderAdvance(input: $i) { order { state } userErrors { code } } }"
+    )
+    wrong = await world.gql(
+        advance, {"i": {"orderId": str(order.id), "to": "DELIVERED"}}, org=SELLER, tenant=tenant
+    )
     assert wrong["orderAdvance"]["userErrors"] == [{"code": "INVALID_TRANSITION"}]
     assert (await _order(world, tenant, order.id)).state == "placed"
-    cancel = "mutation($i: OrderCancelInput!) { orderCancel(input: $i) { order { state stateReason } userErrors { code } } }"
+    cancel = """mutation($i: OrderCancelInput!) { orderCancel(input: $i) {
+      order { state stateReason } userErrors { code } } }"""
     sub = await world.js.subscribe(f"orders.{tenant}.cancelled", ordered_consumer=True)
     try:
-        data = await world.gql(cancel, {"i": {"orderId": str(order.id), "reason": "duplicate"}}, org=buyer, tenant=tenant)
-        assert data["orderCancel"] == {"order": {"state": "CANCELLED", "stateReason": "buyer: duplicate"}, "userErrors": []}
+        data = await world.gql(
+            cancel, {"i": {"orderId": str(order.id), "reason": "duplicate"}}, org=buyer, tenant=tenant
+        )
+        assert data["orderCancel"] == {
+            "order": {"state": "CANCELLED", "stateReason": "buyer: duplicate"},
+            "userErrors": [],
+        }
         event = orjson.loads((await sub.next_msg(timeout=15)).data)
     finally:
         await sub.unsubscribe()
@@ -195,10 +267,16 @@ async def test_accepted_quote_becomes_one_order_once(world: World) -> None:
     tenant, buyer = await _tenant(world)
     quote_id, sku = uuid.uuid4(), uuid.uuid4()
     data = {
-        "quote_id": str(quote_id), "version": 1, "buyer_organization_id": str(buyer),
-        "seller_organization_id": str(SELLER), "requested_by": str(uuid.uuid4()),
-        "accepted_at": datetime.now(UTC).isoformat(), "currency": "EUR", "terms": "NET30",
-        "valid_until": None, "total": "29.97",
+        "quote_id": str(quote_id),
+        "version": 1,
+        "buyer_organization_id": str(buyer),
+        "seller_organization_id": str(SELLER),
+        "requested_by": str(uuid.uuid4()),
+        "accepted_at": datetime.now(UTC).isoformat(),
+        "currency": "EUR",
+        "terms": "NET30",
+        "valid_until": None,
+        "total": "29.97",
         "lines": [{"sku_id": str(sku), "quantity": 3, "unit_price": "9.99", "line_total": "29.97"}],
     }
     event = await world.publish("pricing", "quote_accepted", tenant, quote_id, data)
@@ -206,7 +284,9 @@ async def test_accepted_quote_becomes_one_order_once(world: World) -> None:
 
     async def purchase() -> Purchase | None:
         async with world.db.tenant_session(tenant) as session:
-            return (await session.scalars(select(Purchase).where(Purchase.quote_id == quote_id))).one_or_none()
+            return (
+                await session.scalars(select(Purchase).where(Purchase.quote_id == quote_id))
+            ).one_or_none()
 
     found = await wait_for(purchase)
     await world.republish(event)
