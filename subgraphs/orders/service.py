@@ -974,9 +974,7 @@ async def request_return(
                 .where(ReturnRequest.order_id == order.id, ReturnRequest.state != "rejected")
                 .group_by(ReturnLine.order_line_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     errors: list[FieldError] = []
     for i, (line_id, qty, reason) in enumerate(lines):

@@ -294,3 +294,80 @@ async def test_accepted_quote_becomes_one_order_once(world: World) -> None:
         orders = (await session.scalars(select(Order).where(Order.quote_id == quote_id))).all()
     assert len(orders) == 1 and orders[0].state == "placed" and orders[0].total == Decimal("29.97")
     assert found.total == Decimal("29.97") and orders[0].source == "quote"
+
+
+RETURN_REQUEST = """mutation($i: ReturnRequestInput!) { returnRequest(input: $i) {
+  orderReturn { id state lines { quantity reason } } userErrors { field code } } }"""
+RETURN_MOVE = """mutation($i: ReturnMoveInput!) { returnMove(input: $i) {
+  orderReturn { state } userErrors { code } } }"""
+
+
+async def test_fulfilment_and_returns(world: World) -> None:
+    from subgraphs.orders import states as st
+
+    tenant, buyer = await _tenant(world)
+    order = await _place(world, tenant, buyer)
+    async with world.db.tenant_session(tenant) as session:
+        row = await service.order_for_update(session, order.id)
+        assert row is not None
+        await service.transition(session, row, st.OrderState.RESERVED, actor="test")
+        await service.transition(session, row, st.OrderState.CONFIRMED, actor="test")
+        (line,) = await service.lines_of(session, order.id)
+    early = await world.gql(
+        RETURN_REQUEST,
+        {
+            "i": {
+                "orderId": str(order.id),
+                "lines": [{"orderLineId": str(line.id), "quantity": 1, "reason": "x"}],
+            }
+        },
+        org=buyer,
+        tenant=tenant,
+    )
+    assert early["returnRequest"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
+    advance = (
+        "mutation($i: OrderAdvanceInput!) { orderAdvance(input: $i) { order { state } userErrors { code } } }"
+    )
+    for to in ("SHIPPED", "DELIVERED"):
+        step = await world.gql(
+            advance, {"i": {"orderId": str(order.id), "to": to}}, org=SELLER, tenant=tenant
+        )
+        assert step["orderAdvance"] == {"order": {"state": to}, "userErrors": []}
+    by_buyer = await world.gql(
+        advance, {"i": {"orderId": str(order.id), "to": "COMPLETED"}}, org=buyer, tenant=tenant
+    )
+    assert by_buyer["orderAdvance"]["userErrors"] == [{"code": "FORBIDDEN"}]
+    too_many = await world.gql(
+        RETURN_REQUEST,
+        {
+            "i": {
+                "orderId": str(order.id),
+                "lines": [{"orderLineId": str(line.id), "quantity": 4, "reason": "x"}],
+            }
+        },
+        org=buyer,
+        tenant=tenant,
+    )
+    assert too_many["returnRequest"]["userErrors"][0]["code"] == "INVALID_QUANTITY"
+    made = await world.gql(
+        RETURN_REQUEST,
+        {
+            "i": {
+                "orderId": str(order.id),
+                "lines": [{"orderLineId": str(line.id), "quantity": 2, "reason": "torn"}],
+            }
+        },
+        org=buyer,
+        tenant=tenant,
+    )
+    ret = made["returnRequest"]["orderReturn"]
+    assert ret["state"] == "REQUESTED" and ret["lines"] == [{"quantity": 2, "reason": "torn"}]
+    skip = await world.gql(
+        RETURN_MOVE, {"i": {"returnId": ret["id"], "to": "RECEIVED"}}, org=SELLER, tenant=tenant
+    )
+    assert skip["returnMove"]["userErrors"] == [{"code": "INVALID_TRANSITION"}]
+    for to in ("APPROVED", "RECEIVED", "REFUND_REQUESTED"):
+        moved = await world.gql(
+            RETURN_MOVE, {"i": {"returnId": ret["id"], "to": to}}, org=SELLER, tenant=tenant
+        )
+        assert moved["returnMove"] == {"orderReturn": {"state": to}, "userErrors": []}
