@@ -34,6 +34,10 @@ def _str(value: object | None) -> str | None:
     return None if value is None else str(value)
 
 
+# The delivery keys of the contract (docs/saga.md); anything else stored stays in orders.
+DELIVERY_KEYS = ("country", "region", "postal_code", "city", "latitude", "longitude")
+
+
 def placed(order: Order, lines: list[OrderLine], reserve_for_seconds: int | None) -> EventEnvelope:
     return EventEnvelope.new(
         DOMAIN,
@@ -49,7 +53,7 @@ def placed(order: Order, lines: list[OrderLine], reserve_for_seconds: int | None
             "placed_by": _str(order.placed_by),
             "currency": order.currency,
             "total": format(order.total, "f"),
-            "delivery": order.delivery,
+            "delivery": {k: order.delivery.get(k) for k in DELIVERY_KEYS} if order.delivery else None,
             "lines": [
                 {"line_id": str(line.id), "sku_id": str(line.sku_id), "quantity": line.quantity}
                 for line in sorted(lines, key=lambda li: li.position)

@@ -38,7 +38,7 @@ from shared.idempotency import run_once
 from subgraphs.orders import loaders, models, service
 from subgraphs.orders import states as st
 from subgraphs.orders.access import PLATFORM_ADMIN
-from subgraphs.orders.checkout import Call, Checkout
+from subgraphs.orders.checkout import Call, Checkout, price_cart
 from subgraphs.orders.models import SCHEMA
 
 READ = [["orders:read"]]
@@ -932,6 +932,10 @@ class Mutation:
                 raise UserInputError(
                     [FieldError(("cartId",), "no organization to buy for", "NO_ORGANIZATION")]
                 )
+            # Price first, outside the transaction (no pooled connection waits on pricing/catalog).
+            async with info.context.session() as session:
+                snapshot = await service.cart_snapshot(session, viewer, cart_id)
+            priced = await price_cart(_call(info), snapshot) if snapshot else None
             async with info.context.session() as session:
 
                 async def produce() -> dict[str, Any]:
@@ -943,6 +947,7 @@ class Mutation:
                         delivery=delivery,
                         po_number=input.po_number,
                         note=input.note,
+                        priced=priced,
                     )
 
                 result = await run_once(

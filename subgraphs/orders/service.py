@@ -553,9 +553,12 @@ async def place_from_cart(
     delivery: dict[str, Any] | None,
     po_number: str | None,
     note: str | None,
+    priced: Checkout | None = None,
 ) -> dict[str, Any]:
     """Price the cart (pricing, catalog), enforce the rules, create the purchase; the cart is
-    then `ordered`. Returns the JSON the idempotency record stores."""
+    then `ordered`. Returns the JSON the idempotency record stores. `priced`: the same cart
+    priced before this transaction (see `cart_snapshot`); used when the lines still match, so
+    no connection is held while the other domains answer; else the cart is priced again here."""
     cart = (await session.scalars(select(Cart).where(Cart.id == cart_id).with_for_update())).one_or_none()
     if cart is None or cart.buyer_organization_id != viewer.organization_id:
         raise _err(("cartId",), "no such cart", "NOT_FOUND")
@@ -564,7 +567,11 @@ async def place_from_cart(
     lines = (await cart_lines(session, [cart.id]))[cart.id]
     if not lines:
         raise _err(("cartId",), "the cart is empty", "EMPTY_CART")
-    checkout = await price_cart(call, [(li.sku_id, li.quantity) for li in lines])
+    wanted = [(li.sku_id, li.quantity) for li in lines]
+    if priced is not None and [(li.sku_id, li.quantity) for li in priced.lines] == wanted:
+        checkout = priced
+    else:
+        checkout = await price_cart(call, wanted)
     errors = checkout.errors + await period_limit_errors(
         session, cart.buyer_organization_id, [(li.sku_id, li.quantity) for li in lines], lock=True
     )
@@ -588,6 +595,16 @@ async def place_from_cart(
     cart.status = "ordered"
     cart.updated_at = now_utc()
     return {"purchase_id": str(purchase.id), "order_ids": [str(o.id) for o in orders]}
+
+
+async def cart_snapshot(
+    session: AsyncSession, viewer: Viewer, cart_id: uuid.UUID
+) -> list[tuple[uuid.UUID, int]] | None:
+    """The lines of the caller's open cart `cart_id` (None: not an open cart of the caller)."""
+    cart = await session.get(Cart, cart_id)
+    if cart is None or cart.status != "open" or cart.buyer_organization_id != viewer.organization_id:
+        return None
+    return [(li.sku_id, li.quantity) for li in (await cart_lines(session, [cart.id]))[cart.id]]
 
 
 async def place_from_quote(

@@ -232,3 +232,102 @@ async def test_reject_is_final(world: World) -> None:
         reject, {"i": {"orderId": order["id"]}}, org=org, scopes=APPROVER, roles=("approver",)
     )
     assert again["orderReject"]["userErrors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+RULE = """mutation($i: ApprovalRuleCreateInput!) { approvalRuleCreate(input: $i) {
+  rule { id tiers organization { id } } userErrors { field code } } }"""
+
+
+async def test_two_tiers_in_order_and_rules_inherited_down_the_tree(world: World) -> None:
+    harbor = orgs_seed.BUYER2_ID  # EUR buyer, no seeded rule
+    admin = ("orders:read", "orders:approve", "orders:place")
+    bad = await world.gql(
+        RULE,
+        {"i": {"organizationId": str(harbor), "name": "x", "tiers": ["approver"]}},
+        org=harbor,
+        scopes=admin,
+    )
+    assert bad["approvalRuleCreate"]["userErrors"] == [{"field": None, "code": "NO_CONDITION"}]
+    elsewhere = await world.gql(
+        RULE,
+        {
+            "i": {
+                "organizationId": str(orgs_seed.BUYER_ID),
+                "name": "x",
+                "tiers": ["approver"],
+                "minTotal": "1",
+            }
+        },
+        org=harbor,
+        scopes=admin,
+    )
+    assert elsewhere["approvalRuleCreate"]["userErrors"][0]["code"] == "FORBIDDEN"
+    made = await world.gql(
+        RULE,
+        {
+            "i": {
+                "organizationId": str(harbor),
+                "name": "welding needs two signatures",
+                "tiers": ["approver", "buyer_admin"],
+                "sellerOrganizationId": str(orgs_seed.SUPPLIER2_ID),
+            }
+        },
+        org=harbor,
+        scopes=admin,
+    )
+    assert made["approvalRuleCreate"]["rule"]["tiers"] == ["approver", "buyer_admin"]
+    cart_id = await _cart(world, harbor, {ELECTRODES: 1, GLOVES: 1})
+    placed = await _place(world, harbor, cart_id, f"k-{uuid.uuid4()}")
+    states = {o["seller"]["id"]: o["state"] for o in placed["orders"]}
+    assert states == {str(orgs_seed.SUPPLIER2_ID): "PENDING_APPROVAL", str(orgs_seed.SUPPLIER_ID): "PLACED"}
+    order_id = next(o["id"] for o in placed["orders"] if o["state"] == "PENDING_APPROVAL")
+    approve = """mutation($i: OrderDecisionInput!) { orderApprove(input: $i) {
+      order { state currentApprovalRole } userErrors { code } } }"""
+    first = await world.gql(
+        approve, {"i": {"orderId": order_id}}, org=harbor, scopes=APPROVER, roles=("approver",)
+    )
+    assert first["orderApprove"] == {
+        "order": {"state": "PENDING_APPROVAL", "currentApprovalRole": "buyer_admin"},
+        "userErrors": [],
+    }
+    again = await world.gql(
+        approve, {"i": {"orderId": order_id}}, org=harbor, scopes=APPROVER, roles=("approver",)
+    )
+    assert again["orderApprove"]["userErrors"] == [{"code": "WRONG_APPROVER_ROLE"}]
+    second = await world.gql(
+        approve, {"i": {"orderId": order_id}}, org=harbor, scopes=APPROVER, roles=("buyer_admin",)
+    )
+    assert second["orderApprove"]["order"] == {"state": "PLACED", "currentApprovalRole": None}
+
+    # Northwind's seeded rule (over 5,000 USD -> approver) applies to its Plant 2 too
+    plant2 = orgs_seed.BUYER_PLANT_ID
+    cart_id = await _cart(world, plant2, {DRILL: 60})
+    (order,) = (await _place(world, plant2, cart_id, f"k-{uuid.uuid4()}"))["orders"]
+    assert order["state"] == "PENDING_APPROVAL"
+    # an approver of the parent unit decides for the unit below
+    parent = await world.gql(
+        approve, {"i": {"orderId": order["id"]}}, org=orgs_seed.BUYER_ID, scopes=APPROVER, roles=("approver",)
+    )
+    assert parent["orderApprove"]["order"]["state"] == "PLACED"
+
+
+async def test_purchases_connection_filters_and_paging(world: World) -> None:
+    org = orgs_seed.BUYER_PLANT3_ID
+    purchases = """query($f: OrderFilter, $first: Int, $after: String) {
+      purchases(filter: $f, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id orders { state } } } } }"""
+    for _ in range(2):
+        cart_id = await _cart(world, org, {GLOVES: 1})
+        assert (await _place(world, org, cart_id, f"k-{uuid.uuid4()}"))["userErrors"] == []
+    page1 = (await world.gql(purchases, {"first": 1}, org=org))["purchases"]
+    assert page1["totalCount"] >= 2 and page1["pageInfo"]["hasNextPage"] is True
+    page2 = (await world.gql(purchases, {"first": 1, "after": page1["pageInfo"]["endCursor"]}, org=org))[
+        "purchases"
+    ]
+    assert page2["edges"][0]["node"]["id"] != page1["edges"][0]["node"]["id"]
+    future = (await world.gql(purchases, {"f": {"createdFrom": "2999-01-01T00:00:00+00:00"}}, org=org))[
+        "purchases"
+    ]
+    assert future["totalCount"] == 0
+    rejected = (await world.gql(ORDERS, {"f": {"states": ["REJECTED"]}}, org=org))["orders"]
+    assert rejected["totalCount"] == 0
