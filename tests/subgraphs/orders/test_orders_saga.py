@@ -371,3 +371,58 @@ async def test_fulfilment_and_returns(world: World) -> None:
             RETURN_MOVE, {"i": {"returnId": ret["id"], "to": to}}, org=SELLER, tenant=tenant
         )
         assert moved["returnMove"] == {"orderReturn": {"state": to}, "userErrors": []}
+
+
+async def test_org_events_feed_the_projection_and_the_data_scope(world: World) -> None:
+    from subgraphs.orders.models import OrgUnit
+
+    tenant, parent = await _tenant(world)
+    child = uuid.uuid4()
+    await world.publish(
+        "orgs",
+        "organization_created",
+        tenant,
+        child,
+        {"id": str(child), "kind": "BUYER", "name": "Plant", "parent_id": str(parent), "external_ref": None},
+    )
+
+    async def projected() -> OrgUnit | None:
+        async with world.db.tenant_session(tenant) as session:
+            return await session.get(OrgUnit, (tenant, child))
+
+    unit = await wait_for(projected)
+    assert unit.parent_id == parent and unit.kind == "BUYER"
+    order = await _place(world, tenant, child)
+    one = "query($id: ID!) { order(id: $id) { id buyer { id } } }"
+    assert (await world.gql(one, {"id": str(order.id)}, org=parent, tenant=tenant))["order"]["buyer"][
+        "id"
+    ] == str(child)
+    assert (await world.gql(one, {"id": str(order.id)}, org=uuid.uuid4(), tenant=tenant))["order"] is None
+
+
+async def test_placed_event_carries_the_contract_delivery(world: World) -> None:
+    tenant, buyer = await _tenant(world)
+    line = service.NewLine(uuid.uuid4(), 2, Decimal("1.00"), Decimal("2.00"), SELLER)
+    delivery = {
+        "country": "DE",
+        "region": "BY",
+        "postal_code": "80331",
+        "city": "Munich",
+        "line1": "Marienplatz 1",
+        "latitude": 48.137,
+        "longitude": 11.575,
+    }
+    sub = await world.js.subscribe(f"orders.{tenant}.placed", ordered_consumer=True)
+    try:
+        async with world.db.tenant_session(tenant) as session:
+            await service.create_purchase(
+                session,
+                tenant,
+                service.Placement(buyer, None, "EUR", [line], delivery=delivery),
+                actor="test",
+            )
+        event = orjson.loads((await sub.next_msg(timeout=15)).data)
+    finally:
+        await sub.unsubscribe()
+    assert event["data"]["delivery"] == {k: v for k, v in delivery.items() if k != "line1"}
+    assert event["subject_id"] == event["data"]["order_id"] and event["data"]["placed_by"] is None
