@@ -383,6 +383,7 @@ class Placement:
     cart_id: uuid.UUID | None = None
     quote_id: uuid.UUID | None = None
     source: str = "cart"
+    purchase_id: uuid.UUID | None = None  # fixed ids for seeds; default a new one
 
 
 async def applicable_rules(session: AsyncSession, buyer: uuid.UUID) -> list[approvals.Rule]:
@@ -421,7 +422,7 @@ async def create_purchase(
     settings = await get_settings(session, tenant_id)
     rules = await applicable_rules(session, placement.buyer_organization_id)
     purchase = Purchase(
-        id=uuid.uuid4(),
+        id=placement.purchase_id or uuid.uuid4(),
         tenant_id=tenant_id,
         buyer_organization_id=placement.buyer_organization_id,
         placed_by=placement.placed_by,
