@@ -568,6 +568,7 @@ class ApprovalRule:
     seller: Organization | None
     tiers: list[str]
     position: int
+    active: bool
 
     @classmethod
     def of(cls, row: models.ApprovalRule) -> ApprovalRule:
@@ -581,6 +582,7 @@ class ApprovalRule:
             seller=_org(row.seller_organization_id),
             tiers=list(row.tiers),
             position=row.position,
+            active=row.active,
         )
 
 
@@ -820,6 +822,11 @@ class ApprovalRuleCreateInput:
 class ApprovalRulePayload:
     rule: ApprovalRule | None
     user_errors: list[UserError]
+
+
+@strawberry.input
+class ApprovalRuleDeactivateInput:
+    rule_id: strawberry.ID
 
 
 @strawberry.input

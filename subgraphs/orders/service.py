@@ -779,6 +779,16 @@ async def create_rule(
     return rule
 
 
+async def deactivate_rule(session: AsyncSession, viewer: Viewer, rule_id: uuid.UUID) -> ApprovalRule:
+    """Orders already waiting keep their tiers; new orders no longer match the rule."""
+    rule = await session.get(ApprovalRule, rule_id)
+    if rule is None or not viewer.sees_org(rule.organization_id):
+        raise _err(("ruleId",), "no such rule", "NOT_FOUND")
+    rule.active = False
+    await session.flush()
+    return rule
+
+
 async def rules_for(session: AsyncSession, viewer: Viewer) -> list[ApprovalRule]:
     stmt = select(ApprovalRule).order_by(ApprovalRule.organization_id, ApprovalRule.position, ApprovalRule.id)
     if not viewer.all:
