@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 from shared.app_factory import create_subgraph_app
 from shared.db import Database
 from shared.settings import Settings
+from subgraphs.catalog import rpc
 from subgraphs.catalog.events import OrganizationProjection
 from subgraphs.catalog.models import SCHEMA
 from subgraphs.catalog.schema import schema
@@ -20,4 +21,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         database=database,
         outbox_schema=SCHEMA,
         consumers=[OrganizationProjection],
+        rpc={"sku_info": rpc.sku_info},
     )

@@ -1,0 +1,1 @@
+"""The orders subgraph: carts, purchases and orders, approvals, the placement saga, returns."""
