@@ -21,6 +21,7 @@ from shared.db import utcnow
 from subgraphs.finance import events, orgtree
 from subgraphs.finance.errors import refuse
 from subgraphs.finance.models import BuyerProfile, CreditLine, OrderRow, PaymentRow
+from subgraphs.finance.money import text as money_text
 from subgraphs.finance.terms import DEFAULT_TERMS, Terms, authorization_method, check_credit, is_credit
 
 OPEN_ORDER_STATES = ("AUTHORIZED", "CONFIRMED", "DELIVERED")
@@ -204,7 +205,7 @@ async def authorize(
             "order_id": str(order.id),
             "method": method,
             "payment_id": str(payment_id) if payment_id else None,
-            "amount": format(order.total, "f"),
+            "amount": money_text(order.total, order.currency),
             "currency": order.currency,
         },
     )
@@ -244,10 +245,10 @@ async def decide(session: AsyncSession, order_id: uuid.UUID) -> str | None:
         {
             "order_id": str(order.id),
             "buyer_organization_id": str(order.buyer_organization_id),
-            "amount": format(order.total, "f"),
+            "amount": money_text(order.total, order.currency),
             "currency": order.currency,
-            "exposure": format(check.exposure, "f"),
-            "credit_limit": format(check.credit_limit, "f"),
+            "exposure": money_text(check.exposure, order.currency),
+            "credit_limit": money_text(check.credit_limit, order.currency),
         },
     )
     return order.status

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db import utcnow
 from subgraphs.finance import credit, events, journal, ledger
 from subgraphs.finance.models import InvoiceRow, JournalEntryRow, OrderRow
+from subgraphs.finance.money import text as money_text
 from subgraphs.finance.terms import Terms, due_at
 
 OPEN = ("ISSUED", "PARTIALLY_PAID", "OVERDUE")
@@ -33,8 +34,8 @@ def event_data(invoice: InvoiceRow) -> dict[str, Any]:
         "order_id": str(invoice.order_id),
         "invoice_id": str(invoice.id),
         "number": invoice.number,
-        "total": format(invoice.total, "f"),
-        "paid": format(invoice.paid, "f"),
+        "total": money_text(invoice.total, invoice.currency),
+        "paid": money_text(invoice.paid, invoice.currency),
         "currency": invoice.currency,
         "due_at": invoice.due_at.isoformat(),
     }
@@ -100,6 +101,8 @@ async def apply_payment(session: AsyncSession, invoice: InvoiceRow, amount: Deci
     was = invoice.status
     invoice.paid = max(invoice.paid + amount, Decimal(0))
     invoice.status = status_for(invoice.total, invoice.paid, invoice.due_at, now)
+    if was == "OVERDUE" and invoice.status != "PAID":
+        invoice.status = "OVERDUE"  # the sweeper's verdict stands until the invoice is paid
     if invoice.status == "PAID" and was != "PAID":
         invoice.paid_at = now
         await events.publish(

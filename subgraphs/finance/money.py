@@ -56,3 +56,9 @@ def parse_amount(text: str | Decimal, currency: str, *, allow_zero: bool = False
     if value < 0 or (value == 0 and not allow_zero):
         raise MoneyError("amount must be positive")
     return normalize(value, currency.upper())
+
+
+def text(amount: Decimal, currency: str) -> str:
+    """The amount as the decimal string events and GraphQL carry, at the currency's scale
+    (NUMERIC(19, 4) reads back as 500.0000; this says 500.00)."""
+    return format(normalize(amount, currency), "f")

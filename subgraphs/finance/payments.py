@@ -17,6 +17,7 @@ from shared.db import utcnow
 from subgraphs.finance import credit, events, invoices, journal, ledger
 from subgraphs.finance.errors import refuse
 from subgraphs.finance.models import OrderRow, PaymentRow, ProviderEventRow
+from subgraphs.finance.money import text as money_text
 from subgraphs.finance.providers import CAPTURED, ProviderEvent
 
 
@@ -75,7 +76,7 @@ async def record_payment(
             "order_id": str(order.id),
             "payment_id": str(payment.id),
             "method": method,
-            "amount": format(amount, "f"),
+            "amount": money_text(amount, currency),
             "currency": currency,
             "reference": reference,
         },
@@ -134,7 +135,7 @@ async def record_refund(
         {
             "order_id": str(order.id),
             "payment_id": str(refund.id),
-            "amount": format(amount, "f"),
+            "amount": money_text(amount, currency),
             "currency": currency,
         },
     )
@@ -170,7 +171,7 @@ async def apply_provider_event(session: AsyncSession, provider: str, event: Prov
                 "order_id": str(event.order_id),
                 "provider": provider,
                 "reference": event.reference,
-                "amount": format(event.amount, "f"),
+                "amount": money_text(event.amount, event.currency),
                 "currency": event.currency,
             },
         )

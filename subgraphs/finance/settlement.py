@@ -26,6 +26,7 @@ from subgraphs.finance.models import (
     SharingRuleRow,
     TenantFinance,
 )
+from subgraphs.finance.money import text as money_text
 from subgraphs.finance.sharing import DEFAULT_RULE, RemainderPolicy, Shares, SharingRule, split
 
 DEFAULT_DELAY = 7 * 24 * 3600
@@ -90,11 +91,11 @@ class Earnings:
     def as_json(self) -> dict[str, Any]:
         s = self.shares
         return {
-            "platform": format(s.platform, "f"),
-            "supplier": format(s.supplier, "f"),
-            "level1": format(s.level1, "f"),
-            "level2": format(s.level2, "f"),
-            "rounding": format(s.rounding, "f"),
+            "platform": money_text(s.platform, self.currency),
+            "supplier": money_text(s.supplier, self.currency),
+            "level1": money_text(s.level1, self.currency),
+            "level2": money_text(s.level2, self.currency),
+            "rounding": money_text(s.rounding, self.currency),
             "supplier_id": str(self.supplier_id),
             "level1_id": str(self.level1_id) if self.level1_id else None,
             "level2_id": str(self.level2_id) if self.level2_id else None,
@@ -195,7 +196,9 @@ async def settle(session: AsyncSession, row: SettlementRow, now: datetime) -> bo
                 created_at=now,
             )
         )
-        payouts.append({"party_kind": kind.value, "party_id": str(party), "amount": format(amount, "f")})
+        payouts.append(
+            {"party_kind": kind.value, "party_id": str(party), "amount": money_text(amount, order.currency)}
+        )
     row.status = "SETTLED"
     row.settled_at = now
     row.amount = net
@@ -210,7 +213,7 @@ async def settle(session: AsyncSession, row: SettlementRow, now: datetime) -> bo
         {
             "order_id": str(order.id),
             "settlement_id": str(row.id),
-            "amount": format(net, "f"),
+            "amount": money_text(net, order.currency),
             "currency": order.currency,
             "shares": share.as_json(),
             "payouts": payouts,

@@ -95,7 +95,8 @@ async def outbox(db: Database, tenant: uuid.UUID) -> list[dict[str, Any]]:
         await s.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
         rows = (
             await s.execute(
-                text("SELECT type, envelope FROM finance.outbox WHERE tenant_id = :t ORDER BY seq"), {"t": tenant}
+                text("SELECT type, envelope FROM finance.outbox WHERE tenant_id = :t ORDER BY seq"),
+                {"t": tenant},
             )
         ).all()
     return [{"type": r.type, **r.envelope["data"]} for r in rows]

@@ -36,7 +36,8 @@ async def test_database_refuses_an_unbalanced_entry(finance_db: Database) -> Non
             )
             await s.execute(
                 text(
-                    "INSERT INTO finance.journal_lines (tenant_id, entry_id, account_id, debit, credit) VALUES "
+                    "INSERT INTO finance.journal_lines (tenant_id, entry_id, account_id, debit, credit) "
+                    "VALUES "
                     "(:t, :e, :a, 10, 0), (:t, :e, :b, 0, 9.99)"
                 ),
                 {"e": entry_id, "t": tenant, "a": cash, "b": rev},
@@ -75,7 +76,11 @@ async def test_journal_is_append_only_for_the_app_role(finance_db: Database) -> 
 
 
 history = st.lists(
-    st.tuples(st.sampled_from(["order", "pay", "refund", "deliver", "settle"]), st.integers(0, 3), st.integers(1, 50_000)),
+    st.tuples(
+        st.sampled_from(["order", "pay", "refund", "deliver", "settle"]),
+        st.integers(0, 3),
+        st.integers(1, 50_000),
+    ),
     min_size=1,
     max_size=14,
 )
@@ -83,7 +88,9 @@ history = st.lists(
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=history)
-async def test_any_history_balances_in_postgres(finance_db: Database, steps: list[tuple[str, int, int]]) -> None:
+async def test_any_history_balances_in_postgres(
+    finance_db: Database, steps: list[tuple[str, int, int]]
+) -> None:
     org = await Org(finance_db).setup()
     async with finance_db.tenant_session(org.id) as s:
         await credit.set_terms(s, org.id, org.company, Terms.NET_30)
@@ -129,7 +136,10 @@ async def test_any_history_balances_in_postgres(finance_db: Database, steps: lis
         for b in await journal.balances(s):
             lines = (
                 await s.execute(
-                    text("SELECT COALESCE(sum(debit - credit), 0) FROM finance.journal_lines WHERE account_id = :a"),
+                    text(
+                        "SELECT COALESCE(sum(debit - credit), 0) FROM finance.journal_lines "
+                        "WHERE account_id = :a"
+                    ),
                     {"a": b.account_id},
                 )
             ).scalar_one()
