@@ -10,6 +10,8 @@ from typing import Any
 
 from fpdf import FPDF
 
+from subgraphs.finance.money import normalize
+
 TERMS_TEXT = {
     "PREPAID": "Prepaid: payment due before dispatch",
     "NET_15": "Net 15: payment due 15 days after the invoice date",
@@ -36,7 +38,8 @@ class InvoiceDocument:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}" if amount.as_tuple().exponent == -2 else f"{amount:,} {currency}"
+    """1234.5000 EUR -> "1,234.50 EUR" (the currency's own number of decimals)."""
+    return f"{normalize(amount, currency):,} {currency}"
 
 
 def render(doc: InvoiceDocument) -> bytes:
