@@ -14,6 +14,8 @@ written to `finance.outbox` in the transaction of the change:
 - `finance.invoice_issued` / `finance.invoice_paid` / `finance.invoice_overdue` / `finance.invoice_voided`
                                 {order_id, invoice_id, number, total, paid, currency, due_at}
 - `finance.settlement_done`     {order_id, settlement_id, amount, currency, shares: {...}, payouts: [...]}
+- `finance.reconciliation_mismatch` {run_id, day, provider, kind, reference, payment_id, expected, actual}
+                                 (`subject_id` = the run id)
 
 Consumed: `orders.placed`, `orders.reserved`, `orders.confirmed`, `orders.delivered`,
 `orders.cancelled` / `expired` / `rejected` / `reservation_failed` (docs/saga.md, "The finance

@@ -10,7 +10,7 @@ refuses, at commit, any entry whose lines do not balance.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -238,3 +238,20 @@ RLS_TABLES: tuple[str, ...] = (
     "settlements",
     "payouts",
 )
+
+
+class ReconciliationRun(Base):
+    """One reconciliation of a day: what was checked and what did not match."""
+
+    __tablename__ = "reconciliation_runs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[uuid.UUID]
+    day: Mapped[date]
+    provider: Mapped[str] = mapped_column(String(32))
+    ran_at: Mapped[datetime]
+    payments_checked: Mapped[int] = mapped_column(Integer)
+    statement_lines: Mapped[int] = mapped_column(Integer)
+    mismatches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+RLS_TABLES = (*RLS_TABLES, "reconciliation_runs")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 import strawberry
+from sqlalchemy import select
 from strawberry.federation import Schema
 
 from shared.errors import ForbiddenError, UserInputError
@@ -32,10 +33,18 @@ from shared.graphql import (
     user_errors,
 )
 from shared.idempotency import run_once
-from subgraphs.finance import credit, invoice_pdf, journal, payments, queries, settlement
+from subgraphs.finance import credit, invoice_pdf, journal, payments, queries, reconciliation, settlement
 from subgraphs.finance.errors import refuse
 from subgraphs.finance.ledger import AccountKind
-from subgraphs.finance.models import SCHEMA, InvoiceRow, JournalEntryRow, OrderRow, PaymentRow, SettlementRow
+from subgraphs.finance.models import (
+    SCHEMA,
+    InvoiceRow,
+    JournalEntryRow,
+    OrderRow,
+    PaymentRow,
+    ReconciliationRun,
+    SettlementRow,
+)
 from subgraphs.finance.money import MoneyError, parse_amount
 from subgraphs.finance.money import text as money_text
 from subgraphs.finance.sharing import RemainderPolicy, SharingRule, SharingRuleError
@@ -171,7 +180,7 @@ class Invoice:
             row=row,
         )
 
-    @strawberry.field(description="The invoice as a PDF document, base64-encoded.")
+    @strawberry.federation.field(requires_scopes=READ, description="The invoice as a PDF, base64-encoded.")
     async def pdf_base64(self, info: Info) -> str:
         names = {}
         async with info.context.session() as session:
@@ -470,6 +479,51 @@ class Order:
         return OrderPayment.of(row) if row else None
 
 
+@strawberry.type(description="One difference found by a reconciliation run.")
+class ReconciliationMismatch:
+    kind: str = strawberry.field(
+        description="LEDGER_MISMATCH, CASH_MISMATCH, MISSING_IN_STATEMENT, MISSING_IN_LEDGER, AMOUNT_MISMATCH"
+    )
+    reference: str | None
+    payment_id: strawberry.ID | None
+    expected: str | None
+    actual: str | None
+
+
+@strawberry.type(description="A reconciliation of one day: ledger vs payments vs provider statement.")
+class ReconciliationReport:
+    id: strawberry.ID
+    tenant_id: strawberry.ID
+    day: date
+    provider: str
+    ran_at: datetime
+    payments_checked: int
+    statement_lines: int
+    mismatches: list[ReconciliationMismatch]
+
+    @classmethod
+    def of(cls, row: ReconciliationRun) -> ReconciliationReport:
+        return cls(
+            id=_id(row.id),
+            tenant_id=tenant_id_of(row.tenant_id),
+            day=row.day,
+            provider=row.provider,
+            ran_at=row.ran_at,
+            payments_checked=row.payments_checked,
+            statement_lines=row.statement_lines,
+            mismatches=[
+                ReconciliationMismatch(
+                    kind=m["kind"],
+                    reference=m.get("reference"),
+                    payment_id=m.get("payment_id"),
+                    expected=m.get("expected"),
+                    actual=m.get("actual"),
+                )
+                for m in row.mismatches
+            ],
+        )
+
+
 # --------------------------------------------------------------------------- queries
 
 
@@ -613,6 +667,17 @@ class Query:
         async with info.context.session() as session:
             return _rule(await settlement.sharing_rule(session))
 
+    @strawberry.federation.field(requires_scopes=READ, description="Latest reconciliation runs first.")
+    async def reconciliation_reports(self, info: Info, first: int = 20) -> list[ReconciliationReport]:
+        async with info.context.session() as session:
+            await _staff_only(info, session)
+            query = (
+                select(ReconciliationRun)
+                .order_by(ReconciliationRun.ran_at.desc())
+                .limit(min(max(first, 0), 100))
+            )
+            return [ReconciliationReport.of(r) for r in (await session.execute(query)).scalars()]
+
     @strawberry.federation.field(requires_scopes=READ)
     async def settlement(self, info: Info, order_id: strawberry.ID) -> Settlement | None:
         key = _uuid_or_none(order_id)
@@ -626,6 +691,11 @@ class Query:
                 return None
             payouts = await queries.payouts_of(session, row.id)
         return _settlement(row, payouts)
+
+
+async def _staff_only(info: Info, session: Any) -> None:
+    if await queries.buyer_scope(session, _caller_org(info)) is not None:
+        raise ForbiddenError("reconciliation is for the platform's finance staff")
 
 
 def _rule(rule: SharingRule) -> SharingRuleType:
@@ -809,8 +879,50 @@ async def _money_move(
     return PaymentPayload(payment=Payment.of(row) if row else None, replayed=replayed, user_errors=[])
 
 
+@strawberry.input
+class StatementLineInput:
+    reference: str
+    amount: str
+    currency: str
+
+
+@strawberry.input
+class ReconciliationRunInput:
+    day: date
+    provider: str = "sandbox"
+    statement: list[StatementLineInput] = strawberry.field(description="The provider's statement of the day.")
+
+
+@strawberry.type
+class ReconciliationPayload:
+    report: ReconciliationReport | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class Mutation:
+    @strawberry.federation.mutation(
+        requires_scopes=WRITE, description="Reconcile one day against a statement."
+    )
+    async def reconciliation_run(self, info: Info, input: ReconciliationRunInput) -> ReconciliationPayload:
+        tenant = info.context.require_tenant()
+        try:
+            lines = [
+                reconciliation.StatementLine(
+                    line.reference.strip()[:200],
+                    _amount(line.amount, line.currency.upper(), f"statement.{i}.amount"),
+                    line.currency.upper(),
+                )
+                for i, line in enumerate(input.statement)
+            ]
+            async with info.context.session() as session:
+                await _staff_only(info, session)
+                run = await reconciliation.reconcile(session, tenant, input.day, input.provider[:32], lines)
+                report = ReconciliationReport.of(run)
+        except UserInputError as exc:
+            return ReconciliationPayload(report=None, user_errors=user_errors(exc))
+        return ReconciliationPayload(report=report, user_errors=[])
+
     @strawberry.federation.mutation(requires_scopes=WRITE)
     async def payment_terms_set(self, info: Info, input: PaymentTermsSetInput) -> CreditAccountPayload:
         tenant = info.context.require_tenant()

@@ -43,6 +43,7 @@ TENANT_TABLES = (
     "provider_events",
     "settlements",
     "payouts",
+    "reconciliation_runs",
 )
 KINDS = "'BUYER_RECEIVABLE', 'CASH', 'REFUNDS', 'SALES_CLEARING', 'SUPPLIER_PAYABLE', 'DISTRIBUTOR_COMMISSION', 'PLATFORM_REVENUE', 'ROUNDING'"
 
@@ -254,6 +255,18 @@ DDL: tuple[str, ...] = (
     CONSTRAINT ck_payouts_amount CHECK (amount > 0)
 )""",
     "CREATE INDEX ix_payouts_settlement ON finance.payouts (tenant_id, settlement_id)",
+    """CREATE TABLE finance.reconciliation_runs (
+    id UUID NOT NULL,
+    tenant_id UUID NOT NULL,
+    day DATE NOT NULL,
+    provider VARCHAR(32) NOT NULL,
+    ran_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    payments_checked INTEGER NOT NULL,
+    statement_lines INTEGER NOT NULL,
+    mismatches JSONB NOT NULL,
+    CONSTRAINT pk_reconciliation_runs PRIMARY KEY (id)
+)""",
+    "CREATE INDEX ix_reconciliation_runs_day ON finance.reconciliation_runs (tenant_id, day, ran_at)",
 )
 
 # Double entry, enforced by the database too: at commit (deferred), every entry touched in the
