@@ -9,6 +9,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 _EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3}
 
 
+# NUMERIC(19, 4) holds 15 digits before the point.
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 class MoneyError(ValueError):
     """An amount that is not a valid money value in its currency."""
 
@@ -55,6 +59,8 @@ def parse_amount(text: str | Decimal, currency: str, *, allow_zero: bool = False
         raise MoneyError("amount must be finite")
     if value < 0 or (value == 0 and not allow_zero):
         raise MoneyError("amount must be positive")
+    if value >= MAX_AMOUNT:
+        raise MoneyError("amount too large")
     return normalize(value, currency.upper())
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.errors import BadUserInputError
 from subgraphs.finance import orgtree
 from subgraphs.finance.models import (
     InvoiceRow,
@@ -73,9 +74,22 @@ def _after(query: Select[Any], columns: tuple[Any, ...], after: list[Any] | None
     return query.where(tuple_(*columns) > tuple_(*values))
 
 
+def _check_cursor(columns: tuple[Any, ...], after: list[Any] | None) -> None:
+    """A cursor from another list (or made up) is a BAD_USER_INPUT, never a database error."""
+    if after is None:
+        return
+    if len(after) != len(columns):
+        raise BadUserInputError("invalid cursor", extensions={"argument": "after"})
+    for column, value in zip(columns, (_cursor_value(v) for v in after), strict=True):
+        python_type = column.type.python_type
+        if not isinstance(value, python_type) or isinstance(value, bool):
+            raise BadUserInputError("invalid cursor", extensions={"argument": "after"})
+
+
 async def page(
     session: AsyncSession, query: Select[Any], columns: tuple[Any, ...], limit: int, after: list[Any] | None
 ) -> tuple[list[Any], int]:
+    _check_cursor(columns, after)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (
         await session.execute(_after(query, columns, after).order_by(*columns).limit(limit + 1))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db import utcnow
 from subgraphs.finance import credit, invoices, orgtree, settlement
 from subgraphs.finance.models import OrderRow
-from subgraphs.finance.money import round_to_minor
+from subgraphs.finance.money import MAX_AMOUNT, round_to_minor
 from subgraphs.finance.terms import Terms, invoice_on_delivery
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ async def on_placed(session: AsyncSession, tenant_id: uuid.UUID, data: dict[str,
         return False
     try:
         total = round_to_minor(Decimal(str(data.get("total"))), currency)
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, ArithmeticError):
         total = Decimal(-1)
-    if not total.is_finite() or total < 0:
+    if not total.is_finite() or total < 0 or total >= MAX_AMOUNT:
         log.error("finance: orders.placed with a bad total: %s", data.get("total"))
         return False
     lines = [

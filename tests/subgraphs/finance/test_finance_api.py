@@ -238,3 +238,22 @@ async def test_invoice_pdf_route_and_field(finance_db: Database, finance_url: st
     text = (await proc.communicate())[0].decode()
     if text:  # poppler-utils present: the document says what an invoice says
         assert "INVOICE" in text and "1,234.50 EUR" in text and "Net 30" in text
+
+
+async def test_connections_page_and_refuse_bad_cursors(finance_db: Database, finance_url: str) -> None:
+    org = await Org(finance_db).setup()
+    order = await confirmed_order(finance_db, org, "90.00")
+    for amount in ("10.00", "20.00", "30.00"):
+        await gql(finance_url, org, BANK, {"i": {"orderId": str(order), "amount": amount, "currency": "EUR"}})
+    page = """query($a: String) { payments(first: 2, after: $a) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { amount { amount } } } } }"""
+    first = (await gql(finance_url, org, page, {"a": None}))["payments"]
+    assert first["totalCount"] == 3 and first["pageInfo"]["hasNextPage"] is True
+    rest = (await gql(finance_url, org, page, {"a": first["pageInfo"]["endCursor"]}))["payments"]
+    amounts = [e["node"]["amount"]["amount"] for e in first["edges"] + rest["edges"]]
+    assert sorted(amounts) == ["10.00", "20.00", "30.00"] and rest["pageInfo"]["hasNextPage"] is False
+    entries = "query($a: String) { journalEntries(first: 1, after: $a) { totalCount edges { cursor } } }"
+    assert (await gql(finance_url, org, entries, {"a": None}))["journalEntries"]["totalCount"] == 4
+    for cursor in ("garbage", first["pageInfo"]["endCursor"]):  # a payments cursor is not an entries one
+        body = await gql(finance_url, org, entries, {"a": cursor}, errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
