@@ -698,12 +698,17 @@ async def _staff_only(info: Info, session: Any) -> None:
         raise ForbiddenError("reconciliation is for the platform's finance staff")
 
 
+def _percent(value: Decimal) -> str:
+    """60.0000 -> "60", 33.3330 -> "33.333" (no exponent notation)."""
+    return format(value.normalize(), "f")
+
+
 def _rule(rule: SharingRule) -> SharingRuleType:
     return SharingRuleType(
-        platform_fee_percent=format(rule.platform_fee, "f"),
-        supplier_percent=format(rule.supplier, "f"),
-        level1_distributor_percent=format(rule.level1, "f"),
-        level2_distributor_percent=format(rule.level2, "f"),
+        platform_fee_percent=_percent(rule.platform_fee),
+        supplier_percent=_percent(rule.supplier),
+        level1_distributor_percent=_percent(rule.level1),
+        level2_distributor_percent=_percent(rule.level2),
         remainder_policy=rule.remainder_policy,
     )
 
