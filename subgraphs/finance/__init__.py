@@ -1,0 +1,1 @@
+"""The finance subgraph: ledger, payment terms and credit, payments, invoices, profit sharing."""
