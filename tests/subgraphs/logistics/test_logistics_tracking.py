@@ -166,6 +166,27 @@ async def test_buyer_confirms_delivery_and_failed_delivery_is_an_exception(http_
     assert (await w.gql("{ shipmentExceptions { totalCount } }"))["shipmentExceptions"]["totalCount"] == 0
 
 
+async def test_lost_parcel_is_an_exception_until_found(http_world: World) -> None:
+    w = http_world
+    shipment, tracking = await _labelled(w)
+    carrier = shipment.carrier_id
+    assert carrier is not None
+    now = datetime.now(UTC)
+    assert (await w.webhook(carrier, _event(tracking, "PICKED_UP", now - timedelta(days=3))))[0] == 200
+    assert (await w.webhook(carrier, _event(tracking, "LOST", now - timedelta(days=1))))[0] == 200
+    row = await _state(w, shipment.id)
+    assert (row.status, row.exception_reason) == ("EXCEPTION", "LOST")
+    queue = await w.gql("{ shipmentExceptions { totalCount } }")
+    assert queue["shipmentExceptions"]["totalCount"] == 1
+    # An older scan cannot clear it; a newer one does.
+    assert (await w.webhook(carrier, _event(tracking, "IN_TRANSIT", now - timedelta(days=2))))[1][
+        "outcome"
+    ] == ("STALE")
+    assert (await w.webhook(carrier, _event(tracking, "IN_TRANSIT", now)))[1]["outcome"] == "APPLIED"
+    row = await _state(w, shipment.id)
+    assert (row.status, row.exception_reason) == ("IN_TRANSIT", None)
+
+
 async def test_label_is_a_pdf_with_the_tracking_number(http_world: World, tmp_path: object) -> None:
     w = http_world
     shipment, tracking = await _labelled(w)

@@ -160,3 +160,40 @@ async def test_stale_shipments_become_exceptions(http_world: World) -> None:
     assert await jobs.sweep_stale_shipments(w.db, now=later) == 0  # once
     [row] = await w.shipments(spec.id)
     assert (row.status, row.exception_reason) == ("EXCEPTION", "NO_TRACKING_PROGRESS")
+
+
+async def test_waves_and_settings_through_graphql(http_world: World) -> None:
+    w = http_world
+    update = await w.gql(
+        "mutation { logisticsSettingsUpdate(input: {waveSize: 2, waveIntervalSeconds: 60}) {"
+        " settings { waveSize waveIntervalSeconds staleAfterSeconds routingWeights { parcels } }"
+        " userErrors { field code } } }"
+    )
+    assert update["logisticsSettingsUpdate"]["settings"] == {
+        "waveSize": 2,
+        "waveIntervalSeconds": 60,
+        "staleAfterSeconds": 72 * 3600,
+        "routingWeights": {"parcels": "5"},
+    }
+    bad = await w.gql(
+        "mutation { logisticsSettingsUpdate(input: {waveSize: 0}) {"
+        " settings { waveSize } userErrors { field code } } }"
+    )
+    assert bad["logisticsSettingsUpdate"]["userErrors"] == [{"field": ["waveSize"], "code": "INVALID"}]
+    await _confirmed_orders(w, 5)  # 3 at south, 2 at main
+    assert await jobs.release_waves(w.db) == 2  # one full wave per warehouse; one south order waits
+    later = service.now_utc() + timedelta(minutes=5)
+    assert await jobs.release_waves(w.db, now=later) == 1
+    data = await w.gql(
+        "{ pickWaves(first: 10) { totalCount edges { node { id tenantId locationId shipmentCount trigger "
+        "pickList { skuId quantity } shipments { id waveId } } } } }"
+    )
+    waves = [e["node"] for e in data["pickWaves"]["edges"]]
+    assert data["pickWaves"]["totalCount"] == 3
+    assert sorted(wv["trigger"] for wv in waves) == ["INTERVAL", "SIZE", "SIZE"]
+    for wave in waves:
+        assert wave["tenantId"] == str(w.tenant)
+        assert len(wave["shipments"]) == wave["shipmentCount"] == len(wave["pickList"])
+        assert {s["waveId"] for s in wave["shipments"]} == {wave["id"]}
+    only_main = await w.gql("query($l: ID!) { pickWaves(locationId: $l) { totalCount } }", {"l": str(w.main)})
+    assert only_main["pickWaves"]["totalCount"] == 1
