@@ -280,6 +280,7 @@ class Order:
 
     @strawberry.federation.field(requires_scopes=[[READ]], description="The order's shipments (parcels).")
     async def shipments(self, info: Info) -> list[Shipment]:
+        info.context.require_scope(READ)
         order_id = _uuid_or_none(self.id)
         if order_id is None:
             return []
