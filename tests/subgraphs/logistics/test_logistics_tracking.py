@@ -202,3 +202,32 @@ async def test_label_is_a_pdf_with_the_tracking_number(http_world: World, tmp_pa
         scopes=("orders:read",),
     )
     assert headers_only_read["shipment"]["trackingNumber"] == tracking
+
+
+async def test_label_with_idempotency_key_is_bought_once(http_world: World) -> None:
+    w = http_world
+    spec = order_spec(w, [(uuid.uuid4(), 1, w.main), (uuid.uuid4(), 1, w.south)])
+    for domain, event, data in (
+        ("orders", "placed", spec.placed),
+        ("stock", "reserved", {"order_id": str(spec.id), "allocations": spec.allocations}),
+        ("orders", "confirmed", {"order_id": str(spec.id)}),
+    ):
+        await w.apply(domain, event, spec.id, data)
+    first, second = await w.shipments(spec.id)
+    keyed = """mutation($id: ID!, $k: String) {
+      shipmentCreateLabel(input: {shipmentId: $id, idempotencyKey: $k}) {
+      shipment { id status trackingNumber } userErrors { field code } } }"""
+    one = (await w.gql(keyed, {"id": str(first.id), "k": "label-1"}))["shipmentCreateLabel"]
+    again = (await w.gql(keyed, {"id": str(first.id), "k": "label-1"}))["shipmentCreateLabel"]
+    assert one["userErrors"] == [] and again == one  # the retry replays, no second label
+    reused = (await w.gql(keyed, {"id": str(second.id), "k": "label-1"}))["shipmentCreateLabel"]
+    assert reused["userErrors"] == [{"field": ["idempotencyKey"], "code": "IDEMPOTENCY_KEY_REUSED"}]
+    async with w.db.tenant_session(w.tenant) as session:
+        steps = (
+            await session.execute(
+                select(func.count())
+                .select_from(ShipmentTransition)
+                .where(ShipmentTransition.shipment_id == first.id, ShipmentTransition.to_status == "LABELLED")
+            )
+        ).scalar_one()
+    assert steps == 1
