@@ -288,7 +288,9 @@ class Order:
         return [Shipment.from_model(r) for r in rows]
 
 
-@strawberry.type(description="A stock location as logistics sees it.")
+@strawberry.type(
+    name="LogisticsWarehouse", description="A stock location as logistics sees it (stock owns the location)."
+)
 class Warehouse:
     location_id: strawberry.ID
     name: str
@@ -441,7 +443,7 @@ class CarrierCreatePayload:
     user_errors: list[UserError]
 
 
-@strawberry.input
+@strawberry.input(name="LogisticsWarehouseUpsertInput")
 class WarehouseUpsertInput:
     location_id: strawberry.ID
     name: str
@@ -451,7 +453,7 @@ class WarehouseUpsertInput:
     currency: str = "EUR"
 
 
-@strawberry.type
+@strawberry.type(name="LogisticsWarehousePayload")
 class WarehousePayload:
     warehouse: Warehouse | None
     user_errors: list[UserError]
@@ -538,7 +540,9 @@ class Query:
             has_previous=page.after is not None,
         )
 
-    @strawberry.federation.field(requires_scopes=[[READ]], description="Warehouses known to logistics.")
+    @strawberry.federation.field(
+        name="logisticsWarehouses", requires_scopes=[[READ]], description="Warehouses known to logistics."
+    )
     async def warehouses(self, info: Info) -> list[Warehouse]:
         info.context.require_scope(READ)
         async with info.context.session() as session:
@@ -713,6 +717,7 @@ class Mutation:
         return CarrierCreatePayload(carrier=carrier, webhook_secret=secret, user_errors=[])
 
     @strawberry.federation.mutation(
+        name="logisticsWarehouseUpsert",
         requires_scopes=[[WRITE]],
         description="Describe a stock location for routing (country, cost per parcel).",
     )
