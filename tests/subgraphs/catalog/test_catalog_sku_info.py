@@ -12,9 +12,9 @@ import nats
 import pytest
 
 from shared.db import Database, app_database_url
-from shared.devstack.asgi import serve_asgi
+from devstack.asgi import serve_asgi
 from shared.rpc import RpcError, RpcRequest, rpc_call
-from shared.seed import seed_all
+from devstack.seed import seed_all
 from shared.settings import Settings
 from shared.testing import gateway_headers
 from subgraphs.catalog import demo_ids, rpc

@@ -23,7 +23,7 @@ async def test_credit_account_through_the_gateway(
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from shared.seed import seed_all
+    from devstack.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.finance.app import create_app as finance_app
     from subgraphs.orgs import seed as orgs_seed

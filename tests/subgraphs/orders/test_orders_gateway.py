@@ -21,7 +21,7 @@ async def test_demo_order_through_the_gateway(
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from shared.seed import seed_all
+    from devstack.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.catalog.app import create_app as catalog_app
     from subgraphs.orders import seed as orders_seed

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shared.db import Database, app_database_url
-from shared.seed import seed_all
+from devstack.seed import seed_all
 from subgraphs.orders import seed
 from subgraphs.orders.models import Order, OrderTransition, Purchase
 
