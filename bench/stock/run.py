@@ -45,12 +45,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.runlock import exclusive_run
-from shared.db import Database, app_database_url, libpq_url
+from devstack.migrate import upgrade_all
 from devstack.ports import free_port
 from devstack.services import start_services
+from shared.db import Database, app_database_url, libpq_url
 from shared.events import EventEnvelope, ensure_stream
 from shared.gateway_context import Principal
-from devstack.migrate import upgrade_all
 from subgraphs.stock import reservations, service
 from subgraphs.stock.allocation import Line
 from subgraphs.stock.consumers import ReserveOnOrderPlaced

@@ -11,10 +11,10 @@ from typing import Any
 import nats
 import pytest
 
-from shared.db import Database, app_database_url
 from devstack.asgi import serve_asgi
-from shared.rpc import RpcError, RpcRequest, rpc_call
 from devstack.seed import seed_all
+from shared.db import Database, app_database_url
+from shared.rpc import RpcError, RpcRequest, rpc_call
 from shared.settings import Settings
 from shared.testing import gateway_headers
 from subgraphs.catalog import demo_ids, rpc

@@ -20,10 +20,10 @@ async def test_credit_account_through_the_gateway(
 ) -> None:
     import graphql
 
+    from devstack.seed import seed_all
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from devstack.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.finance.app import create_app as finance_app
     from subgraphs.orgs import seed as orgs_seed

@@ -18,10 +18,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from shared.db import Database, app_database_url
 from devstack.asgi import serve_asgi
-from shared.events import EventEnvelope, ensure_stream
 from devstack.seed import seed_all
+from shared.db import Database, app_database_url
+from shared.events import EventEnvelope, ensure_stream
 from shared.settings import Settings
 from shared.testing import gateway_headers, graphql
 from subgraphs.orgs import seed as orgs_seed

@@ -18,10 +18,10 @@ async def test_demo_order_through_the_gateway(
     import graphql
     from sqlalchemy import select
 
+    from devstack.seed import seed_all
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from devstack.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.catalog.app import create_app as catalog_app
     from subgraphs.orders import seed as orders_seed

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shared.db import Database, app_database_url
 from devstack.seed import seed_all
+from shared.db import Database, app_database_url
 from subgraphs.orders import seed
 from subgraphs.orders.models import Order, OrderTransition, Purchase
 

@@ -17,10 +17,10 @@ async def test_product_skus_with_availability_through_the_gateway(
 ) -> None:
     import graphql
 
+    from devstack.seed import seed_all
     from gateway.engine import Gateway, OperationRequest
     from shared.db import Database
     from shared.gateway_context import Principal, sign_context
-    from devstack.seed import seed_all
     from shared.settings import get_settings
     from subgraphs.catalog.app import create_app as catalog_app
     from subgraphs.catalog.demo_data import DEMO_PRODUCTS, SUPPLIER_A
