@@ -835,6 +835,13 @@ class _PlanBuilder:
             if self.p.resolvable(g.subgraph, type_name, kf.name, provided) and kf.key not in known
         ]
         missing = [kf for kf in key_fields if kf not in local_kf and kf.key not in known]
+        if missing and self._requires_of(s, send_as, type_name, f.name) is None:
+            # The key is out of reach here: when the subgraph asked again for the parent field resolves
+            # ``f`` itself, it answers ``f`` there (an entity call for it could hit a subgraph whose
+            # reference resolver must not be used).
+            carried = self._parent_hop(g, type_name, missing, path, carry=f, only=s)
+            if carried is not None:
+                return carried
         producers = self._plan_fields(g, out, type_name, local_kf, path, provided)
         if missing:
             hop = self._parent_hop(g, type_name, missing, path)
@@ -866,29 +873,42 @@ class _PlanBuilder:
         return set(g.inputs[type_name][1].fields)
 
     def _parent_hop(
-        self, g: Group, type_name: str, missing: list[NField], path: tuple[str, ...]
+        self,
+        g: Group,
+        type_name: str,
+        missing: list[NField],
+        path: tuple[str, ...],
+        carry: NField | None = None,
+        only: str | None = None,
     ) -> set[int] | None:
         """Key fields this subgraph cannot give for objects it returned: ask the parent field again from
-        a subgraph that resolves it together with those fields (a parent entity call)."""
+        a subgraph that resolves it together with those fields (a parent entity call).  With ``carry``,
+        only when that subgraph is ``only`` and resolves ``carry`` too, which it then answers as well."""
         ctx = self._ctx.get((g.id, path))
         if ctx is None:
             return None
         pg, pout, ptype, pf, ppath, pprov = ctx
         if pf.sub is None or (pg.root_kind is not None and not ppath):
             return None
-        for s2 in self.sg.subgraphs:
-            if s2 in (g.subgraph, pg.subgraph) or not self.p.direct(s2, ptype, pf.name):
-                continue
-            if not all(self.p.direct(s2, type_name, kf.name) for kf in missing):
-                continue
-            if not self.p.keys(s2, ptype) and not (pg.root_kind is not None and not ppath):
-                continue
-            tn = NField("__typename", "__typename", (), "String", ("!",))
-            part = replace(pf, sub={t: ([tn, *missing] if t == type_name else []) for t in pf.sub})
-            if pg.root_kind is not None and not ppath:
-                return self._plan_in_root(s2, ptype, part, pg)
-            return self._route(pg, pout, ptype, part, ppath, pprov, only=s2)
-        return None
+        s2 = next(
+            (
+                s2
+                for s2 in self.sg.subgraphs
+                if s2 not in (g.subgraph, pg.subgraph)
+                and self.p.direct(s2, ptype, pf.name)
+                and all(self.p.direct(s2, type_name, kf.name) for kf in missing)
+                and self.p.keys(s2, ptype)
+            ),
+            None,
+        )
+        if s2 is None:
+            return None
+        if carry is not None and (s2 != only or not self.p.direct(s2, type_name, carry.name)):
+            return None
+        tn = NField("__typename", "__typename", (), "String", ("!",))
+        wanted = [tn, *missing, *([carry] if carry is not None else [])]
+        part = replace(pf, sub={t: (wanted if t == type_name else []) for t in pf.sub})
+        return self._route(pg, pout, ptype, part, ppath, pprov, only=s2)
 
     def _requires_of(self, graph: str, send_as: str, type_name: str, name: str) -> str | None:
         for tn in (type_name, send_as):
