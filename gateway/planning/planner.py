@@ -118,6 +118,37 @@ def _inputs_clash(a: Group, b: Group) -> bool:
     return False
 
 
+def _same_inputs_parts(groups: list[Group]) -> list[list[Group]]:
+    """Split one fetch's groups so that objects of one type are sent with the same fields at every path.
+
+    One selection serves every representation of a fetch: a field whose ``@requires`` inputs only the
+    objects at one path carry would fail on the objects of that type sent from another path."""
+    if len(groups) < 2 or groups[0].root_kind is not None:
+        return [groups]
+    by_path: dict[tuple[str, ...], list[Group]] = {}
+    for g in groups:
+        by_path.setdefault(g.path, []).append(g)
+
+    def inputs_of(members: list[Group]) -> dict[str, str]:
+        merged: dict[str, OutSel] = {}
+        for g in members:
+            for match, (_, req) in g.inputs.items():
+                merged.setdefault(match, OutSel()).merge(req)
+        return {m: sel.text() for m, sel in merged.items()}
+
+    parts: list[tuple[dict[str, str], list[Group]]] = []
+    for members in by_path.values():
+        mine = inputs_of(members)
+        for have, part in parts:
+            if all(have[m] == t for m, t in mine.items() if m in have):
+                have.update(mine)
+                part.extend(members)
+                break
+        else:
+            parts.append((mine, list(members)))
+    return [part for _, part in parts]
+
+
 def _names_clash(a: OutSel, b: OutSel) -> bool:
     """Would one representation need two different values under one field name?"""
     fa, fb = _flat_fields(a), _flat_fields(b)
@@ -176,6 +207,26 @@ def _dealias(sel: OutSel, counter: list[int]) -> Renames | None:
 
     visit(sel, True)
     return tuple(renames) if renames else None
+
+
+def _covers(sel: OutSel | None, f: NField) -> bool:
+    """Does ``sel`` (a representation's fields) hold ``f`` with all of its subselection?"""
+    if sel is None:
+        return False
+    have = sel.fields.get(f.key)
+    if have is None:
+        return False
+    if not f.sub:
+        return True
+    if have.sub is None:
+        return False
+    return all(
+        _covers(have.sub if not t or t not in have.sub.frags else have.sub.frags[t], x)
+        or _covers(have.sub, x)
+        for t, xs in f.sub.items()
+        for x in xs
+        if x.name != "__typename"
+    )
 
 
 def _alias_arguments(fields: list[NField]) -> list[NField]:
@@ -812,9 +863,9 @@ class _PlanBuilder:
                 send_as = io
             for key in self.p.keys(s, send_as):
                 key_fields = self.p.fieldset(send_as, key)
-                known = self._input_keys(g, type_name, path)
+                known = self._input_sel(g, type_name, path)
                 key_local = all(
-                    self.p.resolvable(g.subgraph, type_name, kf.name, provided) or kf.key in known
+                    self.p.resolvable(g.subgraph, type_name, kf.name, provided) or _covers(known, kf)
                     for kf in key_fields
                 )
                 existing = (s, path, g.id, False) in self.entity_index
@@ -828,13 +879,13 @@ class _PlanBuilder:
         options.sort(key=lambda o: o[0])
         _, s, send_as, key = options[0]
         key_fields = self.p.fieldset(send_as, key)
-        known = self._input_keys(g, type_name, path)
+        known = self._input_sel(g, type_name, path)
         local_kf = [
             kf
             for kf in key_fields
-            if self.p.resolvable(g.subgraph, type_name, kf.name, provided) and kf.key not in known
+            if self.p.resolvable(g.subgraph, type_name, kf.name, provided) and not _covers(known, kf)
         ]
-        missing = [kf for kf in key_fields if kf not in local_kf and kf.key not in known]
+        missing = [kf for kf in key_fields if kf not in local_kf and not _covers(known, kf)]
         if missing and self._requires_of(s, send_as, type_name, f.name) is None:
             # The key is out of reach here: when the subgraph asked again for the parent field resolves
             # ``f`` itself, it answers ``f`` there (an entity call for it could hit a subgraph whose
@@ -866,11 +917,11 @@ class _PlanBuilder:
         producers |= self._place(eg, target, type_name, f, path, None)
         return producers | {eg.id}
 
-    def _input_keys(self, g: Group, type_name: str, path: tuple[str, ...]) -> set[str]:
-        """Fields already in the merged objects ``g`` was entered with (its representation's fields)."""
+    def _input_sel(self, g: Group, type_name: str, path: tuple[str, ...]) -> OutSel | None:
+        """The fields already in the merged objects ``g`` was entered with (its representation)."""
         if g.root_kind is not None or path != g.path or type_name not in g.inputs:
-            return set()
-        return set(g.inputs[type_name][1].fields)
+            return None
+        return g.inputs[type_name][1]
 
     def _parent_hop(
         self,
@@ -1023,7 +1074,11 @@ class _PlanBuilder:
         )
         steps: list[PlanNode] = []
         for lv in sorted(layers):
-            nodes = [self._fetch_for([self.groups[i] for i in s.members], kind) for s in layers[lv]]
+            nodes = [
+                self._fetch_for(part, kind)
+                for s in layers[lv]
+                for part in _same_inputs_parts([self.groups[i] for i in s.members])
+            ]
             steps.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
         if not steps:
             return None

@@ -87,7 +87,7 @@ class Generator:
         self._vars: dict[str, bool] = {}
         self._alias = 0
 
-    def operations(self, count: int, *, attempts: int = 20) -> list[Operation]:
+    def operations(self, count: int, *, attempts: int = 200) -> list[Operation]:
         out: list[Operation] = []
         for _ in range(count):
             for _ in range(attempts):
