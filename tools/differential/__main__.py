@@ -22,8 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     seed = runner.daily_seed() if args.daily else args.seed
     began = time.monotonic()
-    results = runner.run(args.suite or runner.all_suites(), seed=seed, ops_per_suite=args.ops,
-                         workdir=args.workdir, progress=True)
+    results = runner.run(
+        args.suite or runner.all_suites(),
+        seed=seed,
+        ops_per_suite=args.ops,
+        workdir=args.workdir,
+        progress=True,
+    )
     rep = runner.report(results, seed, time.monotonic() - began)
     if args.json:
         args.json.write_text(json.dumps(rep, indent=1))

@@ -22,6 +22,7 @@ REFS_FAILED = "references-failed"
 # (``KNOWN_REFERENCE_BUGS``, with the audit case that shows the right answer); recorded, not a failure.
 KNOWN_BUG = "known-reference-bug"
 
+
 def _only_country_nulled(ours: Any, ref: Any) -> bool:
     """``ours`` is ``ref`` with some ``country`` values null (see KNOWN_REFERENCE_BUGS)."""
     if isinstance(ref, dict) and isinstance(ours, dict):
@@ -39,7 +40,8 @@ KNOWN_REFERENCE_BUGS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     # so fields inside `... on Admin { }` are missing.  The audit's own cases (`accounts { ... on Admin
     # { name } }`) expect them.
     "simple-interface-object": (
-        "fragments on the object types behind an @interfaceObject are dropped", lambda o, r: contains(o, r)
+        "fragments on the object types behind an @interfaceObject are dropped",
+        lambda o, r: contains(o, r),
     ),
     # User.country @requires(fields: "address { ... on WorkAddress { id } }"): for a HomeAddress nothing
     # is required, so country is null (the audit's case `a { country }` expects null).  When User.city

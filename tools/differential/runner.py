@@ -111,8 +111,11 @@ def start_trio(suite: str, supergraph: Path, install: gateways.PeerInstall, logs
                 raise RuntimeError(f"{spec.name} unavailable: {spec.skip_reason}")
             port = processes.free_port()
             proc = processes.start(
-                f"{suite}-{name}", spec.argv(port, supergraph), log_path=logs / f"{suite}-{name}.log",
-                env=spec.env, cwd=REPO,
+                f"{suite}-{name}",
+                spec.argv(port, supergraph),
+                log_path=logs / f"{suite}-{name}.log",
+                env=spec.env,
+                cwd=REPO,
             )
             trio.procs.append(proc)
             trio.urls[name] = f"http://127.0.0.1:{port}{spec.graphql_path}"
@@ -121,8 +124,9 @@ def start_trio(suite: str, supergraph: Path, install: gateways.PeerInstall, logs
             if spec.health_path:
                 processes.wait_ready(proc, base + spec.health_path, timeout_s=spec.startup_timeout_s)
             else:
-                processes.wait_ready(proc, trio.urls[_name], body=gateways.TYPENAME_QUERY,
-                                     timeout_s=spec.startup_timeout_s)
+                processes.wait_ready(
+                    proc, trio.urls[_name], body=gateways.TYPENAME_QUERY, timeout_s=spec.startup_timeout_s
+                )
     except BaseException:
         trio.stop()
         raise
@@ -132,8 +136,15 @@ def start_trio(suite: str, supergraph: Path, install: gateways.PeerInstall, logs
 
 def post(url: str, op: Operation) -> Any:
     body = json.dumps({"query": op.query, "variables": op.variables}).encode()
-    req = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Accept": "application/graphql-response+json, application/json"})
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/graphql-response+json, application/json",
+        },
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
@@ -175,7 +186,11 @@ def run_suite(suite: str, ops: list[Operation], trio: Trio, pool: ThreadPoolExec
 
 
 def run(
-    suites: list[str], *, seed: int, ops_per_suite: int, workdir: Path = DEFAULT_WORKDIR,
+    suites: list[str],
+    *,
+    seed: int,
+    ops_per_suite: int,
+    workdir: Path = DEFAULT_WORKDIR,
     progress: bool = False,
 ) -> list[SuiteResult]:
     install = gateways.install_peers()
@@ -184,8 +199,11 @@ def run(
     results: list[SuiteResult] = []
     with tempfile.TemporaryDirectory(prefix="differential-") as tmp:
         logs = Path(tmp)
-        with audit_server(workdir, logs) as base, ThreadPoolExecutor(4) as pool, \
-                ThreadPoolExecutor(1) as starter:
+        with (
+            audit_server(workdir, logs) as base,
+            ThreadPoolExecutor(4) as pool,
+            ThreadPoolExecutor(1) as starter,
+        ):
 
             def prepare(suite: str) -> tuple[list[Operation], Trio]:
                 with urllib.request.urlopen(f"{base}/{suite}/supergraph", timeout=30) as resp:
@@ -205,8 +223,11 @@ def run(
                     trio.stop()
                 results.append(result)
                 if progress:
-                    print(f"{suite}: {result.operations} ops, {dict(result.kinds)} "
-                          f"(start {result.startup_s:.1f} s, run {result.run_s:.1f} s)", flush=True)
+                    print(
+                        f"{suite}: {result.operations} ops, {dict(result.kinds)} "
+                        f"(start {result.startup_s:.1f} s, run {result.run_s:.1f} s)",
+                        flush=True,
+                    )
             if pending is not None:  # only on an error above: stop what was started
                 with contextlib.suppress(Exception):
                     pending.result()[1].stop()
@@ -228,11 +249,14 @@ def report(results: list[SuiteResult], seed: int, elapsed_s: float) -> dict[str,
         "elapsed_s": round(elapsed_s, 1),
         "suites": {
             r.suite: {
-                "operations": r.operations, "kinds": dict(r.kinds), "startup_s": round(r.startup_s, 2),
+                "operations": r.operations,
+                "kinds": dict(r.kinds),
+                "startup_s": round(r.startup_s, 2),
                 "run_s": round(r.run_s, 2),
                 "disagreements": [
                     {"kind": v.kind, "query": o.query, "variables": o.variables, "answers": v.answers}
-                    for o, v in r.verdicts if v.kind != "all-agree"
+                    for o, v in r.verdicts
+                    if v.kind != "all-agree"
                 ],
             }
             for r in results
