@@ -9,7 +9,6 @@ Every operation is checked with graphql-core's validator before it is returned.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +85,11 @@ class Generator:
         self.max_depth = max_depth
         self._vars: dict[str, bool] = {}
         self._alias = 0
+        self._owner_names: dict[int, list[str]] = {}
+        for t in schema.type_map.values():
+            if isinstance(t, GraphQLObjectType | GraphQLInterfaceType):
+                for f in t.fields.values():
+                    self._owner_names.setdefault(id(f), []).append(t.name)
 
     def operations(self, count: int, *, attempts: int = 200) -> list[Operation]:
         out: list[Operation] = []
@@ -178,7 +182,7 @@ class Generator:
 
     def _arguments(self, fdef: GraphQLField, name: str) -> str | None:
         parts: list[str] = []
-        parent_names = [t.name for t in self._owners(fdef)]
+        parent_names = self._owner_names.get(id(fdef), [])
         for aname, adef in fdef.args.items():
             required = isinstance(adef.type, GraphQLNonNull) and adef.default_value is graphql.Undefined
             seen: list[str] = []
@@ -195,13 +199,6 @@ class Generator:
                 continue
             parts.append(f"{aname}: {value}")
         return f"({', '.join(parts)})" if parts else ""
-
-    def _owners(self, fdef: GraphQLField) -> Iterable[Any]:
-        for t in self.schema.type_map.values():
-            if isinstance(t, GraphQLObjectType | GraphQLInterfaceType) and any(
-                f is fdef for f in t.fields.values()
-            ):
-                yield t
 
     def _value(self, t: GraphQLInputType, name: str, depth: int) -> str | None:
         rng = self.rng
