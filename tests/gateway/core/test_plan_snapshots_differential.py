@@ -33,7 +33,8 @@ FOUND = {
     # for both sent reviewsOfSimilar (which @requires similar { id }) to the books without it.
     "diff-abstract-types": (
         "abstract-types",
-        '{ similar(id: "p2") { ... on Book { similar { reviewsOfSimilar { body } } } } books { reviewsCount } }',
+        '{ similar(id: "p2") { ... on Book { similar { reviewsOfSimilar { body } } } } '
+        "books { reviewsCount } }",
     ),
     # country @requires address { ... on WorkAddress { id } }: a HomeAddress is sent without its id
     # (execution: the fragment of another object type does not apply), so country is null.
