@@ -104,12 +104,21 @@ def _generate(steps: list[tuple[str, str, int, Any]]) -> ObjectShape:
             if kind == _NON_NULL_SCALAR:
                 body.append("    if v is None:")
                 indent = "        "
-            body += [f"{indent}v = a{n}(v, (path, o{n}), errors)",
-                     f"{indent}if v is BUBBLE:",
-                     f"{indent}    return BUBBLE",
-                     f"    out[o{n}] = v"]
-    source = "\n".join(["def shape_object(obj, path, errors):", "    get = obj.get",
-                         f"    out = {{{', '.join(head)}}}", *body, "    return out"])
+            body += [
+                f"{indent}v = a{n}(v, (path, o{n}), errors)",
+                f"{indent}if v is BUBBLE:",
+                f"{indent}    return BUBBLE",
+                f"    out[o{n}] = v",
+            ]
+    source = "\n".join(
+        [
+            "def shape_object(obj, path, errors):",
+            "    get = obj.get",
+            f"    out = {{{', '.join(head)}}}",
+            *body,
+            "    return out",
+        ]
+    )
     exec(compile(source, "<shaping>", "exec"), env)  # generated from the step kinds only
     shape: ObjectShape = env["shape_object"]
     return shape

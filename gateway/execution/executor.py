@@ -197,8 +197,6 @@ def _merge_point(path: Any) -> list[Any]:
     return segs
 
 
-
-
 def _rename(v: Any, renames: Renames) -> None:
     """Move internally aliased response keys back to the keys the rest of the plan expects."""
     if isinstance(v, list):
