@@ -18,6 +18,11 @@ ALL_DIFFER = "all-differ"
 # Both references agree, but both answered with errors where we answered in full: their plan failed
 # (e.g. it hit a resolver the audit's subgraphs make throw for poor plans).  Recorded, not a failure.
 REFS_FAILED = "references-failed"
+# Every gateway, ours too, hit one of the audit's poor-plan guards (a resolver that throws "You should
+# be using the 'x' subgraph!"): no answer is right to compare with.  Recorded, not a failure.
+ALL_PUNISHED = "all-hit-poor-plan-guards"
+GUARD = "You should be using the "
+
 # Both references agree with each other and differ from ours exactly as a known bug of both
 # (``KNOWN_REFERENCE_BUGS``, with the audit case that shows the right answer); recorded, not a failure.
 KNOWN_BUG = "known-reference-bug"
@@ -79,6 +84,11 @@ def contains(big: Any, small: Any) -> bool:
     return bool(big == small)
 
 
+def _hit_guard(answer: Any) -> bool:
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return any(str(e.get("message", "")).startswith(GUARD) for e in errors or () if isinstance(e, dict))
+
+
 def judge(answers: dict[str, Any], suite: str = "") -> Verdict:
     o, h, a = canonical(answers[OURS]), canonical(answers[HIVE]), canonical(answers[APOLLO])
     if o == h == a:
@@ -87,6 +97,8 @@ def judge(answers: dict[str, Any], suite: str = "") -> Verdict:
         failed = all(answers[n].get("errors") for n in (HIVE, APOLLO) if isinstance(answers[n], dict))
         clean = not answers[OURS].get("errors")
         kind = REFS_FAILED if failed and clean else OURS_WRONG
+        if kind == OURS_WRONG and all(_hit_guard(x) for x in answers.values()):
+            kind = ALL_PUNISHED
         if kind == OURS_WRONG and clean and suite in KNOWN_REFERENCE_BUGS:
             _, matches = KNOWN_REFERENCE_BUGS[suite]
             if matches(answers[OURS].get("data"), answers[HIVE].get("data")):
