@@ -502,7 +502,15 @@ class _PlanBuilder:
         if not cands:
             raise PlanningError(f"No subgraph resolves {root_name}.{f.name}")
         if kind == "query":
-            cands.sort(key=lambda g: (self._estimate(g, root_name, [f], None, 3), g not in self.root_index))
+            # Ties go to a subgraph already asked, then to one that declares @provides for the field
+            # (its schema says it serves the subtree; the other may be the poor plan).
+            cands.sort(
+                key=lambda g: (
+                    self._estimate(g, root_name, [f], None, 3),
+                    g not in self.root_index,
+                    self.p.provided_for(g, root_name, f.name, f.type_name) is None,
+                )
+            )
         else:
             cands.sort(key=lambda g: self._estimate(g, root_name, [f], None, 3))
         graph = cands[0]

@@ -23,6 +23,9 @@ FOUND = {
         "provides-on-interface",
         "{ book { animals { __typename ... on Dog { age name id } ... on Cat { id name } } } }",
     ),
+    # `media` is served by `a` and `b` at the same cost: the tie goes to `b`, which declares @provides
+    # for it (`a`'s resolver is the poor plan the audit's subgraph refuses).
+    "diff-provides-on-interface-root": ("provides-on-interface", "{ media { id } }"),
     # ProductList's key in `price` needs products { category { id tag } }: the representation list
     # had products { id pid } only, which is not the whole key (was: price null).
     "diff-complex-entity-call": (
