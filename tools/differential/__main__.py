@@ -14,6 +14,7 @@ from tools.differential import runner
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.differential")
     ap.add_argument("--suite", action="append", help="audit suite id (default: all 46)")
+    ap.add_argument("--bench", action="store_true", help="also the benchmark's supergraph (bench/ subgraphs)")
     ap.add_argument("--ops", type=int, default=100, help="operations per suite")
     ap.add_argument("--seed", type=int, default=runner.FIXED_SEED)
     ap.add_argument("--daily", action="store_true", help="use the seed of the day (UTC)")

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 import urllib.error
@@ -29,7 +30,7 @@ from typing import Any
 
 import graphql
 
-from bench.federation import gateways, processes
+from bench.federation import gateways, processes, scenario
 from gateway.supergraph.api_schema import build_api_schema
 from tools.differential.compare import APOLLO, HIVE, OURS, Verdict, judge
 from tools.differential.generator import ArgumentPool, Generator, Operation
@@ -41,6 +42,8 @@ FIXED_SEED = 20
 # Suites whose subgraphs keep state across requests (mutations' Product reference resolver deletes the
 # product): their operations run one at a time, each gateway in turn.
 SERIAL_SUITES = frozenset({"mutations"})
+# Beside the audit's 46 suites: the benchmark's supergraph over bench/'s own Python subgraphs.
+BENCH = "bench"
 
 
 def daily_seed(today: datetime.date | None = None) -> int:
@@ -53,6 +56,9 @@ def suite_seed(seed: int, suite: str) -> int:
 
 def argument_pool(schema: graphql.GraphQLSchema, suite: str) -> ArgumentPool:
     pool = ArgumentPool()
+    if suite == BENCH:
+        pool.learn(schema, scenario.query_text())
+        return pool
     cases = json.loads((AUDIT_DATA / "cases.json").read_text())
     for case in cases:
         if case["suite"] == suite:
@@ -82,6 +88,17 @@ def audit_server(workdir: Path, logs: Path) -> Iterator[str]:
     with processes.running("audit-server", argv, log_path=logs / "audit-server.log", env=env, cwd=repo) as p:
         processes.wait_ready(p, f"http://127.0.0.1:{port}/ids", timeout_s=90)
         yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def bench_subgraphs(logs: Path) -> Iterator[str]:
+    """bench/'s four Python subgraphs; yields the base URL the benchmark supergraph is pointed at."""
+    port = processes.free_port()
+    argv = [sys.executable, "-m", "bench.federation.subgraphs", "--host", "127.0.0.1", "--port", str(port)]
+    with processes.running("bench-subgraphs", argv, log_path=logs / "bench-subgraphs.log", cwd=REPO) as p:
+        base = f"http://127.0.0.1:{port}"
+        processes.wait_ready(p, f"{base}/accounts", body=gateways.TYPENAME_QUERY, timeout_s=60)
+        yield base
 
 
 @dataclass
@@ -199,15 +216,18 @@ def run(
     results: list[SuiteResult] = []
     with tempfile.TemporaryDirectory(prefix="differential-") as tmp:
         logs = Path(tmp)
-        with (
-            audit_server(workdir, logs) as base,
-            ThreadPoolExecutor(4) as pool,
-            ThreadPoolExecutor(1) as starter,
-        ):
+        with contextlib.ExitStack() as stack:
+            base = stack.enter_context(audit_server(workdir, logs))
+            bench_base = stack.enter_context(bench_subgraphs(logs)) if BENCH in suites else ""
+            pool = stack.enter_context(ThreadPoolExecutor(4))
+            starter = stack.enter_context(ThreadPoolExecutor(1))
 
             def prepare(suite: str) -> tuple[list[Operation], Trio]:
-                with urllib.request.urlopen(f"{base}/{suite}/supergraph", timeout=30) as resp:
-                    sdl = resp.read().decode()
+                if suite == BENCH:
+                    sdl = scenario.supergraph_sdl(bench_base)
+                else:
+                    with urllib.request.urlopen(f"{base}/{suite}/supergraph", timeout=30) as resp:
+                        sdl = resp.read().decode()
                 path = logs / f"{suite}.graphql"
                 path.write_text(sdl)
                 return operations_for(suite, sdl, seed, ops_per_suite), start_trio(suite, path, install, logs)
@@ -234,8 +254,10 @@ def run(
     return results
 
 
-def all_suites() -> list[str]:
-    return sorted(p.stem for p in (AUDIT_DATA / "supergraphs").glob("*.graphql"))
+def all_suites(*, bench: bool = False) -> list[str]:
+    """The audit's 46 suites, and the benchmark's supergraph when asked for and its scenario is here."""
+    suites = sorted(p.stem for p in (AUDIT_DATA / "supergraphs").glob("*.graphql"))
+    return [*suites, BENCH] if bench and scenario.available() else suites
 
 
 def report(results: list[SuiteResult], seed: int, elapsed_s: float) -> dict[str, Any]:
