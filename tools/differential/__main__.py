@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = runner.daily_seed() if args.daily else args.seed
     began = time.monotonic()
     results = runner.run(
-        args.suite or runner.all_suites(),
+        args.suite or runner.all_suites(bench=args.bench),
         seed=seed,
         ops_per_suite=args.ops,
         workdir=args.workdir,
