@@ -3,7 +3,8 @@
 An operation fails when both references return the same data and ours differs (see
 ``tools.differential.compare``; docs/correctness.md lists the reference bugs recorded instead).  A fixed
 seed with 100 operations per suite over all 46 suites and the benchmark's supergraph (bench/'s own
-subgraphs), and 20 per suite on a seed that changes daily.
+subgraphs), and 20 per suite on a seed that changes daily.  The full report (every disagreement with
+the three answers) goes to ``$DIFFERENTIAL_REPORT_DIR/differential-<seed>.json`` (default: tmp_path).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.differential, pytest.mark.timeout(900)]
 def _check(seed: int, ops: int, workdir: Path, tmp_path: Path) -> None:
     results = runner.run(runner.all_suites(bench=True), seed=seed, ops_per_suite=ops, workdir=workdir)
     rep = runner.report(results, seed, sum(r.run_s + r.startup_s for r in results))
-    out = Path(os.environ.get("DIFFERENTIAL_REPORT", tmp_path / f"differential-{seed}.json"))
+    out = Path(os.environ.get("DIFFERENTIAL_REPORT_DIR") or tmp_path) / f"differential-{seed}.json"
     out.write_text(json.dumps(rep, indent=1))
     print(f"seed {seed}: {rep['operations']} operations, {rep['kinds']} (report: {out})")
     assert len(results) >= 46  # and the benchmark's supergraph when ../shared/bench-scenario is here
