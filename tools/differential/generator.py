@@ -54,8 +54,7 @@ class ArgumentPool:
                     return
                 text = graphql.print_ast(node.value)
                 fkey = (parent.name, _field_name(fdef, parent), node.name.value)
-                for bucket, key in ((pool.by_field, fkey), (pool.by_name, node.name.value)):
-                    values = bucket.setdefault(key, [])  # type: ignore[attr-defined]
+                for values in (pool.by_field.setdefault(fkey, []), pool.by_name.setdefault(fkey[2], [])):
                     if text not in values:
                         values.append(text)
 
@@ -211,7 +210,7 @@ class Generator:
             inner = self._value(t.of_type, name, depth + 1)
             return None if inner is None else f"[{inner}]"
         if isinstance(t, GraphQLEnumType):
-            return rng.choice(list(t.values))
+            return str(rng.choice(list(t.values)))
         if isinstance(t, GraphQLInputObjectType):
             if depth > 3:
                 return None
