@@ -15,9 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from bench.federation import gateways
+from tests.gateway.differential.conftest import unavailable
 from tools.differential import runner
 
 pytestmark = [pytest.mark.differential, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def references() -> None:
+    """The pinned reference gateways, installed with npm into bench/.cache/peers (the bench's installer)."""
+    install = gateways.install_peers()
+    if install.error:
+        command = "python -c 'from bench.federation.gateways import install_peers; print(install_peers())'"
+        unavailable(f"reference gateways unavailable: {install.error}", command)
 
 
 def _check(seed: int, ops: int, workdir: Path, tmp_path: Path) -> None:
@@ -32,9 +43,9 @@ def _check(seed: int, ops: int, workdir: Path, tmp_path: Path) -> None:
     assert not failures, "\n".join(f"{s}: {q} {json.dumps(v)}" for s, q, v in failures)
 
 
-def test_fixed_seed_agrees_with_the_references(audit_workdir: Path, tmp_path: Path) -> None:
+def test_fixed_seed_agrees_with_the_references(references: None, audit_workdir: Path, tmp_path: Path) -> None:
     _check(runner.FIXED_SEED, 100, audit_workdir, tmp_path)
 
 
-def test_daily_seed_agrees_with_the_references(audit_workdir: Path, tmp_path: Path) -> None:
+def test_daily_seed_agrees_with_the_references(references: None, audit_workdir: Path, tmp_path: Path) -> None:
     _check(runner.daily_seed(), 20, audit_workdir, tmp_path)
