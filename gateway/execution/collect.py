@@ -218,8 +218,13 @@ def project(v: Any, sel: SelectionTree) -> Any:
                 return MISSING
         out[name] = val
     tn = v.get("__typename")
+    # A fragment on the object's own type is the one that applies; fragments on other object types do
+    # not (a requirement on ``... on WorkAddress`` sends nothing for a HomeAddress).
+    own_type_listed = any(cond == tn for cond, _ in sel.fragments)
     for cond, fsel in sel.fragments:
         if cond != tn:
+            if own_type_listed:
+                continue
             # Fragments on abstract types: take what is there.
             part = _project_present(v, fsel)
         else:

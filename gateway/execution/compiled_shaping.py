@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gateway.execution.shaping import BUBBLE, Path, path_list
+from gateway.execution.shaping import BUBBLE, Path, completion_error, explained, path_list
 from gateway.planning.operation import NField
 
 Errors = list[dict[str, Any]]
@@ -70,14 +70,15 @@ class ShapeCompiler:
         if i < len(wrap) and wrap[i] == "!":
             return _non_null(self._complete(f, i + 1), f.name)
         if i < len(wrap) and wrap[i] == "[":
-            return _list(self._complete(f, i + 1))
+            return _list(self._complete(f, i + 1), f.name)
         if f.sub is None:
             allowed = self.enum_values.get(f.type_name)
             return _scalar if allowed is None else _enum(f.type_name, allowed)
         if f.is_abstract:
             by_type = {tn: self._object(fl, tn) for tn, fl in f.sub.items() if tn}
-            return _abstract(by_type, self._object(f.sub.get("", []), f.type_name), self.api_objects)
-        return _concrete(self._object(f.sub.get(f.type_name, []), f.type_name))
+            fallback = self._object(f.sub.get("", []), f.type_name)
+            return _abstract(by_type, fallback, self.api_objects, f.name)
+        return _concrete(self._object(f.sub.get(f.type_name, []), f.type_name), f.name)
 
 
 def _generate(steps: list[tuple[str, str, int, Any]]) -> ObjectShape:
@@ -103,12 +104,21 @@ def _generate(steps: list[tuple[str, str, int, Any]]) -> ObjectShape:
             if kind == _NON_NULL_SCALAR:
                 body.append("    if v is None:")
                 indent = "        "
-            body += [f"{indent}v = a{n}(v, (path, o{n}), errors)",
-                     f"{indent}if v is BUBBLE:",
-                     f"{indent}    return BUBBLE",
-                     f"    out[o{n}] = v"]
-    source = "\n".join(["def shape_object(obj, path, errors):", "    get = obj.get",
-                         f"    out = {{{', '.join(head)}}}", *body, "    return out"])
+            body += [
+                f"{indent}v = a{n}(v, (path, o{n}), errors)",
+                f"{indent}if v is BUBBLE:",
+                f"{indent}    return BUBBLE",
+                f"    out[o{n}] = v",
+            ]
+    source = "\n".join(
+        [
+            "def shape_object(obj, path, errors):",
+            "    get = obj.get",
+            f"    out = {{{', '.join(head)}}}",
+            *body,
+            "    return out",
+        ]
+    )
     exec(compile(source, "<shaping>", "exec"), env)  # generated from the step kinds only
     shape: ObjectShape = env["shape_object"]
     return shape
@@ -118,18 +128,22 @@ def _non_null(inner: Complete, name: str) -> Complete:
     def complete(v: Any, path: Path, errors: Errors) -> Any:
         r = inner(v, path, errors)
         if r is None:
-            if not errors:
-                errors.append({"message": f"Cannot return null for non-nullable field {name}.",
-                               "path": path_list(path)})
+            where = path_list(path)
+            if not explained(errors, where):
+                message = f"Cannot return null for non-nullable field {name}."
+                errors.append({"message": message, "path": where})
             return BUBBLE
         return r
 
     return complete
 
 
-def _list(inner: Complete) -> Complete:
+def _list(inner: Complete, name: str) -> Complete:
     def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if v is None:
+            return None
         if not isinstance(v, list):
+            errors.append(completion_error(f"Expected a list for field {name}.", path))
             return None
         items = []
         for n, item in enumerate(v):
@@ -157,9 +171,15 @@ def _enum(type_name: str, allowed: frozenset[str]) -> Complete:
     return complete
 
 
-def _concrete(shape: ObjectShape) -> Complete:
+def _not_an_object(v: Any, name: str, path: Path, errors: Errors) -> None:
+    if v is not None:
+        errors.append(completion_error(f"Expected an object for field {name}.", path))
+
+
+def _concrete(shape: ObjectShape, name: str) -> Complete:
     def complete(v: Any, path: Path, errors: Errors) -> Any:
         if not isinstance(v, dict):
+            _not_an_object(v, name, path, errors)
             return None
         r = shape(v, path, errors)
         return None if r is BUBBLE else r
@@ -168,10 +188,11 @@ def _concrete(shape: ObjectShape) -> Complete:
 
 
 def _abstract(
-    by_type: dict[str, ObjectShape], fallback: ObjectShape, api_objects: frozenset[str]
+    by_type: dict[str, ObjectShape], fallback: ObjectShape, api_objects: frozenset[str], name: str
 ) -> Complete:
     def complete(v: Any, path: Path, errors: Errors) -> Any:
         if not isinstance(v, dict):
+            _not_an_object(v, name, path, errors)
             return None
         tn = v.get("__typename")
         shape = by_type.get(tn) if isinstance(tn, str) else None

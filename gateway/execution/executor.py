@@ -141,6 +141,8 @@ class Executor:
                 if paths is None:
                     paths = compiled.paths(state.data)
                 e["path"] = [*path_list(paths.get(id(targets[p[1]][0]))), *p[2:]]
+            elif p == ["_entities"]:  # the whole call failed: the error belongs where it would merge
+                e["path"] = merge_point()
             else:
                 e.pop("path", None)
             state.errors.append(e)
@@ -195,8 +197,6 @@ def _merge_point(path: Any) -> list[Any]:
     while segs and isinstance(segs[-1], int):
         segs.pop()
     return segs
-
-
 
 
 def _rename(v: Any, renames: Renames) -> None:

@@ -30,6 +30,22 @@ def path_list(path: Path) -> list[Any]:
     return out
 
 
+def explained(errors: list[dict[str, Any]], path: list[Any]) -> bool:
+    """Is a null at ``path`` already explained by an error: one at that path, above it (an entity fetch
+    for the parent failed) or below it, or one of a whole fetch (no path)?  Only otherwise does
+    completing the value add an error of its own."""
+    n = len(path)
+    for e in errors:
+        p = e.get("path")
+        if not p or p[:n] == path or path[: len(p)] == p:
+            return True
+    return False
+
+
+def completion_error(message: str, path: Path) -> dict[str, Any]:
+    return {"message": message, "path": path_list(path)}
+
+
 class Shaper:
     __slots__ = ("api_objects", "enum_values", "errors")
 
@@ -74,19 +90,17 @@ class Shaper:
         if i < len(wrap) and wrap[i] == "!":
             r = self._complete(v, f, i + 1, path)
             if r is None:
-                if not self.errors:
-                    self.errors.append(
-                        {
-                            "message": f"Cannot return null for non-nullable field {f.name}.",
-                            "path": path_list(path),
-                        }
-                    )
+                where = path_list(path)
+                if not explained(self.errors, where):
+                    message = f"Cannot return null for non-nullable field {f.name}."
+                    self.errors.append({"message": message, "path": where})
                 return BUBBLE
             return r
         if v is None:
             return None
         if i < len(wrap) and wrap[i] == "[":
             if not isinstance(v, list):
+                self.errors.append(completion_error(f"Expected a list for field {f.name}.", path))
                 return None
             items = []
             for n, item in enumerate(v):
@@ -103,6 +117,7 @@ class Shaper:
                 return None
             return v
         if not isinstance(v, dict):
+            self.errors.append(completion_error(f"Expected an object for field {f.name}.", path))
             return None
         runtime = f.type_name
         fields = None

