@@ -107,6 +107,10 @@ class GraphQLEndpoint:
         except GraphQLRequestError as error:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
             return _json_response({"errors": error.errors}, status, media_type)
+        except Exception:  # a bug: a coded GraphQL error, never Starlette's plain-text page
+            logger.exception("request handling crashed")
+            internal = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR)
+            return _json_response(internal.body, 500, media_type)
         try:
             return _json_response(body, status, media_type)
         except TypeError:
