@@ -27,6 +27,15 @@ class GatewayConfig(BaseSettings):
     # Subgraph calls (handed to gateway.engine.Gateway).
     subgraph_timeout: float = Field(default=30.0, gt=0)
     subgraph_headers: dict[str, str] = Field(default_factory=dict)
+    # Resilience (gateway/resilience/, docs/operations.md): by subgraph name, JSON in the environment.
+    subgraph_timeouts: dict[str, float] = Field(default_factory=dict)  # overrides subgraph_timeout
+    subgraph_connection_limits: dict[str, int] = Field(default_factory=dict)  # concurrent calls at most
+    breaker_failure_threshold: int = Field(default=5, ge=0)  # failures in the window that open; 0: off
+    breaker_window: float = Field(default=10.0, gt=0)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)  # then one half-open probe
+    subgraph_retries: int = Field(default=2, ge=0)  # queries only, fast failures only
+    subgraph_retry_backoff: float = Field(default=0.05, ge=0)  # full jitter, doubling per attempt
+    subgraph_retry_budget: float = Field(default=0.2, ge=0)  # retries per request, on average at most
 
     # Request limits enforced by the HTTP layer before any parsing work.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -20,6 +20,7 @@ from gateway.http.errors import GraphQLRequestError, HTTPRequestError
 from gateway.http.params import GraphQLParams
 from gateway.safety.csrf import CsrfPrevention
 from gateway.safety.limits import OperationLimiter, OperationLimits
+from gateway.observability.counters import mirror
 from gateway.safety.metrics import SafetyMetrics
 from gateway.safety.persisted import ApqStore, PersistedQueries, PersistedQuery, load_manifest
 from gateway.safety.rate_limit import RATE_LIMITED, RateLimiter, caller_key
@@ -34,7 +35,7 @@ def _redis_url(config: GatewayConfig) -> str:
 
 class SafetyLayer:
     def __init__(self, config: GatewayConfig, schema: graphql.GraphQLSchema) -> None:
-        self.metrics = SafetyMetrics()
+        self.metrics = mirror(SafetyMetrics())  # also on /metrics (Prometheus counters)
         limits = OperationLimits(
             max_depth=config.max_depth, max_introspection_depth=config.max_introspection_depth,
             max_aliases=config.max_aliases, max_root_fields=config.max_root_fields,
