@@ -44,10 +44,9 @@ def mirror(metrics: T, prefix: str = "gateway") -> T:
     base = type(metrics)
     cls: type[Any] | None = _CLASSES.get(base)
     if cls is None:
-        counters = {f.name: _counter(f"{prefix}_{f.name}_total", f.name)
-                    for f in dataclasses.fields(base)}  # type: ignore[arg-type]
+        counters = {f.name: _counter(f"{prefix}_{f.name}_total", f.name) for f in dataclasses.fields(base)}  # type: ignore[arg-type]
 
-        def __setattr__(self: Any, name: str, value: Any) -> None:  # noqa: N807
+        def __setattr__(self: Any, name: str, value: Any) -> None:
             counter = counters.get(name)
             if counter is not None:
                 previous = getattr(self, name, 0)
@@ -55,8 +54,9 @@ def mirror(metrics: T, prefix: str = "gateway") -> T:
                     counter.inc(value - previous)
             base.__setattr__(self, name, value)
 
-        cls = _CLASSES[base] = type(f"Mirrored{base.__name__}", (base,), {"__setattr__": __setattr__,
-                                                                          "__slots__": ()})
+        cls = _CLASSES[base] = type(
+            f"Mirrored{base.__name__}", (base,), {"__setattr__": __setattr__, "__slots__": ()}
+        )
     copy: Any = object.__new__(cls)
     for f in dataclasses.fields(base):  # type: ignore[arg-type]
         object.__setattr__(copy, f.name, getattr(metrics, f.name))

@@ -24,12 +24,16 @@ _MARK = "_ops_instrumented"
 
 
 def resilience_settings(config: GatewayConfig) -> ResilienceSettings:
-    return ResilienceSettings(timeouts=dict(config.subgraph_timeouts),
-                              connection_limits=dict(config.subgraph_connection_limits),
-                              failure_threshold=config.breaker_failure_threshold,
-                              window=config.breaker_window, open_seconds=config.breaker_open_seconds,
-                              retries=config.subgraph_retries, retry_backoff=config.subgraph_retry_backoff,
-                              retry_budget_ratio=config.subgraph_retry_budget)
+    return ResilienceSettings(
+        timeouts=dict(config.subgraph_timeouts),
+        connection_limits=dict(config.subgraph_connection_limits),
+        failure_threshold=config.breaker_failure_threshold,
+        window=config.breaker_window,
+        open_seconds=config.breaker_open_seconds,
+        retries=config.subgraph_retries,
+        retry_backoff=config.subgraph_retry_backoff,
+        retry_budget_ratio=config.subgraph_retry_budget,
+    )
 
 
 def instrument_gateway(gateway: Gateway, config: GatewayConfig) -> None:
@@ -38,10 +42,14 @@ def instrument_gateway(gateway: Gateway, config: GatewayConfig) -> None:
     setattr(gateway, _MARK, True)
     old = gateway.client
     urls = {info.url: info.name for info in gateway.supergraph.subgraphs.values()}
-    client = ResilientClient(old.timeout, {k: v for k, v in old.headers.items()
-                                           if k not in ("content-type", "accept")},
-                             connections=old.connections, dedup=old.dedup, subgraphs=urls,
-                             settings=resilience_settings(config))
+    client = ResilientClient(
+        old.timeout,
+        {k: v for k, v in old.headers.items() if k not in ("content-type", "accept")},
+        connections=old.connections,
+        dedup=old.dedup,
+        subgraphs=urls,
+        settings=resilience_settings(config),
+    )
     gateway.client = gateway.executor.client = client
     if gateway.auth is not None:
         gateway.auth.metrics = mirror(gateway.auth.metrics)
@@ -110,8 +118,9 @@ def _wrap_execute(gateway: Gateway) -> None:
     execute = gateway.execute
     seen = [gateway.inbound_shared]
 
-    async def counted_execute(request: Any, *, extra_subgraph_headers: Mapping[str, str] | None = None
-                              ) -> dict[str, Any]:
+    async def counted_execute(
+        request: Any, *, extra_subgraph_headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         try:
             return await execute(request, extra_subgraph_headers=extra_subgraph_headers)
         finally:

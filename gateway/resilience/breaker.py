@@ -24,9 +24,16 @@ class BreakerState(enum.IntEnum):  # the values are the gauge's (gateway_circuit
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, *, failure_threshold: int = 5, window: float = 10.0,
-                 open_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 on_change: Callable[[str, BreakerState], None] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        window: float = 10.0,
+        open_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[str, BreakerState], None] | None = None,
+    ) -> None:
         self.name = name
         self.failure_threshold = failure_threshold  # 0: never opens
         self.window = window

@@ -51,9 +51,16 @@ def _on_change(name: str, state: BreakerState) -> None:
 
 
 class ResilientClient(SubgraphClient):
-    def __init__(self, timeout: float, headers: Mapping[str, str] | None = None, *, connections: int = 64,
-                 dedup: bool = True, subgraphs: Mapping[str, str] | None = None,
-                 settings: ResilienceSettings | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        *,
+        connections: int = 64,
+        dedup: bool = True,
+        subgraphs: Mapping[str, str] | None = None,
+        settings: ResilienceSettings | None = None,
+    ) -> None:
         super().__init__(timeout, headers, connections=connections, dedup=dedup)
         self.settings = settings or ResilienceSettings()
         self.names = dict(subgraphs or {})  # url -> subgraph name
@@ -68,14 +75,24 @@ class ResilientClient(SubgraphClient):
         found = self.breakers.get(name)
         if found is None:
             s = self.settings
-            found = self.breakers[name] = CircuitBreaker(name, failure_threshold=s.failure_threshold,
-                                                         window=s.window, open_seconds=s.open_seconds,
-                                                         on_change=_on_change)
+            found = self.breakers[name] = CircuitBreaker(
+                name,
+                failure_threshold=s.failure_threshold,
+                window=s.window,
+                open_seconds=s.open_seconds,
+                on_change=_on_change,
+            )
             metrics.BREAKER_STATE.labels(name).set(0)
         return found
 
-    async def post(self, url: str, payload: dict[str, Any], extra_headers: Mapping[str, str] | None = None,
-                   *, dedup_key: Hashable | None = None) -> dict[str, Any]:
+    async def post(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        extra_headers: Mapping[str, str] | None = None,
+        *,
+        dedup_key: Hashable | None = None,
+    ) -> dict[str, Any]:
         # The exchange runs in this call's context, or in the task of the identical call it joined
         # (tasks copy the context they are created in): which one tells whether it was shared.
         token = object()
@@ -101,8 +118,10 @@ class ResilientClient(SubgraphClient):
         while True:
             if not breaker.allow():
                 metrics.SUBGRAPH_FETCHES.labels(name, "circuit_open").inc()
-                raise SubgraphError(f"Subgraph {name} is unavailable (circuit open; retry in "
-                                    f"{breaker.retry_after():.1f}s)", SUBGRAPH_UNAVAILABLE)
+                raise SubgraphError(
+                    f"Subgraph {name} is unavailable (circuit open; retry in {breaker.retry_after():.1f}s)",
+                    SUBGRAPH_UNAVAILABLE,
+                )
             try:
                 status, raw = await self._attempt(name, url, body, headers, timeout)
             except SubgraphError as exc:
@@ -118,11 +137,14 @@ class ResilientClient(SubgraphClient):
                     breaker.record_success()
                     return status, raw
                 breaker.record_failure()
-                if not (retryable and status in _RETRY_STATUSES and self._may_retry(attempt, started,
-                                                                                     timeout)):
+                if not (
+                    retryable and status in _RETRY_STATUSES and self._may_retry(attempt, started, timeout)
+                ):
                     return status, raw
             metrics.SUBGRAPH_RETRIES.labels(name).inc()
-            await asyncio.sleep(backoff(attempt, self.settings.retry_backoff, self.settings.retry_backoff_max))
+            await asyncio.sleep(
+                backoff(attempt, self.settings.retry_backoff, self.settings.retry_backoff_max)
+            )
             attempt += 1
 
     def _may_retry(self, attempt: int, started: float, timeout: float) -> bool:
@@ -133,13 +155,14 @@ class ResilientClient(SubgraphClient):
             return False
         return self.budget.withdraw()
 
-    async def _attempt(self, name: str, url: str, body: bytes, headers: Mapping[str, str],
-                       timeout: float) -> RawResponse:
+    async def _attempt(
+        self, name: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
+    ) -> RawResponse:
         limit = self._limit(name)
         if limit is not None:
             async with limit:
-                return await self._timed(name, url, body, headers, timeout)
-        return await self._timed(name, url, body, headers, timeout)
+                return await self._timed(name, url, body, headers, seconds)
+        return await self._timed(name, url, body, headers, seconds)
 
     def _limit(self, name: str) -> asyncio.Semaphore | None:
         semaphore = self._limits.get(name)
@@ -150,21 +173,25 @@ class ResilientClient(SubgraphClient):
             semaphore = self._limits[name] = asyncio.Semaphore(size)
         return semaphore
 
-    async def _timed(self, name: str, url: str, body: bytes, headers: Mapping[str, str],
-                     timeout: float) -> RawResponse:
+    async def _timed(
+        self, name: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
+    ) -> RawResponse:
         started = time.perf_counter()
         outcome = "error"
         try:
             if tracing.enabled():
-                with _tracer.start_as_current_span("subgraph.fetch", kind=trace.SpanKind.CLIENT,
-                                                   attributes={"subgraph.name": name, "url.full": url}) as span:
+                with _tracer.start_as_current_span(
+                    "subgraph.fetch",
+                    kind=trace.SpanKind.CLIENT,
+                    attributes={"subgraph.name": name, "url.full": url},
+                ) as span:
                     carrier = tracing.inject(dict(headers))
-                    status, raw = await self._send(url, body, carrier, timeout)
+                    status, raw = await self._send(url, body, carrier, seconds)
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:
                         span.set_status(trace.StatusCode.ERROR)
             else:
-                status, raw = await self._send(url, body, headers, timeout)
+                status, raw = await self._send(url, body, headers, seconds)
             outcome = "ok" if status < 500 else "http_5xx"
             return status, raw
         except SubgraphError as exc:
@@ -174,14 +201,14 @@ class ResilientClient(SubgraphClient):
             metrics.SUBGRAPH_LATENCY.labels(name).observe(time.perf_counter() - started)
             metrics.SUBGRAPH_FETCHES.labels(name, outcome).inc()
 
-    async def _send(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> RawResponse:
+    async def _send(self, url: str, body: bytes, headers: Mapping[str, str], seconds: float) -> RawResponse:
         session = self._get_session()
         self.calls += 1
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 async with session.post(url, data=body, headers=headers) as resp:
                     return resp.status, await resp.read()
         except TimeoutError as exc:
-            raise SubgraphError(f"Timeout after {timeout}s waiting for subgraph", "GATEWAY_TIMEOUT") from exc
+            raise SubgraphError(f"Timeout after {seconds}s waiting for subgraph", "GATEWAY_TIMEOUT") from exc
         except aiohttp.ClientError as exc:
             raise SubgraphError(f"HTTP fetch failed: {exc}", "SUBREQUEST_HTTP_ERROR") from exc

@@ -13,8 +13,14 @@ from collections.abc import Callable
 
 
 class RetryBudget:
-    def __init__(self, ratio: float = 0.2, *, min_per_second: float = 2.0, capacity: float = 20.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ratio: float = 0.2,
+        *,
+        min_per_second: float = 2.0,
+        capacity: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ratio = ratio
         self.min_per_second = min_per_second
         self.capacity = capacity

@@ -18,9 +18,9 @@ from gateway.auth.principal import Principal
 from gateway.config import GatewayConfig
 from gateway.http.errors import GraphQLRequestError, HTTPRequestError
 from gateway.http.params import GraphQLParams
+from gateway.observability.counters import mirror
 from gateway.safety.csrf import CsrfPrevention
 from gateway.safety.limits import OperationLimiter, OperationLimits
-from gateway.observability.counters import mirror
 from gateway.safety.metrics import SafetyMetrics
 from gateway.safety.persisted import ApqStore, PersistedQueries, PersistedQuery, load_manifest
 from gateway.safety.rate_limit import RATE_LIMITED, RateLimiter, caller_key

@@ -24,6 +24,8 @@ OUTBOX_BACKLOG = Gauge(
     "outbox_backlog", "Outbox rows not yet published.", ["schema"], multiprocess_mode="max"
 )
 CONSUMER_LAG = Gauge(
-    "consumer_lag_messages", "Messages in the stream the consumer has not yet received.", ["consumer"],
+    "consumer_lag_messages",
+    "Messages in the stream the consumer has not yet received.",
+    ["consumer"],
     multiprocess_mode="max",
 )

@@ -9,10 +9,9 @@ from shared.observability.prometheus import LATENCY_BUCKETS
 SUBGRAPH_REQUESTS = Counter(
     "subgraph_requests_total", "GraphQL requests a subgraph answered, by HTTP status.", ["subgraph", "status"]
 )
-SUBGRAPH_ERRORS = Counter(
-    "subgraph_errors_total", "GraphQL errors in a subgraph's responses, by code.", ["subgraph", "code"]
-)
 SUBGRAPH_LATENCY = Histogram(
-    "subgraph_request_duration_seconds", "Time a subgraph took to answer.", ["subgraph"],
+    "subgraph_request_duration_seconds",
+    "Time a subgraph took to answer.",
+    ["subgraph"],
     buckets=LATENCY_BUCKETS,
 )

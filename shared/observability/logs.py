@@ -28,14 +28,22 @@ from shared.observability.tracing import trace_ids
 TENANT: contextvars.ContextVar[str | None] = contextvars.ContextVar("log_tenant", default=None)
 OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("log_operation", default=None)
 REDACTED = "[redacted]"
-_SENSITIVE_KEY = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|"
-                            r"x-gateway-context", re.IGNORECASE)
+_SENSITIVE_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|"
+    r"x-gateway-context",
+    re.IGNORECASE,
+)
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWTs
     (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1" + REDACTED + "@"),  # user:password@host
-    (re.compile(r"(?i)\b([\w-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization)[\w-]*)"
-                r"(\s*[=:]\s*)(['\"]?)[^\s'\",;&}]+"), r"\1\2\3" + REDACTED),
+    (
+        re.compile(
+            r"(?i)\b([\w-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization)[\w-]*)"
+            r"(\s*[=:]\s*)(['\"]?)[^\s'\",;&}]+"
+        ),
+        r"\1\2\3" + REDACTED,
+    ),
 )
 _RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
 _state: dict[str, str] = {}
@@ -56,6 +64,12 @@ def log_context(*, tenant: str | None = None, operation: str | None = None) -> I
     finally:
         OPERATION.reset(tokens[1])
         TENANT.reset(tokens[0])
+
+
+def set_log_context(*, tenant: str | None, operation: str | None) -> None:
+    """For the rest of the current task (one request): tenant and operation on its log lines."""
+    TENANT.set(tenant)
+    OPERATION.set(operation)
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -31,8 +32,9 @@ def enabled() -> bool:
 def _wants_export() -> bool:
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 def configure_tracing(service_name: str) -> bool:
@@ -60,6 +62,11 @@ def install_provider(provider: trace.TracerProvider) -> None:
     trace.set_tracer_provider(provider)
     _state["configured"] = True
     _state["enabled"] = True
+
+
+def uninstall() -> None:
+    """Back to no-op behaviour (tests: the global provider cannot be replaced, only stop being used)."""
+    _state["enabled"] = False
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -97,10 +104,28 @@ def trace_ids() -> tuple[str, str] | None:
 
 
 def instrument_engine(engine: Any) -> None:
-    """SQL spans for a SQLAlchemy engine (async engines: their sync engine), when tracing is on."""
+    """SQL spans for a SQLAlchemy engine (async engines: their sync engine), when tracing is on.
+
+    Each engine gets the instrumentation's listener once (``SQLAlchemyInstrumentor().instrument`` only
+    takes the first engine of a process; services and tests have several).
+    """
     if not _state["enabled"]:
         return
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import get_meter
 
     sync_engine = getattr(engine, "sync_engine", engine)
-    SQLAlchemyInstrumentor().instrument(engine=sync_engine, enable_commenter=False)
+    if sync_engine in _ENGINES:
+        return
+    _ENGINES.add(sync_engine)
+    usage = get_meter("shared.observability").create_up_down_counter(
+        "db.client.connections.usage", unit="connections"
+    )
+    EngineTracer(
+        trace.get_tracer("opentelemetry.instrumentation.sqlalchemy"),
+        sync_engine,  # type: ignore[no-untyped-call]
+        usage,
+    )
+
+
+_ENGINES: weakref.WeakSet[Any] = weakref.WeakSet()
