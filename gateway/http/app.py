@@ -51,6 +51,7 @@ from gateway.observability.instrument import instrument_gateway
 from gateway.safety.cors import cors_middleware
 from gateway.safety.layer import SafetyLayer
 from shared.observability import tracing
+from shared.observability.health import health_routes
 from shared.observability.logs import OPERATION, TENANT
 from shared.observability.prometheus import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.observability.prometheus import process_exited
@@ -329,6 +330,9 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
         *extra_routes,
         Route("/healthcheck", healthcheck, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        # Liveness and readiness: the gateway serves partial data and coded errors without a subgraph,
+        # so it is ready once its supergraph is loaded (flow control sheds with 503s, not via readiness).
+        *health_routes("gateway", lambda request: {}, metrics=False),
         Route("/graphql", endpoint.handle, methods=methods),
         Route("/", endpoint.handle, methods=methods),
     ]

@@ -36,7 +36,9 @@ async def run_checks(checks: Mapping[str, Check]) -> dict[str, str]:
     return dict(await asyncio.gather(*(one(name, check) for name, check in checks.items())))
 
 
-def health_routes(service: str, checks: Callable[[Request], Mapping[str, Check]]) -> list[Route]:
+def health_routes(
+    service: str, checks: Callable[[Request], Mapping[str, Check]], *, metrics: bool = True
+) -> list[Route]:
     async def livez(request: Request) -> Response:
         return Response(orjson.dumps({"status": "alive", "service": service}), media_type="application/json")
 
@@ -46,11 +48,10 @@ def health_routes(service: str, checks: Callable[[Request], Mapping[str, Check]]
         body = {"status": "ready" if ready else "not ready", "service": service, "checks": results}
         return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
 
-    async def metrics(request: Request) -> Response:
+    async def exposition(request: Request) -> Response:
         return Response(render(), media_type=CONTENT_TYPE)
 
-    return [
-        Route("/livez", livez, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
+    routes = [Route("/livez", livez, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    if metrics:
+        routes.append(Route("/metrics", exposition, methods=["GET"]))
+    return routes
