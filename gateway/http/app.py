@@ -139,6 +139,10 @@ class GraphQLEndpoint:
             for error in errors:
                 code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
                 obs.ERRORS.labels(str(code or "UNKNOWN")[:64]).inc()
+        if self.config.log_requests:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            extra = {"status": status, "operation_type": kind, "duration_ms": elapsed}
+            logger.info("graphql request", extra=extra)
         if span is not None:
             span.set_attribute("graphql.operation.type", kind)
             span.set_attribute("graphql.operation.name", name or "")

@@ -1,4 +1,4 @@
-"""One trace across processes: gateway -> orgs subgraph (SQL, outbox) -> NATS -> other subgraphs' consumers.
+"""Signals on the real stack: one trace from the gateway through SQL and events; JSON logs, no secrets.
 
 The real stack of tests/e2e (every subgraph on the session's PostgreSQL and NATS, the gateway in front),
 built with tracing on and an in-memory exporter. A client sends ``organizationCreate`` with its own
@@ -10,9 +10,12 @@ subgraphs (catalog and pricing project new organizations), with their SQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
+import orjson
 import pytest
 import pytest_asyncio
 from opentelemetry.sdk.trace import ReadableSpan
@@ -20,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy.engine import make_url
 
 from shared.devstack.services import ServiceUrls
+from shared.observability.logs import REDACTED, JsonFormatter
 from tests.e2e.conftest import Stack, _serve_stack
 from tests.gateway.ops.tracing_fixtures import spans_exporter
 from tests.scratch import environment, scratch_database
@@ -46,7 +50,7 @@ async def traced_stack(exporter: InMemorySpanExporter, service_urls: ServiceUrls
         await upgrade_all_async(url)
         await seed_all(url)
         secret = secrets.token_urlsafe(32)
-        with environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url):
+        with environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url, GATEWAY_LOG_REQUESTS="true"):
             async with _serve_stack(service_urls, secret) as built:
                 yield built
 
@@ -112,3 +116,66 @@ async def test_one_trace_from_the_gateway_through_sql_and_events(
     consumers = [s for s in spans if s.name.startswith("event.consume")]
     consumer_ids = {s.context.span_id for s in consumers if s.context is not None}
     assert any(s.parent is not None and s.parent.span_id in consumer_ids for s in sql)  # the consumer's SQL
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter("test"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[_Capture]:
+    capture, root = _Capture(), logging.getLogger()
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+
+
+async def test_logs_are_json_with_trace_tenant_and_operation_and_no_secrets(traced_stack: Stack) -> None:
+    from subgraphs.orgs.seed import DEMO_PASSWORD
+
+    with captured_logs() as logs:
+        token = await traced_stack.login("admin@acme-mro.example", cached=False)
+        reply = await traced_stack.query("query Me { me { email } }", token=token)
+        assert reply.status == 200 and not reply.errors, reply.body
+        bad = await traced_stack.query("query Me { me { email } }", token=token[:-6] + "AAAAAA")
+        assert bad.status == 401
+        wrong = await traced_stack.query(
+            "mutation Login($input: LoginInput!) { login(input: $input) { token } }",
+            {
+                "input": {
+                    "email": "admin@acme-mro.example",
+                    "password": "wrong-" + DEMO_PASSWORD,
+                    "tenant": "acme-mro",
+                }
+            },
+        )
+        assert wrong.status == 200
+        logging.getLogger("tests.ops").error(
+            "connecting with password=%s to postgresql://u:%s@db/x as %s",
+            DEMO_PASSWORD,
+            DEMO_PASSWORD,
+            f"Bearer {token}",
+            extra={"api_key": "k-123", "authorization": token},
+        )
+    text = "\n".join(logs.lines)
+    for secret in (DEMO_PASSWORD, token, token.split(".")[1], traced_stack.secret, "k-123"):
+        assert secret not in text
+    lines = [orjson.loads(line) for line in logs.lines]
+    assert all({"ts", "level", "logger", "message", "service"} <= line.keys() for line in lines)
+    requests = [line for line in lines if line["message"] == "graphql request"]
+    me = [line for line in requests if line.get("operation") == "Me" and line["status"] == 200]
+    assert me and me[0].get("tenant") and me[0].get("trace_id") and me[0]["duration_ms"] >= 0
+    assert any(line.get("operation") == "Login" for line in requests)
+    leaked = next(line for line in lines if line["logger"] == "tests.ops")
+    assert leaked["api_key"] == leaked["authorization"] == REDACTED
