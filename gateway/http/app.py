@@ -54,7 +54,7 @@ from shared.observability import tracing
 from shared.observability.health import health_routes
 from shared.observability.logs import OPERATION, TENANT
 from shared.observability.prometheus import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from shared.observability.prometheus import process_exited
+from shared.observability.prometheus import child, process_exited
 from shared.observability.prometheus import render as render_metrics
 
 logger = logging.getLogger("gateway.http")
@@ -132,13 +132,13 @@ class GraphQLEndpoint:
             body = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR).body
             status, response = 500, _json_response(body, 500, media_type)
         kind, name = request.scope.get(_OPERATION_KEY, _UNKNOWN_OPERATION)
-        obs.REQUESTS.labels(kind, str(status)).inc()
-        obs.REQUEST_LATENCY.labels(obs.operation_label(name)).observe(time.perf_counter() - started)
+        child(obs.REQUESTS, kind, str(status)).inc()
+        child(obs.REQUEST_LATENCY, obs.operation_label(name)).observe(time.perf_counter() - started)
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
             for error in errors:
                 code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
-                obs.ERRORS.labels(str(code or "UNKNOWN")[:64]).inc()
+                child(obs.ERRORS, str(code or "UNKNOWN")[:64]).inc()
         if self.config.log_requests:
             elapsed = round((time.perf_counter() - started) * 1000, 2)
             extra = {"status": status, "operation_type": kind, "duration_ms": elapsed}

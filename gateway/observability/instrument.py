@@ -15,6 +15,7 @@ from gateway.observability import metrics
 from gateway.observability.counters import mirror
 from gateway.resilience.client import ResilienceSettings, ResilientClient
 from shared.observability import tracing
+from shared.observability.prometheus import child
 
 if TYPE_CHECKING:
     from gateway.engine import Gateway
@@ -70,13 +71,13 @@ def _wrap_plan(gateway: Gateway) -> None:
         before = misses[0]
         if not tracing.enabled():
             result = plan(*args, **kwargs)
-            metrics.PLAN_CACHE.labels("miss" if misses[0] != before else "hit").inc()
+            child(metrics.PLAN_CACHE, "miss" if misses[0] != before else "hit").inc()
             return result
         with _tracer.start_as_current_span("graphql.plan") as span:
             result = plan(*args, **kwargs)
             hit = misses[0] == before
             span.set_attribute("graphql.plan.cache_hit", hit)
-        metrics.PLAN_CACHE.labels("hit" if hit else "miss").inc()
+        child(metrics.PLAN_CACHE, "hit" if hit else "miss").inc()
         return result
 
     gateway.planner.plan = counted_planner_plan  # type: ignore[method-assign]
@@ -127,6 +128,6 @@ def _wrap_execute(gateway: Gateway) -> None:
             shared = gateway.inbound_shared - seen[0]
             if shared > 0:
                 seen[0] = gateway.inbound_shared
-                metrics.DEDUPLICATED.labels("inbound").inc(shared)
+                child(metrics.DEDUPLICATED, "inbound").inc(shared)
 
     gateway.execute = counted_execute  # type: ignore[method-assign]

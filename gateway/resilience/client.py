@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from gateway.observability import metrics
 from gateway.resilience.breaker import BreakerState, CircuitBreaker
 from gateway.resilience.retry import RetryBudget, backoff
 from shared.observability import tracing
+from shared.observability.prometheus import child
 
 SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
 _RETRY_STATUSES = frozenset({502, 503, 504})
@@ -46,8 +47,8 @@ class ResilienceSettings:
 
 
 def _on_change(name: str, state: BreakerState) -> None:
-    metrics.BREAKER_STATE.labels(name).set(int(state))
-    metrics.BREAKER_TRANSITIONS.labels(name, state.name.lower()).inc()
+    child(metrics.BREAKER_STATE, name).set(int(state))
+    child(metrics.BREAKER_TRANSITIONS, name, state.name.lower()).inc()
 
 
 class ResilientClient(SubgraphClient):
@@ -82,7 +83,7 @@ class ResilientClient(SubgraphClient):
                 open_seconds=s.open_seconds,
                 on_change=_on_change,
             )
-            metrics.BREAKER_STATE.labels(name).set(0)
+            child(metrics.BREAKER_STATE, name).set(0)
         return found
 
     async def post(
@@ -104,7 +105,7 @@ class ResilientClient(SubgraphClient):
             if token in self._originated:
                 self._originated.discard(token)
             elif dedup_key is not None:
-                metrics.DEDUPLICATED.labels("subgraph").inc()  # answered by an identical call in flight
+                child(metrics.DEDUPLICATED, "subgraph").inc()  # answered by an identical call in flight
 
     async def _exchange(self, url: str, body: bytes, headers: Mapping[str, str]) -> RawResponse:
         self._originated.add(_CALLER.get())
@@ -117,13 +118,13 @@ class ResilientClient(SubgraphClient):
         self.budget.deposit()
         while True:
             if not breaker.allow():
-                metrics.SUBGRAPH_FETCHES.labels(name, "circuit_open").inc()
+                child(metrics.SUBGRAPH_FETCHES, name, "circuit_open").inc()
                 raise SubgraphError(
                     f"Subgraph {name} is unavailable (circuit open; retry in {breaker.retry_after():.1f}s)",
                     SUBGRAPH_UNAVAILABLE,
                 )
             try:
-                status, raw = await self._attempt(name, url, body, headers, timeout)
+                status, raw = await self._timed(name, url, body, headers, timeout)
             except SubgraphError as exc:
                 breaker.record_failure()
                 fast = exc.code != "GATEWAY_TIMEOUT"
@@ -141,7 +142,7 @@ class ResilientClient(SubgraphClient):
                     retryable and status in _RETRY_STATUSES and self._may_retry(attempt, started, timeout)
                 ):
                     return status, raw
-            metrics.SUBGRAPH_RETRIES.labels(name).inc()
+            child(metrics.SUBGRAPH_RETRIES, name).inc()
             await asyncio.sleep(
                 backoff(attempt, self.settings.retry_backoff, self.settings.retry_backoff_max)
             )
@@ -155,15 +156,6 @@ class ResilientClient(SubgraphClient):
             return False
         return self.budget.withdraw()
 
-    async def _attempt(
-        self, name: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
-    ) -> RawResponse:
-        limit = self._limit(name)
-        if limit is not None:
-            async with limit:
-                return await self._timed(name, url, body, headers, seconds)
-        return await self._timed(name, url, body, headers, seconds)
-
     def _limit(self, name: str) -> asyncio.Semaphore | None:
         semaphore = self._limits.get(name)
         if semaphore is None:
@@ -173,7 +165,29 @@ class ResilientClient(SubgraphClient):
             semaphore = self._limits[name] = asyncio.Semaphore(size)
         return semaphore
 
-    async def _timed(
+    def _timed(
+        self, name: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
+    ) -> Awaitable[RawResponse]:
+        """The measured call, behind the subgraph's connection limit when it has one (no extra frame
+        on the common path)."""
+        limit = self._limit(name) if self.settings.connection_limits else None
+        if limit is None:
+            return self._measured(name, url, body, headers, seconds)
+        return self._limited(limit, name, url, body, headers, seconds)
+
+    async def _limited(
+        self,
+        limit: asyncio.Semaphore,
+        name: str,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        seconds: float,
+    ) -> RawResponse:
+        async with limit:
+            return await self._measured(name, url, body, headers, seconds)
+
+    async def _measured(
         self, name: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
     ) -> RawResponse:
         started = time.perf_counter()
@@ -198,8 +212,8 @@ class ResilientClient(SubgraphClient):
             outcome = "timeout" if exc.code == "GATEWAY_TIMEOUT" else "http_error"
             raise
         finally:
-            metrics.SUBGRAPH_LATENCY.labels(name).observe(time.perf_counter() - started)
-            metrics.SUBGRAPH_FETCHES.labels(name, outcome).inc()
+            child(metrics.SUBGRAPH_LATENCY, name).observe(time.perf_counter() - started)
+            child(metrics.SUBGRAPH_FETCHES, name, outcome).inc()
 
     async def _send(self, url: str, body: bytes, headers: Mapping[str, str], seconds: float) -> RawResponse:
         session = self._get_session()

@@ -12,6 +12,7 @@ from opentelemetry import trace
 
 from shared.observability import tracing
 from shared.observability.event_metrics import CONSUMER_LAG, EVENT_HANDLE_SECONDS, EVENTS_REDELIVERED
+from shared.observability.prometheus import child
 
 log = logging.getLogger(__name__)
 _tracer = tracing.tracer("shared.events")
@@ -29,7 +30,7 @@ def _delivered(msg: Msg) -> int:
 async def observed_message(consumer: str, msg: Msg, handle: Callable[[Msg], Awaitable[None]]) -> None:
     delivered = _delivered(msg)
     if delivered > 1:
-        EVENTS_REDELIVERED.labels(consumer).inc()
+        child(EVENTS_REDELIVERED, consumer).inc()
     started = time.perf_counter()
     try:
         if not tracing.enabled():
@@ -48,7 +49,7 @@ async def observed_message(consumer: str, msg: Msg, handle: Callable[[Msg], Awai
         ):
             await handle(msg)
     finally:
-        EVENT_HANDLE_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+        child(EVENT_HANDLE_SECONDS, consumer).observe(time.perf_counter() - started)
 
 
 async def report_lag(consumer: str, subscription: Any) -> None:
@@ -59,6 +60,6 @@ async def report_lag(consumer: str, subscription: Any) -> None:
     _last_lag[consumer] = now
     try:
         info = await subscription.consumer_info()
-        CONSUMER_LAG.labels(consumer).set(int(info.num_pending or 0))
+        child(CONSUMER_LAG, consumer).set(int(info.num_pending or 0))
     except Exception as exc:  # informative only: never stop consuming for it
         log.debug("consumer %s: lag unknown (%s)", consumer, exc)

@@ -45,7 +45,7 @@ _PATTERNS = (
         r"\1\2\3" + REDACTED,
     ),
 )
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName", "color_message"}
 _state: dict[str, str] = {}
 
 

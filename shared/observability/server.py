@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from shared.observability import tracing
 from shared.observability.http_metrics import SUBGRAPH_LATENCY, SUBGRAPH_REQUESTS
+from shared.observability.prometheus import child
 
 _tracer = tracing.tracer("shared.subgraph")
 
@@ -35,5 +36,5 @@ async def observed_request(
         status = response.status_code
         return response
     finally:
-        SUBGRAPH_REQUESTS.labels(subgraph, str(status)).inc()
-        SUBGRAPH_LATENCY.labels(subgraph).observe(time.perf_counter() - started)
+        child(SUBGRAPH_REQUESTS, subgraph, str(status)).inc()
+        child(SUBGRAPH_LATENCY, subgraph).observe(time.perf_counter() - started)
