@@ -107,6 +107,10 @@ class GatewayConfig(BaseSettings):
     cors_allow_credentials: bool = False
     cors_max_age: int = Field(default=600, ge=0)  # seconds browsers may cache a preflight answer
     rate_limit_per_minute: int | None = Field(default=None, ge=1)  # per principal (or IP); unset: off
+    # Flow control (gateway/safety/flow_control.py): 503 + Retry-After over a limit; 0 disables each.
+    tenant_concurrency: int = Field(default=0, ge=0)  # in-flight GraphQL requests per tenant
+    operation_concurrency: int = Field(default=0, ge=0)  # in-flight requests per operation name
+    shed_loop_lag_ms: float = Field(default=0.0, ge=0)  # smoothed event-loop lag that starts shedding
     rate_limit_fail_open: bool = True  # Redis down: let requests through (logged, counted) or answer 503
 
     @model_validator(mode="after")

@@ -50,6 +50,7 @@ from gateway.observability import metrics as obs
 from gateway.observability.instrument import instrument_gateway
 from gateway.safety.cors import cors_middleware
 from gateway.safety.layer import SafetyLayer
+from gateway.safety.persisted import PersistedQuery
 from shared.observability import tracing
 from shared.observability.health import health_routes
 from shared.observability.logs import OPERATION, TENANT
@@ -262,6 +263,19 @@ class GraphQLEndpoint:
         OPERATION.set(name)  # log lines of this request (its own task) carry it, and the tenant
         if principal is not None and principal.tenant_id:
             TENANT.set(principal.tenant_id)
+        flow = self.safety.flow
+        if not flow.settings.active:
+            return await self._operation(params, request, media_type, headers, principal, persisted, document,
+                                         operation)
+        tenant = principal.tenant_id if principal is not None and principal.tenant_id else f"ip:{client_ip}"
+        with flow.admit(tenant, name):  # 503 + Retry-After over the tenant's or operation's limit
+            return await self._operation(params, request, media_type, headers, principal, persisted, document,
+                                         operation)
+
+    async def _operation(self, params: GraphQLParams, request: Request, media_type: str,
+                         headers: dict[str, str], principal: Principal | None,
+                         persisted: PersistedQuery | None, document: graphql.DocumentNode,
+                         operation: graphql.OperationDefinitionNode) -> tuple[dict[str, Any], int]:
         if request.method != "POST" and operation.operation != graphql.OperationType.QUERY:
             raise HTTPRequestError(405, f"A {operation.operation.value} cannot be sent with GET; use POST.",
                                    headers={"Allow": "POST"})

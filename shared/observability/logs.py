@@ -45,7 +45,13 @@ _PATTERNS = (
         r"\1\2\3" + REDACTED,
     ),
 )
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName", "color_message"}
+# LogRecord's own attributes (and uvicorn's colour copy of the message) are not extra fields.
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _state: dict[str, str] = {}
 
 
