@@ -90,14 +90,20 @@ class FlowControl:
         try:
             if s.tenant_concurrency:
                 if self.tenants.get(tenant, 0) >= s.tenant_concurrency:
-                    raise self._refuse(TENANT_LIMIT, f"Too many concurrent requests for this tenant (limit "
-                                                     f"{s.tenant_concurrency}); retry later.")
+                    raise self._refuse(
+                        TENANT_LIMIT,
+                        f"Too many concurrent requests for this tenant (limit "
+                        f"{s.tenant_concurrency}); retry later.",
+                    )
                 self.tenants[tenant] = self.tenants.get(tenant, 0) + 1
                 held_tenant = True
             if s.operation_concurrency and operation:
                 if self.operations.get(operation, 0) >= s.operation_concurrency:
-                    raise self._refuse(OPERATION_LIMIT, f"Too many concurrent '{operation[:80]}' operations "
-                                                        f"(limit {s.operation_concurrency}); retry later.")
+                    raise self._refuse(
+                        OPERATION_LIMIT,
+                        f"Too many concurrent '{operation[:80]}' operations "
+                        f"(limit {s.operation_concurrency}); retry later.",
+                    )
                 self.operations[operation] = self.operations.get(operation, 0) + 1
                 held_operation = True
             yield
