@@ -47,7 +47,7 @@ from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_t
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
 from gateway.observability import metrics as obs
-from gateway.observability.instrument import instrument_gateway
+from gateway.observability.instrument import count_inbound_shared, instrument_gateway
 from gateway.safety.cors import cors_middleware
 from gateway.safety.layer import SafetyLayer
 from gateway.safety.persisted import PersistedQuery
@@ -133,6 +133,8 @@ class GraphQLEndpoint:
             body = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR).body
             status, response = 500, _json_response(body, 500, media_type)
         kind, name = request.scope.get(_OPERATION_KEY, _UNKNOWN_OPERATION)
+        if self.gateway.inbound_dedup:
+            count_inbound_shared(self.gateway)
         child(obs.REQUESTS, kind, str(status)).inc()
         child(obs.REQUEST_LATENCY, obs.operation_label(name)).observe(time.perf_counter() - started)
         errors = body.get("errors") if isinstance(body, dict) else None
