@@ -67,24 +67,19 @@ def _check_port_free(host: str, port: int) -> None:
 
 def build_app() -> Starlette:
     """uvicorn app factory (one call per worker process): settings from GATEWAY_* variables."""
-    from gateway.engine import Gateway
-    from gateway.http.app import create_app
+    from gateway.http.app import build_gateway, create_app
 
     config = GatewayConfig()
     configure_logging("gateway", config.log_level)  # JSON lines (LOG_FORMAT=text for humans)
     configure_tracing("gateway")  # OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     sdl = _read_supergraph(config.supergraph)
-    gateway = Gateway.from_supergraph_sdl(sdl, subgraph_timeout=config.subgraph_timeout,
-                                          subgraph_headers=config.subgraph_headers,
-                                          subgraph_connections=config.subgraph_connections,
-                                          subgraph_dedup=config.subgraph_dedup,
-                                          inbound_dedup=config.inbound_dedup)
+    gateway = build_gateway(sdl, config)
     extra = []
     if config.subscriptions:
         from gateway.subscriptions.routes import subscription_routes
 
         extra = subscription_routes(gateway, config)
-    app = create_app(gateway, config, extra_routes=extra)
+    app = create_app(gateway, config, extra_routes=extra, reload_on_sighup=True)  # SIGHUP: reload the file
     tune_gc(config.gc_threshold)
     return app
 

@@ -23,6 +23,7 @@ class GatewayConfig(BaseSettings):
     port: int = Field(default=4000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
+    supergraph_poll_interval: float = Field(default=0.0, ge=0)  # reload the file when it changes; 0: off
     log_requests: bool = False  # one JSON line per GraphQL request (status, duration, operation, tenant)
 
     # Subgraph calls (handed to gateway.engine.Gateway).

@@ -11,8 +11,10 @@ error (parse, validation, variable coercion) is a 400 without a ``data`` entry; 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -46,6 +48,7 @@ from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
 from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
+from gateway.http.reload import SupergraphReloader
 from gateway.observability import metrics as obs
 from gateway.observability.instrument import count_inbound_shared, instrument_gateway
 from gateway.safety.cors import cors_middleware
@@ -107,6 +110,7 @@ class GraphQLEndpoint:
                                        validation_cache_size=config.validation_cache_size,
                                        max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
+        self.active = 0  # requests being answered
 
     async def handle(self, request: Request) -> Response:
         if not tracing.enabled():
@@ -119,9 +123,11 @@ class GraphQLEndpoint:
         """One request, counted, timed and (``span``) traced; the operation is known once parsed."""
         started = time.perf_counter()
         obs.IN_FLIGHT.inc()
+        self.active += 1  # a reload closes this endpoint once it reaches 0 again
         try:
             answer = await self._answer(request)
         finally:
+            self.active -= 1
             obs.IN_FLIGHT.dec()
         if isinstance(answer, Response):
             return answer
@@ -336,14 +342,40 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
 
-def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
-               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints."""
-    config = config or GatewayConfig()
+def _endpoint(gateway: Gateway, config: GatewayConfig) -> GraphQLEndpoint:
     if config.auth and gateway.auth is None:
         gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
     instrument_gateway(gateway, config)  # breakers, retries, spans, counters (gateway/observability)
-    endpoint = GraphQLEndpoint(gateway, config)
+    return GraphQLEndpoint(gateway, config)
+
+
+def build_gateway(sdl: str, config: GatewayConfig) -> Gateway:
+    """A gateway for ``sdl`` with the settings of ``config`` (start-up and hot reloads)."""
+    return Gateway.from_supergraph_sdl(sdl, subgraph_timeout=config.subgraph_timeout,
+                                       subgraph_headers=config.subgraph_headers,
+                                       subgraph_connections=config.subgraph_connections,
+                                       subgraph_dedup=config.subgraph_dedup,
+                                       inbound_dedup=config.inbound_dedup)
+
+
+def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
+               extra_routes: Sequence[BaseRoute] = (), reload_on_sighup: bool = False) -> Starlette:
+    """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints.
+    ``app.state.reloader.reload(sdl)`` swaps in another supergraph (gateway/http/reload.py)."""
+    config = config or GatewayConfig()
+    cfg = config
+    endpoint = _endpoint(gateway, config)
+
+    def swapped(new: GraphQLEndpoint) -> None:
+        app.state.graphql = new
+
+    def rebuilt(sdl: str) -> GraphQLEndpoint:
+        new = build_gateway(sdl, cfg)
+        if not new.supergraph.subgraphs or new.api_schema.query_type is None:
+            raise ValueError("the supergraph names no subgraph or has no Query type")
+        return _endpoint(new, cfg)
+
+    reloader = SupergraphReloader(endpoint, config, rebuilt, swapped)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # we answer the others with a GraphQL-shaped 405
     # Extra routes come first: the SSE route claims requests to /graphql by their Accept header.
     routes: list[BaseRoute] = [
@@ -353,8 +385,8 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
         # Liveness and readiness: the gateway serves partial data and coded errors without a subgraph,
         # so it is ready once its supergraph is loaded (flow control sheds with 503s, not via readiness).
         *health_routes("gateway", lambda request: {}, metrics=False),
-        Route("/graphql", endpoint.handle, methods=methods),
-        Route("/", endpoint.handle, methods=methods),
+        Route("/graphql", reloader.handle, methods=methods),
+        Route("/", reloader.handle, methods=methods),
     ]
     if config.graphiql:
         assets = GZipMiddleware(StaticFiles(directory=ASSETS_DIR), minimum_size=1024)
@@ -362,13 +394,27 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await gateway.close()
-        if gateway.auth is not None:
-            await gateway.auth.close()
-        await endpoint.safety.close()
-        process_exited()  # multiprocess metrics: this worker's live gauges leave the sums
+        watcher = None
+        if cfg.supergraph is not None and cfg.supergraph_poll_interval > 0:
+            watcher = asyncio.get_running_loop().create_task(
+                reloader.watch(cfg.supergraph, cfg.supergraph_poll_interval))
+        path = cfg.supergraph
+        if reload_on_sighup and path is not None:
+            def hangup() -> None:
+                asyncio.get_running_loop().create_task(reloader.reload_file(path))
+
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup)
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            await reloader.close()
+            process_exited()  # multiprocess metrics: this worker's live gauges leave the sums
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(config))
     app.state.graphql = endpoint
+    app.state.reloader = reloader
     return app

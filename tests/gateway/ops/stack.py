@@ -30,6 +30,7 @@ from tests.gateway.ops.tree_subgraph import TreeSubgraph, supergraph_sdl
 class Stack:
     url: str
     subgraph: TreeSubgraph
+    subgraph_url: str
     gateway: Gateway
     app: Starlette
 
@@ -40,16 +41,20 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def serve_stack(
-    config: GatewayConfig | None = None, *, build: Callable[[str], Gateway] | None = None
+    config: GatewayConfig | None = None,
+    *,
+    build: Callable[[str], Gateway] | None = None,
+    sdl: str | None = None,
 ) -> AsyncIterator[Stack]:
+    """``sdl``: serve this supergraph instead of one pointing at the stack's own tree subgraph."""
     config = config or GatewayConfig(auth=False, subscriptions=False)
     subgraph = TreeSubgraph()
     async with serve_asgi(subgraph.app) as subgraph_url:
-        sdl = supergraph_sdl(f"{subgraph_url}/graphql")
+        sdl = sdl or supergraph_sdl(f"{subgraph_url}/graphql")
         gateway = build(sdl) if build is not None else Gateway.from_supergraph_sdl(sdl, subgraph_timeout=5.0)
         app = create_app(gateway, config)
         async with serve_asgi(app, lifespan="on") as url:
-            yield Stack(url, subgraph, gateway, app)
+            yield Stack(url, subgraph, subgraph_url, gateway, app)
 
 
 class ThreadedStack:

@@ -107,10 +107,11 @@ async def test_a_flooding_tenant_does_not_starve_another(service_urls: ServiceUr
             stop.set()
             await asyncio.gather(*flooders)
     assert served[0] > 0 and refused and all(h.get("Retry-After") == "1" for h in refused)
-    # Without the tenant limit B's median triples here (A's queued calls ahead of B's at the bottleneck).
-    # p99 of 50 requests is their slowest: on a shared machine a single scheduling stall can reach
-    # several hundred ms either way, hence the slack on top of "within 2x".
-    assert median(busy) <= 1.5 * median(quiet), (median(quiet), median(busy))
+    # Without the tenant limit B's median more than triples here (0.12 s -> 0.42 s: A's queued calls
+    # ahead of B's at the bottleneck). p99 of 50 requests is their slowest: on a shared machine a single
+    # scheduling stall can reach several hundred ms either way, hence the slack on top of "within 2x"
+    # (and a little on the median too: the flood's own client runs in this process).
+    assert median(busy) <= 2 * median(quiet) + 0.05, (median(quiet), median(busy))
     assert p99(busy) <= 2 * p99(quiet) + NOISE, (p99(quiet), p99(busy))
 
 
