@@ -13,6 +13,7 @@ import gc
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import graphql
@@ -20,6 +21,9 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from gateway.config import GatewayConfig
+from shared.observability.logs import configure_logging
+from shared.observability.prometheus import MULTIPROC_ENV
+from shared.observability.tracing import configure_tracing
 
 
 def _fail(message: str) -> int:
@@ -63,24 +67,34 @@ def _check_port_free(host: str, port: int) -> None:
 
 def build_app() -> Starlette:
     """uvicorn app factory (one call per worker process): settings from GATEWAY_* variables."""
-    from gateway.engine import Gateway
-    from gateway.http.app import create_app
+    from gateway.http.app import build_gateway, create_app
 
     config = GatewayConfig()
+    configure_logging("gateway", config.log_level)  # JSON lines (LOG_FORMAT=text for humans)
+    configure_tracing("gateway")  # OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     sdl = _read_supergraph(config.supergraph)
-    gateway = Gateway.from_supergraph_sdl(sdl, subgraph_timeout=config.subgraph_timeout,
-                                          subgraph_headers=config.subgraph_headers,
-                                          subgraph_connections=config.subgraph_connections,
-                                          subgraph_dedup=config.subgraph_dedup,
-                                          inbound_dedup=config.inbound_dedup)
+    gateway = build_gateway(sdl, config)
     extra = []
     if config.subscriptions:
         from gateway.subscriptions.routes import subscription_routes
 
         extra = subscription_routes(gateway, config)
-    app = create_app(gateway, config, extra_routes=extra)
+    app = create_app(gateway, config, extra_routes=extra, reload_on_sighup=True)  # SIGHUP: reload the file
     tune_gc(config.gc_threshold)
     return app
+
+
+def prepare_multiprocess_metrics() -> None:
+    """Several workers behind one port: each writes its samples under PROMETHEUS_MULTIPROC_DIR (a fresh
+    folder unless the operator names one; its files from an earlier run are removed) and /metrics
+    sums them. Set before any worker starts, so each one's prometheus_client sees it at import."""
+    folder = os.environ.get(MULTIPROC_ENV)
+    if not folder:
+        folder = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gateway-metrics-")
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def tune_gc(threshold: int) -> None:
@@ -119,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, TypeError) as exc:
         return _fail(f"{config.supergraph} is not a valid supergraph: {exc}")
     _check_port_free(config.host, config.port)
+    configure_logging("gateway", config.log_level)
+    if config.workers > 1:
+        prepare_multiprocess_metrics()
 
     import uvicorn
 
@@ -127,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     uvicorn.run("gateway.__main__:build_app", factory=True, host=config.host, port=config.port,
                 workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
                 access_log=False, log_level=config.log_level, lifespan="on", server_header=False,
+                log_config=None,  # uvicorn's own lines go through the JSON configuration too
                 # SSE streams last for days: on SIGTERM, requests still running after this are cut (SSE
                 # clients reconnect with Last-Event-ID; WebSockets are closed 1012 at once by uvicorn).
                 timeout_graceful_shutdown=config.shutdown_timeout)

@@ -23,10 +23,21 @@ class GatewayConfig(BaseSettings):
     port: int = Field(default=4000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
+    supergraph_poll_interval: float = Field(default=0.0, ge=0)  # reload the file when it changes; 0: off
+    log_requests: bool = False  # one JSON line per GraphQL request (status, duration, operation, tenant)
 
     # Subgraph calls (handed to gateway.engine.Gateway).
     subgraph_timeout: float = Field(default=30.0, gt=0)
     subgraph_headers: dict[str, str] = Field(default_factory=dict)
+    # Resilience (gateway/resilience/, docs/operations.md): by subgraph name, JSON in the environment.
+    subgraph_timeouts: dict[str, float] = Field(default_factory=dict)  # overrides subgraph_timeout
+    subgraph_connection_limits: dict[str, int] = Field(default_factory=dict)  # concurrent calls at most
+    breaker_failure_threshold: int = Field(default=5, ge=0)  # failures in the window that open; 0: off
+    breaker_window: float = Field(default=10.0, gt=0)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)  # then one half-open probe
+    subgraph_retries: int = Field(default=2, ge=0)  # queries only, fast failures only
+    subgraph_retry_backoff: float = Field(default=0.05, ge=0)  # full jitter, doubling per attempt
+    subgraph_retry_budget: float = Field(default=0.2, ge=0)  # retries per request, on average at most
 
     # Request limits enforced by the HTTP layer before any parsing work.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -97,6 +108,10 @@ class GatewayConfig(BaseSettings):
     cors_allow_credentials: bool = False
     cors_max_age: int = Field(default=600, ge=0)  # seconds browsers may cache a preflight answer
     rate_limit_per_minute: int | None = Field(default=None, ge=1)  # per principal (or IP); unset: off
+    # Flow control (gateway/safety/flow_control.py): 503 + Retry-After over a limit; 0 disables each.
+    tenant_concurrency: int = Field(default=0, ge=0)  # in-flight GraphQL requests per tenant
+    operation_concurrency: int = Field(default=0, ge=0)  # in-flight requests per operation name
+    shed_loop_lag_ms: float = Field(default=0.0, ge=0)  # smoothed event-loop lag that starts shedding
     rate_limit_fail_open: bool = True  # Redis down: let requests through (logged, counted) or answer 503
 
     @model_validator(mode="after")

@@ -50,6 +50,11 @@ from shared.events.consumer import IdempotentConsumer
 from shared.events.relay import OutboxRelay
 from shared.events.streams import ensure_stream
 from shared.gateway_context import HEADER, GatewayContextError, Principal, verify_context
+from shared.observability.health import health_routes
+from shared.observability.logs import configure_logging, set_log_context
+from shared.observability.prometheus import process_exited
+from shared.observability.server import observed_request
+from shared.observability.tracing import configure_tracing, instrument_engine
 from shared.rpc import RpcHandler, RpcService
 from shared.settings import Settings, get_settings
 
@@ -240,6 +245,21 @@ async def _run_events(
         await asyncio.gather(*children, return_exceptions=True)
 
 
+def readiness_checks(runtime: SubgraphRuntime) -> dict[str, Callable[[], Awaitable[bool]]]:
+    """What readiness needs: the database, and NATS when this subgraph runs its events."""
+
+    async def database() -> bool:
+        return await runtime.db.ping()
+
+    async def nats_connected() -> bool:
+        return runtime.nats is not None and runtime.nats.is_connected
+
+    checks: dict[str, Callable[[], Awaitable[bool]]] = {"database": database}
+    if runtime.tasks:
+        checks["nats"] = nats_connected
+    return checks
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -290,6 +310,9 @@ class GraphQLEndpoint:
         return None, _request_error("missing gateway context", "UNAUTHENTICATED", 401)
 
     async def handle(self, request: Request) -> Response:
+        return await observed_request(self.name, request, self._handle)
+
+    async def _handle(self, request: Request) -> Response:
         data = await self._read(request)
         if isinstance(data, Response):
             return data
@@ -313,6 +336,7 @@ class GraphQLEndpoint:
             except ValueError:
                 return _request_error("tenant id is not a UUID", "UNAUTHENTICATED", 401)
 
+        set_log_context(tenant=str(tenant_id) if tenant_id else None, operation=operation_name)
         runtime: SubgraphRuntime = request.app.state.runtime
         context = RequestContext(
             request=request,
@@ -379,6 +403,8 @@ def create_subgraph_app(
     connection also serves `RequestContext.call` (asking other domains).
     """
     settings = settings or get_settings()
+    configure_logging(f"subgraph-{name}")  # JSON lines, once per process (shared.observability)
+    configure_tracing(f"subgraph-{name}")  # OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     # Instance attribute: replaces Strawberry's log-everything hook for this schema only.
     setattr(schema, "process_errors", log_errors)  # noqa: B010
     run_events = settings.outbox_relay_enabled if events is None else events
@@ -386,6 +412,7 @@ def create_subgraph_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = database or Database.for_app(settings, name=name)
+        instrument_engine(db.engine)  # SQL spans when tracing is on
         runtime = SubgraphRuntime(name=name, settings=settings, db=db)
         app.state.runtime = runtime
         if run_events:
@@ -408,6 +435,7 @@ def create_subgraph_app(
                     await runtime.nats.close()
             if database is None:
                 await db.dispose()
+            process_exited()
 
     async def healthz(request: Request) -> Response:
         runtime: SubgraphRuntime = request.app.state.runtime
@@ -432,6 +460,7 @@ def create_subgraph_app(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *health_routes(name, lambda request: readiness_checks(request.app.state.runtime)),
         ],
         lifespan=lifespan,
     )

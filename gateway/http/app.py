@@ -11,13 +11,18 @@ error (parse, validation, variable coercion) is a 400 without a ``data`` entry; 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import graphql
 import orjson
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -43,10 +48,29 @@ from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
 from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
+from gateway.http.reload import SupergraphReloader
+from gateway.observability import metrics as obs
+from gateway.observability.instrument import count_inbound_shared, instrument_gateway
 from gateway.safety.cors import cors_middleware
 from gateway.safety.layer import SafetyLayer
+from gateway.safety.persisted import PersistedQuery
+from shared.observability import tracing
+from shared.observability.health import health_routes
+from shared.observability.logs import OPERATION, TENANT
+from shared.observability.prometheus import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from shared.observability.prometheus import child, process_exited
+from shared.observability.prometheus import render as render_metrics
 
 logger = logging.getLogger("gateway.http")
+_tracer = tracing.tracer("gateway")
+_OPERATION_KEY = "gateway.operation"  # request scope: (operation type, operation name) once parsed
+_UNKNOWN_OPERATION = ("unknown", None)
+_NO_SPAN = contextlib.nullcontext()
+
+
+def _stage(name: str) -> contextlib.AbstractContextManager[Any]:
+    """A child span of the request span when tracing is on; a shared no-op otherwise (hot path)."""
+    return _tracer.start_as_current_span(name) if tracing.enabled() else _NO_SPAN
 
 _ALLOW = {"Allow": "GET, POST"}
 _HEALTHY = orjson.dumps({"status": "pass"})
@@ -86,8 +110,58 @@ class GraphQLEndpoint:
                                        validation_cache_size=config.validation_cache_size,
                                        max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
+        self.active = 0  # requests being answered
 
     async def handle(self, request: Request) -> Response:
+        if not tracing.enabled():
+            return await self._observed(request, None)
+        with _tracer.start_as_current_span("graphql.request", context=tracing.extract(request.headers),
+                                           kind=SpanKind.SERVER) as span:
+            return await self._observed(request, span)
+
+    async def _observed(self, request: Request, span: Span | None) -> Response:
+        """One request, counted, timed and (``span``) traced; the operation is known once parsed."""
+        started = time.perf_counter()
+        obs.IN_FLIGHT.inc()
+        self.active += 1  # a reload closes this endpoint once it reaches 0 again
+        try:
+            answer = await self._answer(request)
+        finally:
+            self.active -= 1
+            obs.IN_FLIGHT.dec()
+        if isinstance(answer, Response):
+            return answer
+        body, status, media_type, headers = answer
+        try:
+            response = _json_response(body, status, media_type, headers)
+        except TypeError:
+            logger.exception("response is not JSON-serializable")
+            body = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR).body
+            status, response = 500, _json_response(body, 500, media_type)
+        kind, name = request.scope.get(_OPERATION_KEY, _UNKNOWN_OPERATION)
+        if self.gateway.inbound_dedup:
+            count_inbound_shared(self.gateway)
+        child(obs.REQUESTS, kind, str(status)).inc()
+        child(obs.REQUEST_LATENCY, obs.operation_label(name)).observe(time.perf_counter() - started)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            for error in errors:
+                code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
+                child(obs.ERRORS, str(code or "UNKNOWN")[:64]).inc()
+        if self.config.log_requests:
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            extra = {"status": status, "operation_type": kind, "duration_ms": elapsed}
+            logger.info("graphql request", extra=extra)
+        if span is not None:
+            span.set_attribute("graphql.operation.type", kind)
+            span.set_attribute("graphql.operation.name", name or "")
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(StatusCode.ERROR)
+        return response
+
+    async def _answer(self, request: Request) -> Response | tuple[Any, int, str, Mapping[str, str] | None]:
+        """The response body, status, media type and headers (or a ready response: GraphiQL)."""
         accept = request.headers.get("accept")
         method = request.method
         if (method == "GET" and self.config.graphiql and "query" not in request.query_params
@@ -98,21 +172,20 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": f"None of the media types in Accept can be produced; use "
                                            f"{GRAPHQL_RESPONSE_JSON} or {JSON}.",
                                 "extensions": {"code": "BAD_REQUEST"}}]}
-            return _json_response(body, 406, JSON)
+            return body, 406, JSON, None
         try:
             params = await self._read_params(request)
             body, status = await self._run(params, request, media_type)
         except HTTPRequestError as error:
-            return _json_response(error.body, error.status, media_type, error.headers)
+            return error.body, error.status, media_type, error.headers
         except GraphQLRequestError as error:
             status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-            return _json_response({"errors": error.errors}, status, media_type)
-        try:
-            return _json_response(body, status, media_type)
-        except TypeError:
-            logger.exception("response is not JSON-serializable")
+            return {"errors": error.errors}, status, media_type, None
+        except Exception:  # a bug: a coded GraphQL error, never Starlette's plain-text page
+            logger.exception("request handling crashed")
             internal = HTTPRequestError(500, "Internal server error.", INTERNAL_SERVER_ERROR)
-            return _json_response(internal.body, 500, media_type)
+            return internal.body, 500, media_type, None
+        return body, status, media_type, None
 
     async def _read_params(self, request: Request) -> GraphQLParams:
         if request.method in ("GET", "HEAD"):
@@ -186,16 +259,36 @@ class GraphQLEndpoint:
             raise
         await self.safety.check_rate(principal, client_ip)
         params, persisted = await self.safety.resolve_persisted(params)
-        parsed = self.documents.parse(params.query)
+        with _stage("graphql.parse"):
+            parsed = self.documents.parse(params.query)
         if parsed.error is not None:
             raise GraphQLRequestError([parsed.error], PARSE_FAILED)
         document = parsed.document
         assert document is not None
         operation = select_operation(document, params.operation_name)
+        name = params.operation_name or (operation.name.value if operation.name is not None else None)
+        request.scope[_OPERATION_KEY] = (operation.operation.value, name)
+        OPERATION.set(name)  # log lines of this request (its own task) carry it, and the tenant
+        if principal is not None and principal.tenant_id:
+            TENANT.set(principal.tenant_id)
+        flow = self.safety.flow
+        if not flow.settings.active:
+            return await self._operation(params, request, media_type, headers, principal, persisted, document,
+                                         operation)
+        tenant = principal.tenant_id if principal is not None and principal.tenant_id else f"ip:{client_ip}"
+        with flow.admit(tenant, name):  # 503 + Retry-After over the tenant's or operation's limit
+            return await self._operation(params, request, media_type, headers, principal, persisted, document,
+                                         operation)
+
+    async def _operation(self, params: GraphQLParams, request: Request, media_type: str,
+                         headers: dict[str, str], principal: Principal | None,
+                         persisted: PersistedQuery | None, document: graphql.DocumentNode,
+                         operation: graphql.OperationDefinitionNode) -> tuple[dict[str, Any], int]:
         if request.method != "POST" and operation.operation != graphql.OperationType.QUERY:
             raise HTTPRequestError(405, f"A {operation.operation.value} cannot be sent with GET; use POST.",
                                    headers={"Allow": "POST"})
-        errors = self.documents.validate(params.query, document)
+        with _stage("graphql.validate"):
+            errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
         self.safety.check_limits(params.query, document, operation, params.variables)
@@ -244,31 +337,56 @@ async def healthcheck(request: Request) -> Response:
     return Response(_HEALTHY, media_type="application/json")
 
 
-def _metrics_endpoint(gateway: Gateway, safety: SafetyLayer) -> Any:
-    async def metrics(request: Request) -> Response:
-        """Prometheus text format: the auth and safety layers' counters."""
-        text = gateway.auth.metrics.prometheus() if gateway.auth is not None else ""
-        text += safety.metrics.prometheus()
-        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus exposition (every worker process's samples in multiprocess mode)."""
+    return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
-    return metrics
+
+def _endpoint(gateway: Gateway, config: GatewayConfig) -> GraphQLEndpoint:
+    if config.auth and gateway.auth is None:
+        gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
+    instrument_gateway(gateway, config)  # breakers, retries, spans, counters (gateway/observability)
+    return GraphQLEndpoint(gateway, config)
+
+
+def build_gateway(sdl: str, config: GatewayConfig) -> Gateway:
+    """A gateway for ``sdl`` with the settings of ``config`` (start-up and hot reloads)."""
+    return Gateway.from_supergraph_sdl(sdl, subgraph_timeout=config.subgraph_timeout,
+                                       subgraph_headers=config.subgraph_headers,
+                                       subgraph_connections=config.subgraph_connections,
+                                       subgraph_dedup=config.subgraph_dedup,
+                                       inbound_dedup=config.inbound_dedup)
 
 
 def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
-               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints."""
+               extra_routes: Sequence[BaseRoute] = (), reload_on_sighup: bool = False) -> Starlette:
+    """The gateway's ASGI app. ``extra_routes`` lets other layers (subscriptions) mount their endpoints.
+    ``app.state.reloader.reload(sdl)`` swaps in another supergraph (gateway/http/reload.py)."""
     config = config or GatewayConfig()
-    if config.auth and gateway.auth is None:
-        gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
-    endpoint = GraphQLEndpoint(gateway, config)
+    cfg = config
+    endpoint = _endpoint(gateway, config)
+
+    def swapped(new: GraphQLEndpoint) -> None:
+        app.state.graphql = new
+
+    def rebuilt(sdl: str) -> GraphQLEndpoint:
+        new = build_gateway(sdl, cfg)
+        if not new.supergraph.subgraphs or new.api_schema.query_type is None:
+            raise ValueError("the supergraph names no subgraph or has no Query type")
+        return _endpoint(new, cfg)
+
+    reloader = SupergraphReloader(endpoint, config, rebuilt, swapped)
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]  # we answer the others with a GraphQL-shaped 405
     # Extra routes come first: the SSE route claims requests to /graphql by their Accept header.
     routes: list[BaseRoute] = [
         *extra_routes,
         Route("/healthcheck", healthcheck, methods=["GET"]),
-        Route("/metrics", _metrics_endpoint(gateway, endpoint.safety), methods=["GET"]),
-        Route("/graphql", endpoint.handle, methods=methods),
-        Route("/", endpoint.handle, methods=methods),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        # Liveness and readiness: the gateway serves partial data and coded errors without a subgraph,
+        # so it is ready once its supergraph is loaded (flow control sheds with 503s, not via readiness).
+        *health_routes("gateway", lambda request: {}, metrics=False),
+        Route("/graphql", reloader.handle, methods=methods),
+        Route("/", reloader.handle, methods=methods),
     ]
     if config.graphiql:
         assets = GZipMiddleware(StaticFiles(directory=ASSETS_DIR), minimum_size=1024)
@@ -276,12 +394,27 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await gateway.close()
-        if gateway.auth is not None:
-            await gateway.auth.close()
-        await endpoint.safety.close()
+        watcher = None
+        if cfg.supergraph is not None and cfg.supergraph_poll_interval > 0:
+            watcher = asyncio.get_running_loop().create_task(
+                reloader.watch(cfg.supergraph, cfg.supergraph_poll_interval))
+        path = cfg.supergraph
+        if reload_on_sighup and path is not None:
+            def hangup() -> None:
+                asyncio.get_running_loop().create_task(reloader.reload_file(path))
+
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hangup)
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            await reloader.close()
+            process_exited()  # multiprocess metrics: this worker's live gauges leave the sums
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(config))
     app.state.graphql = endpoint
+    app.state.reloader = reloader
     return app

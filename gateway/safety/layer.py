@@ -18,7 +18,9 @@ from gateway.auth.principal import Principal
 from gateway.config import GatewayConfig
 from gateway.http.errors import GraphQLRequestError, HTTPRequestError
 from gateway.http.params import GraphQLParams
+from gateway.observability.counters import mirror
 from gateway.safety.csrf import CsrfPrevention
+from gateway.safety.flow_control import FlowControl, FlowSettings
 from gateway.safety.limits import OperationLimiter, OperationLimits
 from gateway.safety.metrics import SafetyMetrics
 from gateway.safety.persisted import ApqStore, PersistedQueries, PersistedQuery, load_manifest
@@ -34,7 +36,7 @@ def _redis_url(config: GatewayConfig) -> str:
 
 class SafetyLayer:
     def __init__(self, config: GatewayConfig, schema: graphql.GraphQLSchema) -> None:
-        self.metrics = SafetyMetrics()
+        self.metrics = mirror(SafetyMetrics())  # also on /metrics (Prometheus counters)
         limits = OperationLimits(
             max_depth=config.max_depth, max_introspection_depth=config.max_introspection_depth,
             max_aliases=config.max_aliases, max_root_fields=config.max_root_fields,
@@ -54,6 +56,9 @@ class SafetyLayer:
                                          fail_open=config.rate_limit_fail_open)
                              if config.rate_limit_per_minute else None)
         self._persisted_only = config.persisted_only
+        self.flow = FlowControl(FlowSettings(tenant_concurrency=config.tenant_concurrency,
+                                             operation_concurrency=config.operation_concurrency,
+                                             shed_loop_lag=config.shed_loop_lag_ms / 1000))
 
     def check_csrf(self, headers: Mapping[str, str]) -> None:
         if self.csrf is not None and not self.csrf.preflighted(headers):
@@ -102,6 +107,7 @@ class SafetyLayer:
             await self.persisted.register(persisted)
 
     async def close(self) -> None:
+        await self.flow.close()
         if self.persisted is not None:
             await self.persisted.close()
         if self.rate_limiter is not None:

@@ -14,6 +14,10 @@ Cost model (a simple, predictable estimate of the work a query asks for):
   null or not an integer); its direct list
   children (a connection's ``edges``/``nodes``) are then not multiplied again;
 - any other field returning a list multiplies its selection by ``default_list_size``.
+
+The limits run in order: the shape limits first, the cost only for an operation within them (a deep
+list nesting's estimate is exponential). Costs and counts saturate at ``CEILING`` so that every number
+in an error's extensions fits the JSON encoder and a JavaScript client.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ MAX_ROOT_FIELDS = "MAX_ROOT_FIELDS_LIMIT"
 MAX_DIRECTIVES = "MAX_DIRECTIVES_LIMIT"
 MAX_COST = "COST_ESTIMATED_TOO_EXPENSIVE"
 SIZE_ARGUMENTS = ("first", "last", "limit")
+# Costs and counts saturate here: a nested list query's estimate grows exponentially and must stay a
+# number JSON encoders (orjson: 64 bits) and JavaScript clients (2^53) can carry in an error's extensions.
+CEILING = 2**53 - 1
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
@@ -160,7 +167,7 @@ class _Measure:
             else:
                 assert isinstance(selection, ast.FragmentSpreadNode)
                 total += self._fragment_cost(selection.name.value, sized_parent)
-        return total
+        return min(total, CEILING)
 
     def _fragment_cost(self, name: str, sized_parent: bool) -> int:
         key = (name, sized_parent)
@@ -197,7 +204,7 @@ class _Measure:
         else:
             multiplier = 1
         child_type = graphql.get_named_type(field.type)
-        return 1 + multiplier * self.cost(node.selection_set, child_type, size is not None)
+        return min(CEILING, 1 + multiplier * self.cost(node.selection_set, child_type, size is not None))
 
     def _size_argument(self, node: ast.FieldNode, field: graphql.GraphQLField) -> int | None:
         """The list size a field asks for (else its schema default), or None without a size argument."""
@@ -214,7 +221,7 @@ class _Measure:
             else:
                 value = None
             if isinstance(value, int) and not isinstance(value, bool):
-                return max(value, 0)
+                return min(max(value, 0), CEILING)
             return self.default_list_size
         for name in SIZE_ARGUMENTS:
             definition = field.args.get(name)
@@ -243,6 +250,7 @@ def measure_operation(schema: graphql.GraphQLSchema, document: ast.DocumentNode,
 
 
 def _exceeded(kind: str, value: int, limit: int, code: str) -> graphql.GraphQLError:
+    value = min(value, CEILING)  # a fragment bomb's 2^100 aliases: reported as "at least 2^53 - 1"
     return graphql.GraphQLError(f"The operation's {kind} is {value}, more than the limit of {limit}.",
                                 extensions={"code": code, "limit": limit, "actual": value})
 
@@ -283,8 +291,8 @@ class OperationLimiter:
         if verdict is None:
             verdict = self._judge(document, operation)
             self._verdicts.put((query, name), verdict)
-        if not verdict.size_variables or not self.limits.max_cost:
-            return verdict.errors
+        if verdict.errors or not verdict.size_variables or not self.limits.max_cost:
+            return verdict.errors  # limits run in order: shape first, the cost only for a sound shape
         # The cost depends on variable values (``first: $n``): one more cached lookup per request.
         values = tuple(_hashable((variables or {}).get(v)) for v in verdict.size_variables)
         cost = self._costs.get((query, name, values))
@@ -309,6 +317,8 @@ class OperationLimiter:
         metrics = measure_operation(self.schema, document, operation,
                                     default_list_size=self.limits.default_list_size)
         errors = _shape_errors(metrics, self.limits)
+        if errors:
+            return _Verdict(tuple(errors), ())  # in order: an operation over a shape limit is not costed
         if metrics.size_variables:
             return _Verdict(tuple(errors), metrics.size_variables)
         if self.limits.max_cost and metrics.cost > self.limits.max_cost:

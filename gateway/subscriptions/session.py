@@ -39,6 +39,7 @@ from gateway.http.errors import (
 from gateway.http.lru import LRUCache
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams
+from gateway.observability.metrics import SUBSCRIPTIONS_OPEN
 from gateway.planning.plan import QueryPlan, Subscription
 from gateway.planning.planner import PlanningError
 from gateway.safety.layer import SafetyLayer
@@ -316,6 +317,7 @@ class PreparedRun:
         primary = plan.node.primary
         upstream = self.runner.upstream_operation(primary.operation)
         self.runner.active_upstreams += 1
+        SUBSCRIPTIONS_OPEN.inc()
         try:
             attempt = 0
             while True:
@@ -341,6 +343,7 @@ class PreparedRun:
                     attempt += 1
         finally:
             self.runner.active_upstreams -= 1
+            SUBSCRIPTIONS_OPEN.dec()
 
     def _upstream_payload(self, upstream: UpstreamOperation, usages: tuple[str, ...]) -> dict[str, Any]:
         variables = self.params.variables or {}

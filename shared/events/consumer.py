@@ -36,6 +36,8 @@ from shared.db import Database
 from shared.events.envelope import EventEnvelope
 from shared.events.streams import ensure_stream, stream_name_for
 from shared.migrations_helpers import sql_ident
+from shared.observability.event_metrics import EVENTS_CONSUMED
+from shared.observability.events import observed_message, report_lag
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,14 @@ class IdempotentConsumer(abc.ABC):
         await msg.ack()
 
     async def on_message(self, msg: Msg) -> None:
+        await observed_message(self.name, msg, self._on_message)
+
+    async def _on_message(self, msg: Msg) -> None:
         try:
             event = EventEnvelope.from_bytes(msg.data)
         except (ValidationError, ValueError):
             log.error("consumer %s: malformed event on %s; terminated", self.name, msg.subject)
+            EVENTS_CONSUMED.labels(self.name, "malformed").inc()
             await msg.term()
             return
         try:
@@ -92,8 +98,10 @@ class IdempotentConsumer(abc.ABC):
             raise
         except Exception:
             log.exception("consumer %s: event %s (%s) failed; redelivering", self.name, event.id, event.type)
+            EVENTS_CONSUMED.labels(self.name, "failed").inc()
             await msg.nak(delay=self.nak_delay)
             return
+        EVENTS_CONSUMED.labels(self.name, "applied" if applied else "duplicate").inc()
         if not applied:
             log.debug("consumer %s: event %s already applied", self.name, event.id)
         await self.ack(msg)
@@ -117,6 +125,7 @@ class IdempotentConsumer(abc.ABC):
         )
         try:
             while not stop.is_set():
+                await report_lag(self.name, sub)
                 try:
                     messages = await sub.fetch(self.batch, timeout=1.0)
                 except (NatsTimeoutError, TimeoutError):

@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from shared.events.envelope import EventEnvelope
 from shared.migrations_helpers import sql_ident
+from shared.observability.tracing import current_traceparent
+
+TRACE_KEY = "_traceparent"  # in the stored envelope only; EventEnvelope ignores unknown keys
 
 # schema -> wake() of the relay running in this process (registered by OutboxRelay.run).
 _RELAY_WAKERS: dict[str, Callable[[], None]] = {}
@@ -58,6 +61,15 @@ def _wake_after_commit(session: AsyncSession, schema: str) -> None:
     sa_event.listen(sync, "after_soft_rollback", on_rollback, once=True)
 
 
+def _with_trace(envelope: dict[str, object]) -> dict[str, object]:
+    """The writer's trace context rides in the stored row (not the published event): the relay sends
+    it as the message's ``traceparent`` header, so consumers continue the writer's trace."""
+    traceparent = current_traceparent()
+    if traceparent is not None:
+        envelope[TRACE_KEY] = traceparent
+    return envelope
+
+
 async def add_event(session: AsyncSession, schema: str, event: EventEnvelope) -> None:
     """Append `event` to `<schema>.outbox` in the session's current transaction. The session must
     be a tenant session for `event.tenant_id` (RLS refuses other tenants' events)."""
@@ -71,7 +83,7 @@ async def add_event(session: AsyncSession, schema: str, event: EventEnvelope) ->
             "tenant_id": event.tenant_id,
             "subject": event.subject,
             "type": event.type,
-            "envelope": orjson.dumps(event.model_dump(mode="json")).decode(),
+            "envelope": orjson.dumps(_with_trace(event.model_dump(mode="json"))).decode(),
         },
     )
     _wake_after_commit(session, schema)

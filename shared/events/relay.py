@@ -19,8 +19,9 @@ from sqlalchemy import text
 
 from shared.db import Database
 from shared.events.envelope import EventEnvelope
-from shared.events.outbox import register_relay_waker, unregister_relay_waker
+from shared.events.outbox import TRACE_KEY, register_relay_waker, unregister_relay_waker
 from shared.migrations_helpers import sql_ident
+from shared.observability.event_metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class OutboxRelay:
         self.retention = retention
         self.prune_every = prune_every
         self._last_prune = 0.0
+        self._last_backlog = 0.0
 
     def wake(self) -> None:
         """Ask the loop to look at the outbox now (call after committing events)."""
@@ -75,13 +77,18 @@ class OutboxRelay:
             ).all()
             for seq, event_id, subject, envelope in rows:
                 event = EventEnvelope.model_validate(envelope)
+                headers = {"Nats-Msg-Id": str(event_id)}
+                traceparent = envelope.get(TRACE_KEY) if isinstance(envelope, dict) else None
+                if isinstance(traceparent, str):
+                    headers["traceparent"] = traceparent  # the writer's trace, on to the consumers
                 await self.js.publish(
                     subject,
                     event.to_bytes(),
                     timeout=self.publish_timeout,
-                    headers={"Nats-Msg-Id": str(event_id)},
+                    headers=headers,
                 )
                 published.append(seq)
+                EVENTS_PUBLISHED.labels(self.schema, event.type).inc()
                 if self.after_publish is not None:
                     await self.after_publish(event)
             # Any failure above rolls this transaction back, so every row of the batch stays
@@ -91,6 +98,13 @@ class OutboxRelay:
                     text(f"UPDATE {self.schema}.outbox SET published_at = now() WHERE seq = ANY(:seqs)"),
                     {"seqs": published},
                 )
+            if len(rows) < self.batch_size:
+                OUTBOX_BACKLOG.labels(self.schema).set(0)  # drained (what others committed meanwhile aside)
+            elif time.monotonic() - self._last_backlog > 1.0:
+                self._last_backlog = time.monotonic()
+                pending = await session.execute(
+                    text(f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
+                OUTBOX_BACKLOG.labels(self.schema).set(int(pending.scalar_one()))
         return len(published)
 
     async def prune_published(self, older_than: float | None = None) -> int:

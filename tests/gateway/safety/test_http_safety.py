@@ -265,8 +265,9 @@ async def test_rate_limit_per_principal(service_urls: ServiceUrls) -> None:
             assert 15 <= int(resp.headers["Retry-After"]) <= 20
             status, _, _ = await post(http, server, query, headers={"x-api-key": erp_b})
             assert status == 200  # another principal keeps its budget
-            async with http.get(f"{server.url}/metrics") as metrics:
-                assert "gateway_rate_limited_total 1" in await metrics.text()
+            assert server.app.state.graphql.safety.metrics.rate_limited == 1
+            async with http.get(f"{server.url}/metrics") as metrics:  # process-wide Prometheus counters
+                assert "\ngateway_rate_limited_total " in await metrics.text()
     finally:
         await keys.close()
 
@@ -280,8 +281,9 @@ async def test_rate_limit_with_redis_down(fail_open: bool, expected: int) -> Non
         assert status == expected
         if not fail_open:
             assert codes(body) == ["RATE_LIMITED"] and "Retry-After" in resp.headers
-        async with http.get(f"{server.url}/metrics") as metrics:
-            assert "gateway_rate_limit_redis_errors_total 1" in await metrics.text()
+        assert server.app.state.graphql.safety.metrics.rate_limit_redis_errors == 1
+        async with http.get(f"{server.url}/metrics") as metrics:  # process-wide Prometheus counters
+            assert "\ngateway_rate_limit_redis_errors_total " in await metrics.text()
 
 
 async def test_refused_credentials_count_against_the_client_ip(service_urls: ServiceUrls) -> None:

@@ -1,0 +1,1 @@
+"""The gateway's operational signals: Prometheus metrics, OpenTelemetry spans, log context."""
