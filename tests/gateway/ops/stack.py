@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import orjson
 from starlette.applications import Starlette
 
+from devstack.asgi import serve_asgi
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.app import create_app
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.ops.tree_subgraph import TreeSubgraph, supergraph_sdl
 
 

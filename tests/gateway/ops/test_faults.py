@@ -18,14 +18,14 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.asgi import serve_asgi
+from devstack.ports import free_port
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.http.app import create_app
 from gateway.resilience.breaker import BreakerState, CircuitBreaker
 from gateway.resilience.retry import RetryBudget
 from gateway.supergraph.compose import SubgraphSource, compose_supergraph
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
 from tests.gateway.core.subgraph_kit import KitSubgraph
 
 LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])\n'

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from devstack.services import ServiceUrls
 from gateway.auth.api_keys import ApiKeyRecord, RedisKeyTable
 from gateway.config import GatewayConfig
 from gateway.http.errors import HTTPRequestError
 from gateway.safety.flow_control import OPERATION_LIMIT, OVERLOADED, TENANT_LIMIT, FlowControl, FlowSettings
-from shared.devstack.services import ServiceUrls
 from tests.gateway.ops.stack import Stack, serve_stack
 
 QUERY = {"query": "query Tree { categories { id } }"}

@@ -13,11 +13,11 @@ import pytest
 import strawberry
 from strawberry.federation import Schema
 
+from devstack.asgi import serve_asgi
+from devstack.ports import free_port
+from devstack.services import ServiceUrls
 from shared.app_factory import create_subgraph_app
 from shared.db import Database, app_database_url
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
-from shared.devstack.services import ServiceUrls
 from shared.settings import Settings
 from tests.gateway.ops.stack import serve_stack
 

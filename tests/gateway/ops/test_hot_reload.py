@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from devstack.asgi import serve_asgi
 from gateway.config import GatewayConfig
-from shared.devstack.asgi import serve_asgi
 from tests.gateway.ops.stack import serve_stack
 from tests.gateway.ops.tree_subgraph import TreeSubgraph, supergraph_sdl
 

@@ -23,11 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 import gateway.observability.metrics
 import shared.observability.event_metrics
 import shared.observability.http_metrics
+from devstack.asgi import serve_asgi
+from devstack.ports import free_port
 from gateway.auth.metrics import AuthMetrics
 from gateway.observability.counters import mirror
 from gateway.safety.metrics import SafetyMetrics
-from shared.devstack.asgi import serve_asgi
-from shared.devstack.ports import free_port
 from tests.gateway.ops.stack import serve_stack
 from tests.gateway.ops.tree_subgraph import TreeSubgraph, supergraph_sdl
 

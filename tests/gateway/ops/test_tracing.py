@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.engine import make_url
 
-from shared.devstack.services import ServiceUrls
+from devstack.services import ServiceUrls
 from shared.observability.logs import REDACTED, JsonFormatter
 from tests.e2e.conftest import Stack, _serve_stack
 from tests.gateway.ops.tracing_fixtures import spans_exporter
@@ -42,8 +42,8 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def traced_stack(exporter: InMemorySpanExporter, service_urls: ServiceUrls) -> AsyncIterator[Stack]:
-    from shared.migrate import upgrade_all_async
-    from shared.seed import seed_all
+    from devstack.migrate import upgrade_all_async
+    from devstack.seed import seed_all
 
     async with scratch_database(service_urls.admin_url, "traces") as db_name:
         url = make_url(service_urls.database_url).set(database=db_name).render_as_string(hide_password=False)
