@@ -8,12 +8,15 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import strawberry
 
 from shared.errors import BadUserInputError
+
+if TYPE_CHECKING:
+    from shared.graphql.types import Info
 
 NodeT = TypeVar("NodeT")
 
@@ -50,6 +53,12 @@ class PageArgs:
         if first > maximum:
             raise BadUserInputError(f"first must be at most {maximum}", extensions={"argument": "first"})
         return cls(limit=first, after=decode_cursor(after) if after else None)
+
+    @classmethod
+    def of_request(cls, info: Info, first: int | None, after: str | None) -> PageArgs:
+        """`parse` with the page sizes of the subgraph's settings (`page_size_default/max`)."""
+        s = info.context.settings
+        return cls.parse(first, after, default=s.page_size_default, maximum=s.page_size_max)
 
 
 @strawberry.federation.type(shareable=True)

@@ -32,6 +32,9 @@ from shared.graphql import (
     tenant_id_of,
     user_errors,
 )
+from shared.graphql.ids import graphql_id as _id
+from shared.graphql.ids import optional_graphql_id as _opt
+from shared.graphql.ids import parse_input_id as _parse_id
 from shared.idempotency import run_once
 from subgraphs.finance import credit, invoice_pdf, journal, payments, queries, reconciliation, settlement
 from subgraphs.finance.errors import refuse
@@ -58,21 +61,6 @@ def _money(amount: Decimal, currency: str) -> Money:
     return Money(amount=money_text(amount, currency), currency=currency)
 
 
-def _id(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def _opt(value: uuid.UUID | None) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
-
-
-def _parse_id(value: strawberry.ID | str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise refuse(field, "not a valid id", "INVALID") from None
-
-
 def _uuid_or_none(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value is not None else None
@@ -95,11 +83,6 @@ def _caller_org(info: Info) -> uuid.UUID | None:
 def _actor(info: Info) -> uuid.UUID | None:
     principal = info.context.principal
     return _uuid_or_none(principal.user_id) if principal else None
-
-
-def _pages(info: Info, first: int | None, after: str | None) -> PageArgs:
-    s = info.context.settings
-    return PageArgs.parse(first, after, default=s.page_size_default, maximum=s.page_size_max)
 
 
 # --------------------------------------------------------------------------- enums
@@ -558,7 +541,7 @@ class Query:
         status: InvoiceStatus | None = None,
         order_id: strawberry.ID | None = None,
     ) -> Connection[Invoice]:
-        args = _pages(info, first, after)
+        args = PageArgs.of_request(info, first, after)
         async with info.context.session() as session:
             scope = await queries.buyer_scope(session, _caller_org(info))
             query = queries.invoice_query(status.value if status else None, scope, _uuid_or_none(order_id))
@@ -583,7 +566,7 @@ class Query:
         after: str | None = None,
         order_id: strawberry.ID | None = None,
     ) -> Connection[Payment]:
-        args = _pages(info, first, after)
+        args = PageArgs.of_request(info, first, after)
         async with info.context.session() as session:
             scope = await queries.buyer_scope(session, _caller_org(info))
             query = queries.payment_query(_uuid_or_none(order_id), scope)
@@ -604,7 +587,7 @@ class Query:
         after: str | None = None,
         order_id: strawberry.ID | None = None,
     ) -> Connection[JournalEntry]:
-        args = _pages(info, first, after)
+        args = PageArgs.of_request(info, first, after)
         async with info.context.session() as session:
             if await queries.buyer_scope(session, _caller_org(info)) is not None:
                 raise ForbiddenError("the journal is for the platform's finance staff")

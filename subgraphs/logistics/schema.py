@@ -32,6 +32,8 @@ from shared.graphql import (
     user_error_at,
     user_errors,
 )
+from shared.graphql.ids import graphql_id as _id
+from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.idempotency import run_once
 from subgraphs.logistics import loaders, models, routing, service
 from subgraphs.logistics.errors import LogisticsError
@@ -56,19 +58,6 @@ def _uuid_or_none(value: strawberry.ID | str | None) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _id(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
-
-
-def _page(info: Info, first: int | None, after: str | None) -> PageArgs:
-    s = info.context.settings
-    return PageArgs.parse(first, after, default=s.page_size_default, maximum=s.page_size_max)
 
 
 @strawberry.enum(description="Where a parcel is (see shipment_states.py for the moves).")
@@ -509,7 +498,7 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Carrier]:
         info.context.require_scope(READ)
-        page = _page(info, first, after)
+        page = PageArgs.of_request(info, first, after)
         async with info.context.session() as session:
             rows, total = await service.page_carriers(session, limit=page.limit, after=page.after)
         return Connection.build(
@@ -528,7 +517,7 @@ class Query:
         location_id: strawberry.ID | None = None,
     ) -> Connection[PickWave]:
         info.context.require_scope(READ)
-        page = _page(info, first, after)
+        page = PageArgs.of_request(info, first, after)
         async with info.context.session() as session:
             rows, total = await service.page_waves(
                 session, limit=page.limit, after=page.after, location_id=_uuid_or_none(location_id)
@@ -588,7 +577,7 @@ async def _shipment_page(
     status: ShipmentStatus | None = None,
     exceptions_only: bool = False,
 ) -> Connection[Shipment]:
-    page = _page(info, first, after)
+    page = PageArgs.of_request(info, first, after)
     async with info.context.session() as session:
         try:
             rows, total = await service.page_shipments(

@@ -34,6 +34,9 @@ from shared.graphql import (
     tenant_id_of,
     user_errors,
 )
+from shared.graphql.ids import graphql_id as _id
+from shared.graphql.ids import optional_graphql_id as _opt_id
+from shared.graphql.ids import parse_input_id as _parse_id
 from shared.idempotency import run_once
 from subgraphs.orders import loaders, models, service
 from subgraphs.orders import states as st
@@ -45,21 +48,6 @@ READ = [["orders:read"]]
 PLACE = [["orders:place"]]
 APPROVE = [["orders:approve"]]
 FINANCE = [["finance:write"]]
-
-
-def _id(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
-
-
-def _parse_id(value: strawberry.ID | str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise UserInputError([FieldError((field,), "not a valid id", "INVALID")]) from None
 
 
 def _uuid_or_none(value: strawberry.ID | str | None) -> uuid.UUID | None:
@@ -609,11 +597,6 @@ class OrderFilter:
         )
 
 
-def _page(info: Info, first: int | None, after: str | None) -> PageArgs:
-    s = info.context.settings
-    return PageArgs.parse(first, after, default=s.page_size_default, maximum=s.page_size_max)
-
-
 @strawberry.type
 class Query:
     @strawberry.federation.field(requires_scopes=READ)
@@ -630,7 +613,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Order]:
-        page = _page(info, first, after)
+        page = PageArgs.of_request(info, first, after)
         viewer = await loaders.viewer(info.context)
         async with info.context.session() as session:
             rows, total = await service.list_orders(
@@ -657,7 +640,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Purchase]:
-        page = _page(info, first, after)
+        page = PageArgs.of_request(info, first, after)
         viewer = await loaders.viewer(info.context)
         async with info.context.session() as session:
             rows, total = await service.list_purchases(
@@ -710,7 +693,7 @@ class Query:
     async def approval_queue(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order]:
-        page = _page(info, first, after)
+        page = PageArgs.of_request(info, first, after)
         viewer = await loaders.viewer(info.context)
         async with info.context.session() as session:
             rows, total = await service.approval_queue(session, viewer, limit=page.limit, after=page.after)

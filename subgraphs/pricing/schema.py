@@ -29,6 +29,8 @@ from shared.graphql import (
     tenant_id_of,
     user_error_at,
 )
+from shared.graphql.ids import graphql_id as _id
+from shared.graphql.ids import optional_graphql_id as _opt_id
 from subgraphs.pricing import loaders, models, service
 from subgraphs.pricing import quotes as q
 from subgraphs.pricing.errors import ErrorCode, PricingError
@@ -61,14 +63,6 @@ def _uuid_or_none(value: strawberry.ID | str | None) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value is not None else None
     except ValueError:
         return None
-
-
-def _id(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
 
 
 # --------------------------------------------------------------------------- value types

@@ -30,6 +30,8 @@ from shared.graphql import (
     tenant_id_of,
     user_errors,
 )
+from shared.graphql.ids import graphql_id as _id
+from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.idempotency import run_once
 from subgraphs.stock import loaders, models, service
 from subgraphs.stock.quantities import status_of
@@ -50,14 +52,6 @@ def _parse_id(value: strawberry.ID | str, field: str) -> uuid.UUID:
     if parsed is None:
         raise UserInputError([FieldError(tuple(field.split(".")), "not a valid id", "INVALID")])
     return parsed
-
-
-def _id(value: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(str(value))
-
-
-def _opt_id(value: uuid.UUID | None) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
 
 
 def _may_read_levels(info: Info, organization_id: uuid.UUID) -> bool:
