@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from prometheus_client import Counter
 from starlette.requests import Request
@@ -26,20 +26,35 @@ from gateway.config import GatewayConfig
 
 if TYPE_CHECKING:
     from gateway.engine import Gateway
-    from gateway.http.app import GraphQLEndpoint
+    from gateway.safety.layer import SafetyLayer
+
+
+class GraphQLEndpoint(Protocol):
+    """What the reloader needs of an endpoint (`gateway.http.app.GraphQLEndpoint` is one): it
+    serves, counts its requests in flight, and owns the gateway and safety layer it closes."""
+
+    active: int
+    gateway: Gateway
+    safety: SafetyLayer
+
+    async def handle(self, request: Request) -> Response: ...
+
 
 log = logging.getLogger("gateway.reload")
 RELOADS = Counter("gateway_supergraph_reloads_total", "Supergraph reloads, by result.", ["result"])
 _DRAIN_POLL = 0.05
 
 
-class SupergraphReloader:
+E = TypeVar("E", bound=GraphQLEndpoint)
+
+
+class SupergraphReloader(Generic[E]):
     def __init__(
         self,
-        endpoint: GraphQLEndpoint,
+        endpoint: E,
         config: GatewayConfig,
-        build: Callable[[str], GraphQLEndpoint],
-        on_swap: Callable[[GraphQLEndpoint], None],
+        build: Callable[[str], E],
+        on_swap: Callable[[E], None],
     ) -> None:
         self.current = endpoint
         self.config = config
@@ -101,7 +116,7 @@ class SupergraphReloader:
                 last = now
                 await self.reload_file(path)
 
-    async def _drain(self, endpoint: GraphQLEndpoint) -> None:
+    async def _drain(self, endpoint: E) -> None:
         """Close ``endpoint`` once its requests are done (at most the shutdown timeout)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.shutdown_timeout
