@@ -6,10 +6,13 @@ each side reads of the other (orders.placed totals, lines, buyer, seller; financ
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from shared.events import EventEnvelope
 from subgraphs.finance import credit
 from subgraphs.finance.models import OrderRow
+from subgraphs.orders import service as orders_service
+from subgraphs.orders.states import OrderState
 from subgraphs.orgs import seed as orgs_seed
 from subgraphs.stock import seed as stock_seed
 from tests.integration.conftest import TENANT, Saga, chicago_skus, eventually
@@ -93,3 +96,52 @@ async def test_with_the_stand_in_on_finance_events_change_nothing(saga: Saga) ->
 
     await eventually(seen, what="orders processed the decline")
     assert (await saga.order(order.id)).state == "confirmed"
+
+
+async def _exposure(saga: Saga) -> Decimal:
+    async with saga.db.tenant_session(TENANT) as session:
+        return await credit.exposure(session, orgs_seed.BUYER_ID, "USD")
+
+
+async def test_cancelling_a_confirmed_order_releases_exposure_stock_and_parcels(saga: Saga) -> None:
+    await saga.settings(finance_decides=True)
+    (sku,) = chicago_skus(1, skip=3)
+    stock_before = await saga.level(sku, stock_seed.CHICAGO_ID)
+    exposure_before = await _exposure(saga)
+    order = await saga.place(orgs_seed.BUYER_ID, [(sku, 4, "10.00")])
+    await saga.state_is(order.id, "confirmed")
+
+    async def invoiced() -> bool:
+        rows = await saga.rows("SELECT status FROM finance.invoices WHERE order_id = :o", o=order.id)
+        return [r.status for r in rows] == ["ISSUED"]
+
+    await eventually(invoiced, what="invoice issued")
+    assert await _exposure(saga) == exposure_before + Decimal("40.00")
+    routed = await eventually(
+        lambda: saga.rows("SELECT id FROM logistics.shipments WHERE order_id = :o", o=order.id),
+        what="logistics created the parcel",
+    )
+    assert len(routed) == 1
+
+    async with saga.db.tenant_session(TENANT) as session:
+        locked = await orders_service.order_for_update(session, order.id)
+        assert locked is not None
+        await orders_service.transition(session, locked, OrderState.CANCELLED, actor="buyer", reason="buyer")
+
+    async def closed() -> bool:
+        rows = await saga.rows("SELECT status FROM finance.invoices WHERE order_id = :o", o=order.id)
+        return [r.status for r in rows] == ["VOID"]
+
+    await eventually(closed, what="finance voided the invoice")
+    assert await _exposure(saga) == exposure_before
+
+    async def released() -> bool:
+        return await saga.level(sku, stock_seed.CHICAGO_ID) == stock_before
+
+    await eventually(released, what="stock released the committed units")
+
+    async def parcel_cancelled() -> bool:
+        rows = await saga.rows("SELECT status FROM logistics.shipments WHERE order_id = :o", o=order.id)
+        return [r.status for r in rows] == ["CANCELLED"]
+
+    await eventually(parcel_cancelled, what="logistics cancelled the parcel")
