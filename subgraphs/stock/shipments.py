@@ -36,6 +36,13 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _int(value: Any) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Held:
     id: uuid.UUID
@@ -80,8 +87,9 @@ async def consume_shipment(session: AsyncSession, tenant_id: uuid.UUID, data: di
     remaining = {h.id: h.quantity for h in held}
     taken: dict[uuid.UUID, int] = {}  # reservation line -> units shipped from it
     for line in data.get("lines") or []:
-        want = int(line.get("quantity") or 0) if isinstance(line, dict) else 0
-        sku = _uuid(line.get("sku_id")) if isinstance(line, dict) else None
+        if not isinstance(line, dict):
+            continue
+        want, sku = _int(line.get("quantity")), _uuid(line.get("sku_id"))
         # The order line's own allocation first, then any of the same SKU at this location.
         candidates = sorted(
             (h for h in held if h.sku_id == sku),
