@@ -26,16 +26,22 @@ from shared.ids import stable_id
 from subgraphs.logistics import routing
 from subgraphs.logistics.models import Carrier, JobTenant, TenantSettings, Warehouse
 from subgraphs.orgs import seed as orgs_seed
-from subgraphs.stock import seed as stock_seed
 
 TENANT_ID = orgs_seed.DEMO_TENANT_ID
 OTHER_TENANT_ID = orgs_seed.OTHER_TENANT_ID
-# Stock's location ids (a seed may read another seed's constants).
-MAIN_LOCATION_ID = stock_seed.CHICAGO_ID
-SOUTH_LOCATION_ID = stock_seed.DALLAS_ID
-PITTSBURGH_LOCATION_ID = stock_seed.PITTSBURGH_ID
-HUB_LOCATION_ID = stock_seed.HUB_ID
-GLOBEX_LOCATION_ID = stock_seed.GLOBEX_ID
+
+
+def _stock_location(code: str) -> uuid.UUID:
+    """The id the stock seed gives its location `code` (`subgraphs.stock.seed.location_id`; the
+    import contracts keep logistics from importing stock, tests/integration checks they match)."""
+    return stable_id("stock_location", code.lower())
+
+
+MAIN_LOCATION_ID = _stock_location("bolt-chi")
+SOUTH_LOCATION_ID = _stock_location("bolt-dal")
+PITTSBURGH_LOCATION_ID = _stock_location("forge-pit")
+HUB_LOCATION_ID = _stock_location("acme-hub")
+GLOBEX_LOCATION_ID = _stock_location("globex-gary")
 STANDARD_CARRIER_ID = stable_id("carrier", "acme-mro", "sbx-standard")
 EXPRESS_CARRIER_ID = stable_id("carrier", "acme-mro", "sbx-express")
 GLOBEX_CARRIER_ID = stable_id("carrier", "globex", "sbx-standard")

@@ -22,7 +22,7 @@ from subgraphs.logistics import webhooks
 from subgraphs.logistics.models import Carrier, Shipment
 from subgraphs.orgs import seed as orgs_seed
 from subgraphs.stock import seed as stock_seed
-from tests.integration.conftest import TENANT, Saga, eventually, split_sku
+from tests.integration.conftest import TENANT, Saga, chicago_skus, eventually, split_sku
 
 
 async def _shipments(saga: Saga, order_id: uuid.UUID) -> list[Shipment]:
@@ -173,3 +173,57 @@ async def test_two_parcels_ship_and_deliver_and_everyone_follows(saga: Saga) -> 
 async def _lists(rows: Any, count: int) -> Any:
     found = await rows
     return found if len(found) >= count else None
+
+
+def _logistics_event(event: str, order_id: uuid.UUID, **flags: bool) -> EventEnvelope:
+    shipment = uuid.uuid4()
+    return EventEnvelope.new(
+        "logistics",
+        event,
+        tenant_id=TENANT,
+        subject_id=shipment,
+        data={
+            "shipment_id": str(shipment),
+            "order_id": str(order_id),
+            "location_id": str(stock_seed.CHICAGO_ID),
+            "carrier": "SBX-STANDARD",
+            "tracking_number": None,
+            "lines": [],
+            "status": "DELIVERED" if event == "shipment_delivered" else "DISPATCHED",
+            "reason": None,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            **flags,
+        },
+    )
+
+
+async def test_the_order_only_moves_forward_whatever_the_order_of_logistics_events(saga: Saga) -> None:
+    await saga.settings(finance_decides=False)
+    (sku,) = chicago_skus(1, skip=4)
+    order = await saga.place(orgs_seed.BUYER_ID, [(sku, 1, "2.00")])
+    await saga.state_is(order.id, "confirmed")
+    # A delivery seen before any shipped event: the order walks through shipped to delivered.
+    await saga.publish(
+        _logistics_event("shipment_delivered", order.id, all_lines_shipped=True, all_shipments_delivered=True)
+    )
+    await saga.state_is(order.id, "delivered")
+    late = _logistics_event(
+        "shipment_shipped", order.id, all_lines_shipped=False, all_shipments_delivered=False
+    )
+    await saga.publish(late)
+
+    async def seen() -> bool:
+        sql = "SELECT 1 FROM orders.processed_events WHERE consumer = 'orders-logistics' AND event_id = :e"
+        return bool(await saga.rows(sql, e=late.id))
+
+    await eventually(seen, what="orders processed the late event")
+    steps = await saga.rows(
+        "SELECT from_state, to_state, actor FROM orders.order_transitions WHERE order_id = :o", o=order.id
+    )
+    fulfilment = {
+        (s.from_state, s.to_state, s.actor)
+        for s in steps
+        if s.to_state not in ("placed", "reserved", "confirmed")
+    }
+    assert fulfilment == {("confirmed", "shipped", "logistics"), ("shipped", "delivered", "logistics")}
+    assert (await saga.order(order.id)).state == "delivered"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from nats.js.api import DeliverPolicy
+
 from shared.events import EventEnvelope
 from subgraphs.finance import credit
 from subgraphs.finance.models import OrderRow
@@ -27,7 +29,22 @@ async def test_credit_terms_authorize_and_the_order_is_confirmed(saga: Saga) -> 
     await saga.settings(finance_decides=True)
     (sku,) = chicago_skus(1)
     before = await saga.level(sku, stock_seed.CHICAGO_ID)
-    order = await saga.place(orgs_seed.BUYER_ID, [(sku, 2, "12.50")])  # Northwind: NET 30, USD line
+    sub = await saga.js.subscribe(
+        f"orders.{TENANT}.placed", ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+    )
+    try:
+        order = await saga.place(orgs_seed.BUYER_ID, [(sku, 2, "12.50")])  # Northwind: NET 30, USD line
+        while (placed := EventEnvelope.from_bytes((await sub.next_msg(timeout=20)).data)).subject_id != str(
+            order.id
+        ):
+            pass
+    finally:
+        await sub.unsubscribe()
+    # The contract's line fields, plus the prices (additions for finance's invoices).
+    [line] = placed.data["lines"]
+    assert (line["sku_id"], line["quantity"]) == (str(sku), 2) and uuid.UUID(line["line_id"])
+    assert (Decimal(line["unit_price"]), Decimal(line["line_total"])) == (Decimal("12.50"), Decimal("25.00"))
+    assert Decimal(placed.data["total"]) == Decimal("25.00") and placed.data["currency"] == "USD"
     confirmed = await saga.state_is(order.id, "confirmed")
     assert confirmed.payment_method == "credit" and confirmed.payment_approved_by is None
 
