@@ -1,10 +1,11 @@
 """Demo data of finance (idempotent: fixed keys, `ON CONFLICT DO NOTHING`):
 
 - `finance.org_units`: the orgs seed's organization tree (the orgs events would bring the same);
-- Northwind (BUYER_ID) buys on NET 30 with a 50,000.00 EUR credit line, its plants inherit both;
+- Northwind (BUYER_ID) buys on NET 30 with 50,000.00 credit lines in EUR and in USD (the demo
+  catalog's prices are USD), its plants inherit both;
   it buys through the Corner Hardware shop (level-1 distributor);
 - Harbor Shipyards (BUYER2_ID) is PREPAID; Summit Mining (BUYER3_ID) buys ON_FULFILMENT with
-  a 5,000.00 EUR line;
+  5,000.00 lines in EUR and USD;
 - the S2B2C design's sharing rule (5 / 60 / 20 / 15) and a settlement delay of 7 days.
 """
 
@@ -91,6 +92,19 @@ async def seed(db: Database) -> None:
                     "tenant_id": tenant,
                     "organization_id": orgs_seed.BUYER3_ID,
                     "currency": "EUR",
+                    "credit_limit": Decimal("5000.00"),
+                },
+                # USD: the currency of the demo prices (lines are not converted between currencies).
+                {
+                    "tenant_id": tenant,
+                    "organization_id": orgs_seed.BUYER_ID,
+                    "currency": "USD",
+                    "credit_limit": Decimal("50000.00"),
+                },
+                {
+                    "tenant_id": tenant,
+                    "organization_id": orgs_seed.BUYER3_ID,
+                    "currency": "USD",
                     "credit_limit": Decimal("5000.00"),
                 },
             ],

@@ -1,9 +1,12 @@
 """Demo data of the logistics subgraph.
 
-- Acme MRO (demo tenant): two warehouses of Bolt Industrial (stock locations `main` in DE and
-  `south` in AT, ids `stable_id("location", "acme-mro", <key>)`), two sandbox carriers (a cheap
-  standard one and a better, dearer express one) and the default routing rules.
-- Globex (the second tenant): one warehouse and one sandbox carrier, to make isolation visible.
+- Acme MRO (demo tenant): the stock seed's shipping locations, with the same ids (so stock's
+  allocations route with costs): Bolt Industrial's Chicago (`MAIN_LOCATION_ID`) and Dallas
+  (`SOUTH_LOCATION_ID`) warehouses, Forge Welding's Pittsburgh warehouse and the platform's
+  Memphis hub; two sandbox carriers (a cheap standard one and a better, dearer express one) and
+  the default routing rules.
+- Globex (the second tenant): its stock warehouse (Gary) and one sandbox carrier, to make
+  isolation visible.
 
 Orders and shipments are not seeded: they come from the order saga's events. Webhook secrets are
 fixed demo values (`demo-webhook-secret-<code>`), never to be used outside the dev stack.
@@ -26,9 +29,19 @@ from subgraphs.orgs import seed as orgs_seed
 
 TENANT_ID = orgs_seed.DEMO_TENANT_ID
 OTHER_TENANT_ID = orgs_seed.OTHER_TENANT_ID
-MAIN_LOCATION_ID = stable_id("location", "acme-mro", "main")
-SOUTH_LOCATION_ID = stable_id("location", "acme-mro", "south")
-GLOBEX_LOCATION_ID = stable_id("location", "globex", "main")
+
+
+def _stock_location(code: str) -> uuid.UUID:
+    """The id the stock seed gives its location `code` (`subgraphs.stock.seed.location_id`; the
+    import contracts keep logistics from importing stock, tests/integration checks they match)."""
+    return stable_id("stock_location", code.lower())
+
+
+MAIN_LOCATION_ID = _stock_location("bolt-chi")
+SOUTH_LOCATION_ID = _stock_location("bolt-dal")
+PITTSBURGH_LOCATION_ID = _stock_location("forge-pit")
+HUB_LOCATION_ID = _stock_location("acme-hub")
+GLOBEX_LOCATION_ID = _stock_location("globex-gary")
 STANDARD_CARRIER_ID = stable_id("carrier", "acme-mro", "sbx-standard")
 EXPRESS_CARRIER_ID = stable_id("carrier", "acme-mro", "sbx-express")
 GLOBEX_CARRIER_ID = stable_id("carrier", "globex", "sbx-standard")
@@ -86,8 +99,10 @@ async def seed(db: Database) -> None:
             insert(Warehouse)
             .values(
                 [
-                    _warehouse(TENANT_ID, MAIN_LOCATION_ID, "Bolt Industrial - Hamburg DC", "DE", "4.5000"),
-                    _warehouse(TENANT_ID, SOUTH_LOCATION_ID, "Bolt Industrial - Linz", "AT", "6.0000"),
+                    _warehouse(TENANT_ID, MAIN_LOCATION_ID, "Bolt Industrial - Chicago", "US", "4.5000"),
+                    _warehouse(TENANT_ID, SOUTH_LOCATION_ID, "Bolt Industrial - Dallas", "US", "6.0000"),
+                    _warehouse(TENANT_ID, PITTSBURGH_LOCATION_ID, "Forge Welding - Pittsburgh", "US", "5"),
+                    _warehouse(TENANT_ID, HUB_LOCATION_ID, "Acme MRO fulfilment hub", "US", "3.5000"),
                 ]
             )
             .on_conflict_do_nothing()
@@ -112,7 +127,7 @@ async def seed(db: Database) -> None:
         )
         await session.execute(
             insert(Warehouse)
-            .values([_warehouse(OTHER_TENANT_ID, GLOBEX_LOCATION_ID, "Globex Steel yard", "US", "3.0000")])
+            .values([_warehouse(OTHER_TENANT_ID, GLOBEX_LOCATION_ID, "Globex Steel - Gary", "US", "3.0000")])
             .on_conflict_do_nothing()
         )
         await session.execute(

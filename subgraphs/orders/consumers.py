@@ -6,6 +6,15 @@
   `stock.*.commit_failed`, `stock.*.released` -> service.on_stock_*. Every handler is a no-op for
   an order that has already left the state the step is meant for, so replays change nothing.
 - `pricing.*.quote_accepted` -> an order at the quoted prices (one purchase per quote).
+- The finance seam: `finance.*.payment_authorized` -> `service.approve_payment` (method = finance's
+  method), `finance.*.payment_declined` -> cancelled (PAYMENT_DECLINED; stock then releases). A
+  tenant hands the payment decision to finance by turning `approve_payment_on_placement` off
+  (`orderSettingsUpdate`); while it is on, the stand-in decides and finance's events are ignored,
+  so the two never both decide one order.
+- The logistics seam: `logistics.*.*` (one durable consumer, so a parcel's `shipment_shipped` is
+  applied before its `shipment_delivered`) -> `partially_shipped` / `shipped` (by
+  `all_lines_shipped`) and `delivered` (by `all_shipments_delivered`). The order only moves
+  forward: a late or replayed event for an order already past that state changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from shared.gateway_context import HEADER, Principal, sign_context
 from shared.rpc import RpcError, rpc_call
 from shared.settings import Settings, get_settings
 from subgraphs.orders import checkout, service
-from subgraphs.orders.models import SCHEMA
+from subgraphs.orders import states as st
+from subgraphs.orders.models import SCHEMA, Order
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +114,80 @@ class StockReleased(_StockConsumer):
         await service.on_stock_released(session, event.data)
 
 
+FINANCE = "finance"
+LOGISTICS = "logistics"
+PAYMENT_DECLINED = "PAYMENT_DECLINED"
+
+
+async def _order_of(session: AsyncSession, data: dict[str, Any]) -> Order | None:
+    order_id = _uuid(data.get("order_id"))
+    return await service.order_for_update(session, order_id) if order_id else None
+
+
+async def _finance_decides(session: AsyncSession, order: Order) -> bool:
+    settings = await service.get_settings(session, order.tenant_id)
+    return not settings.approve_payment_on_placement
+
+
+class FinanceEvents(IdempotentConsumer):
+    """Finance's payment decision (docs/saga.md, "The finance seam")."""
+
+    name = "orders-finance"
+    schema = SCHEMA
+    domain = "finance"
+    filter_subject = "finance.*.*"
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        if event.event not in ("payment_authorized", "payment_declined"):
+            return
+        order = await _order_of(session, event.data)
+        if order is None or not await _finance_decides(session, order):
+            return
+        if event.event == "payment_authorized":
+            method = str(event.data.get("method") or "credit")[:32]
+            await service.approve_payment(session, order, approved_by=None, method=method)
+        elif st.OrderState(order.state) in (st.OrderState.PLACED, st.OrderState.RESERVED):
+            await service.transition(
+                session, order, st.OrderState.CANCELLED, actor=FINANCE, reason=PAYMENT_DECLINED
+            )
+
+
+async def _forward(session: AsyncSession, order: Order, targets: list[st.OrderState], reason: str) -> None:
+    """Walk the order forward through `targets`, skipping steps it is already past."""
+    for target in targets:
+        if order.state != target.value and st.allowed(order.state, target):
+            await service.transition(session, order, target, actor=LOGISTICS, reason=reason)
+
+
+class LogisticsEvents(IdempotentConsumer):
+    """The order follows its shipments (docs/saga.md, "The logistics seam")."""
+
+    name = "orders-logistics"
+    schema = SCHEMA
+    domain = "logistics"
+    filter_subject = "logistics.*.*"
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        if event.event not in ("shipment_shipped", "shipment_delivered"):
+            return
+        data = event.data
+        order = await _order_of(session, data)
+        if order is None:
+            return
+        shipment = str(data.get("shipment_id") or event.subject_id)
+        all_shipped = bool(data.get("all_lines_shipped"))
+        if event.event == "shipment_shipped":
+            target = st.OrderState.SHIPPED if all_shipped else st.OrderState.PARTIALLY_SHIPPED
+            await _forward(session, order, [target], f"shipment {shipment} shipped")
+        elif data.get("all_shipments_delivered") and all_shipped:
+            await _forward(
+                session,
+                order,
+                [st.OrderState.SHIPPED, st.OrderState.DELIVERED],
+                f"shipment {shipment} delivered",
+            )
+
+
 class QuoteAccepted(IdempotentConsumer):
     """An accepted quote becomes an order at the quoted prices. SKU facts (seller, code, name,
     category) are asked of catalog as the quote's buyer; if catalog does not answer the order is
@@ -173,5 +257,7 @@ def consumer_factories(
         StockCommitted,
         StockCommitFailed,
         StockReleased,
+        FinanceEvents,
+        LogisticsEvents,
         quote,
     ]

@@ -4,8 +4,9 @@ Published (stream `ORDERS`, subjects `orders.<tenant>.<event>`, `subject_id` = o
 to `orders.outbox` in the transaction of the change:
 
 - `orders.placed`: {order_id, purchase_id, number, buyer_organization_id, seller_organization_id,
-  placed_by, currency, total, delivery | null, lines: [{line_id, sku_id, quantity}],
-  reserve_for_seconds | null}
+  placed_by, currency, total, delivery | null, lines: [{line_id, sku_id, quantity, unit_price,
+  line_total}], reserve_for_seconds | null} (`unit_price`, `line_total`: decimal strings, additions
+  to the contract for finance's invoices)
 - `orders.payment_approved`: {order_id, reservation_id, approved_by | null, method}
 - `orders.<to-state>` for every other transition (pending_approval, reserved, confirmed,
   cancelled, rejected, expired, reservation_failed, shipped, ...): {order_id, from, to, reason,
@@ -14,7 +15,8 @@ to `orders.outbox` in the transaction of the change:
 
 Consumed: `orgs.*.organization_*` (org tree projection), `stock.*.reserved`,
 `stock.*.reservation_failed`, `stock.*.committed`, `stock.*.commit_failed`, `stock.*.released`,
-`pricing.*.quote_accepted` (see consumers.py).
+`pricing.*.quote_accepted`, `finance.*.payment_authorized` / `payment_declined`,
+`logistics.*.shipment_shipped` / `shipment_delivered` (see consumers.py).
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ def placed(order: Order, lines: list[OrderLine], reserve_for_seconds: int | None
             "total": format(order.total, "f"),
             "delivery": {k: order.delivery.get(k) for k in DELIVERY_KEYS} if order.delivery else None,
             "lines": [
-                {"line_id": str(line.id), "sku_id": str(line.sku_id), "quantity": line.quantity}
+                {
+                    "line_id": str(line.id),
+                    "sku_id": str(line.sku_id),
+                    "quantity": line.quantity,
+                    "unit_price": format(line.unit_price, "f"),
+                    "line_total": format(line.line_total, "f"),
+                }
                 for line in sorted(lines, key=lambda li: li.position)
             ],
             "reserve_for_seconds": reserve_for_seconds,

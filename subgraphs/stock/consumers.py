@@ -5,6 +5,8 @@
 - `orders.*.cancelled`        -> release an active or committed reservation (reason cancelled)
 - `orders.*.expired`          -> release if still active (reason expired)
 - `orders.*.rejected`         -> release if still active (reason compensation)
+- `logistics.*.shipment_shipped` -> the shipped units leave: on_hand and committed drop at the
+  shipment's location, `shipment` movements, once per shipment (shipments.py)
 
 Each is a durable `IdempotentConsumer` (processed-event ids in `stock.processed_events`), and each
 handler is also idempotent on the domain state (one reservation per order), so the same event
@@ -33,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import EventEnvelope, IdempotentConsumer
 from shared.events.streams import ensure_stream
-from subgraphs.stock import reservations
+from subgraphs.stock import reservations, shipments
 from subgraphs.stock.models import SCHEMA
 
 log = logging.getLogger(__name__)
@@ -195,10 +197,21 @@ class ReleaseOnOrderRejected(_ReleaseOn):
     reason = "compensation"
 
 
+class ConsumeOnShipmentShipped(IdempotentConsumer):
+    name = "stock-shipment-shipped"
+    schema = SCHEMA
+    domain = "logistics"
+    filter_subject = "logistics.*.shipment_shipped"
+
+    async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        await shipments.consume_shipment(session, event.tenant_id, event.data)
+
+
 CONSUMERS = (
     ReserveOnOrderPlaced,
     CommitOnPaymentApproved,
     ReleaseOnOrderCancelled,
     ReleaseOnOrderExpired,
     ReleaseOnOrderRejected,
+    ConsumeOnShipmentShipped,
 )

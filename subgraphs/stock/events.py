@@ -15,7 +15,7 @@ Published (payloads of docs/saga.md; docs/stock.md for adjusted/low):
 - `stock.low` (subject = level): level_id, sku_id, location_id, available, low_threshold
 
 Consumed (consumers.py): `orders.*.placed`, `orders.*.payment_approved`, `orders.*.cancelled`,
-`orders.*.expired`, `orders.*.rejected`.
+`orders.*.expired`, `orders.*.rejected`, `logistics.*.shipment_shipped`.
 """
 
 from __future__ import annotations

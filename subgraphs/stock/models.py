@@ -39,7 +39,7 @@ SCHEMA = "stock"
 
 LOCATION_KINDS = ("warehouse", "platform", "shop")
 RESERVATION_STATUSES = ("active", "committed", "released", "failed")
-MOVEMENT_KINDS = ("receipt", "count", "damage", "transfer_in", "transfer_out")
+MOVEMENT_KINDS = ("receipt", "count", "damage", "transfer_in", "transfer_out", "shipment")
 
 
 class Base(SharedBase):
@@ -129,13 +129,16 @@ class Movement(TenantMixin, TimestampMixin, Base):
 
     __tablename__ = "movements"
     __table_args__ = (
-        CheckConstraint("kind IN ('receipt', 'count', 'damage', 'transfer_in', 'transfer_out')", name="kind"),
+        CheckConstraint(
+            "kind IN ('receipt', 'count', 'damage', 'transfer_in', 'transfer_out', 'shipment')", name="kind"
+        ),
         ForeignKeyConstraint(
             ["tenant_id", "level_id"],
             ["stock.levels.tenant_id", "stock.levels.id"],
             name="fk_movements_level",
         ),
         Index("ix_movements_level", "tenant_id", "level_id", "seq"),
+        Index("ix_movements_reference", "reference"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
