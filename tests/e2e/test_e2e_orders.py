@@ -43,8 +43,8 @@ def _ok(reply: Any, *path: str) -> Any:
     return value
 
 
-async def _wait_state(e2e: Stack, token: str, order_id: str, wanted: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
+async def _wait_state(e2e: Stack, token: str, order_id: str, wanted: str) -> Any:
+    deadline = time.monotonic() + 60
     while True:
         order = _ok(await e2e.query(ORDER, {"id": order_id}, token=token), "order")
         if order["state"] == wanted or time.monotonic() > deadline:
@@ -75,16 +75,12 @@ async def test_search_cart_place_approve_confirm_and_nobody_else_sees_it(e2e: St
     assert Decimal(preview["total"]["amount"]) > 5000, preview
 
     key = f"e2e-{uuid.uuid4()}"
-    placed = _ok(
-        await e2e.query(PLACE, {"cart": cart["cart"]["id"], "key": key}, token=buyer), "placeOrder"
-    )
+    placed = _ok(await e2e.query(PLACE, {"cart": cart["cart"]["id"], "key": key}, token=buyer), "placeOrder")
     assert placed["userErrors"] == [] and placed["replayed"] is False, placed
     (order,) = placed["orders"]
     assert order["state"] == "PENDING_APPROVAL" and order["currentApprovalRole"] == "approver"
     assert Decimal(order["total"]["amount"]) == Decimal(preview["total"]["amount"])
-    again = _ok(
-        await e2e.query(PLACE, {"cart": cart["cart"]["id"], "key": key}, token=buyer), "placeOrder"
-    )
+    again = _ok(await e2e.query(PLACE, {"cart": cart["cart"]["id"], "key": key}, token=buyer), "placeOrder")
     assert again["replayed"] is True and [o["id"] for o in again["orders"]] == [order["id"]]
 
     # Approval: the buyer has no approving scope at all; the buyer admin has the scope but not the
