@@ -82,9 +82,9 @@ async def orders_of(stack: ProcessStack, sku: uuid.UUID) -> list[Any]:
         )
 
 
-async def wait_final(stack: ProcessStack, sku: uuid.UUID, expected: int, timeout: float = 120) -> list[Any]:
+async def wait_final(stack: ProcessStack, sku: uuid.UUID, expected: int, within: float = 120) -> list[Any]:
     """Poll until `expected` orders of `sku` exist and all are in a final state (or time runs out)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         rows = await orders_of(stack, sku)
         if (len(rows) >= expected and all(r["state"] in FINAL for r in rows)) or time.monotonic() > deadline:

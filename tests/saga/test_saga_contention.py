@@ -65,8 +65,9 @@ async def test_place_with_lines_is_idempotent_and_checked(procs: ProcessStack) -
     zero = (await helpers.place(procs, token, sku, 0))["data"]["placeOrder"]
     assert [e["code"] for e in zero["userErrors"]] == ["INVALID_QUANTITY"]
     both = await procs.query(
-        """mutation($sku: ID!) { placeOrder(input: {idempotencyKey: "x", cartId: "00000000-0000-0000-0000-000000000000",
-             lines: [{skuId: $sku, quantity: 1}]}) { userErrors { code } } }""",
+        """mutation($sku: ID!) { placeOrder(input: {idempotencyKey: "x",
+             cartId: "00000000-0000-0000-0000-000000000000", lines: [{skuId: $sku, quantity: 1}]}) {
+             userErrors { code } } }""",
         {"sku": str(sku)},
         token=token,
     )

@@ -90,9 +90,10 @@ async def _snapshot(procs: ProcessStack) -> dict[str, Any]:
         }
 
 
-async def _drained(js: JetStreamContext, streams: list[str], timeout: float = 60) -> None:
+async def _drained(js: JetStreamContext, streams: list[str], within: float = 60) -> None:
     """Wait until every durable consumer of these streams has acked everything."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
+    busy: list[Any] = []
     while time.monotonic() < deadline:
         busy = [
             (stream, info.name, info.num_pending, info.num_ack_pending)

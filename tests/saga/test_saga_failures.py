@@ -25,6 +25,7 @@ async def _placements_with(procs: ProcessStack, disrupt: Callable[[], None]) -> 
     token = await helpers.buyer_token(procs)
     gate = asyncio.Semaphore(16)
     done = 0
+    third = asyncio.Event()
 
     async def one() -> Any:
         nonlocal done
@@ -35,17 +36,18 @@ async def _placements_with(procs: ProcessStack, disrupt: Callable[[], None]) -> 
                 return {"errors": [{"message": repr(exc)}]}
             finally:
                 done += 1
+                if done >= PLACEMENTS // 3:
+                    third.set()
 
     tasks = [asyncio.create_task(one()) for _ in range(PLACEMENTS)]
-    while done < PLACEMENTS // 3:
-        await asyncio.sleep(0.02)
+    await third.wait()
     await asyncio.to_thread(disrupt)
     replies = await asyncio.gather(*tasks)
     accepted = [r for r in replies if not r.get("errors") and not r["data"]["placeOrder"]["userErrors"]]
     assert len(accepted) >= PLACEMENTS // 3, replies[-3:]
     existing = await helpers.orders_of(procs, sku)
     assert len(existing) >= len(accepted)
-    rows = await helpers.wait_final(procs, sku, len(existing), timeout=180)
+    rows = await helpers.wait_final(procs, sku, len(existing), within=180)
     book = await helpers.bookkeeping(procs, sku)
     helpers.assert_consistent(rows, book, on_hand=UNITS)
     assert {r["state"] for r in rows} <= {"confirmed", "reservation_failed"}, rows
