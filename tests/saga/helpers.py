@@ -9,52 +9,21 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from bench.orders import run
+from bench.orders.stack import ProcessStack
 from subgraphs.orgs import seed as orgs
 from subgraphs.stock import seed as stock_seed
-from tests.saga.conftest import ProcessStack
 
 TENANT = orgs.DEMO_TENANT_ID
 FINAL = ("confirmed", "reservation_failed", "expired", "cancelled", "rejected")
 PLACE = """mutation($key: String!, $sku: ID!, $q: Int!) {
   placeOrder(input: {idempotencyKey: $key, lines: [{skuId: $sku, quantity: $q}]}) {
     replayed orders { id state } userErrors { field code message } } }"""
-ADJUST = """mutation($i: StockAdjustInput!) { stockAdjust(input: $i) { userErrors { code message } } }"""
-
-_used: set[uuid.UUID] = set()
 
 
 async def fresh_sku(stack: ProcessStack, available: int) -> uuid.UUID:
-    """A demo SKU of Bolt Industrial held only in Chicago, untouched so far, counted to `available`
-    (a COUNT adjustment through the gateway, so the movement log stays the record)."""
-    async with stack.db() as conn:
-        rows = await conn.fetch(
-            """SELECT l.sku_id FROM stock.levels l
-               WHERE l.tenant_id = $1 AND l.location_id = $2 AND l.reserved = 0 AND l.committed = 0
-                 AND l.safety_stock = 0
-                 AND (SELECT count(*) FROM stock.levels o WHERE o.tenant_id = $1 AND o.sku_id = l.sku_id) = 1
-                 AND NOT EXISTS (SELECT 1 FROM orders.order_lines ol WHERE ol.sku_id = l.sku_id)
-               ORDER BY l.sku_id""",
-            TENANT,
-            stock_seed.CHICAGO_ID,
-        )
-    sku = next(r["sku_id"] for r in rows if r["sku_id"] not in _used)
-    _used.add(sku)
-    admin = await stack.login("sam@bolt-industrial.example")
-    reply = await stack.query(
-        ADJUST,
-        {
-            "i": {
-                "kind": "COUNT",
-                "skuId": str(sku),
-                "locationId": str(stock_seed.CHICAGO_ID),
-                "quantity": available,
-                "reason": "saga test: counted",
-            }
-        },
-        token=admin,
-    )
-    assert not reply.errors and reply.data["stockAdjust"]["userErrors"] == [], reply.body
-    return sku
+    """A demo SKU held in one place only, counted to `available` (`bench.orders.run.fresh_sku`)."""
+    return await run.fresh_sku(stack, available)
 
 
 async def buyer_token(stack: ProcessStack) -> str:

@@ -19,10 +19,10 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
+from bench.orders.stack import ProcessStack
 from shared.events import EventEnvelope, ensure_stream
 from subgraphs.orgs import seed as orgs
 from tests.saga import helpers
-from tests.saga.conftest import ProcessStack
 
 pytestmark = [pytest.mark.saga, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bench.orders.stack import ProcessStack
 from tests.saga import helpers
-from tests.saga.conftest import ProcessStack
 
 pytestmark = [pytest.mark.saga, pytest.mark.slow]
 
