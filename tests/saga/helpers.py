@@ -33,10 +33,15 @@ async def buyer_token(stack: ProcessStack) -> str:
 async def place(
     stack: ProcessStack, token: str, sku: uuid.UUID, quantity: int = 1, key: str | None = None
 ) -> Any:
-    """One `placeOrder` with `lines` through the gateway; the reply's body."""
-    reply = await stack.query(
-        PLACE, {"key": key or f"saga-{uuid.uuid4()}", "sku": str(sku), "q": quantity}, token=token
-    )
+    """One `placeOrder` with `lines` through the gateway; the reply's body. `DEPENDENCY_UNAVAILABLE`
+    (pricing/catalog slow on a loaded machine) is retried with the same key, as clients are told to."""
+    variables = {"key": key or f"saga-{uuid.uuid4()}", "sku": str(sku), "q": quantity}
+    for _attempt in range(5):
+        reply = await stack.query(PLACE, variables, token=token)
+        codes = {(e.get("extensions") or {}).get("code") for e in reply.errors}
+        if codes != {"DEPENDENCY_UNAVAILABLE"}:
+            break
+        await asyncio.sleep(0.3)
     return reply.body
 
 
