@@ -742,10 +742,22 @@ class CartPayload:
     user_errors: list[UserError]
 
 
+@strawberry.input(description="A SKU and quantity placed without a cart.")
+class PlaceOrderLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
 @strawberry.input
 class PlaceOrderInput:
-    cart_id: strawberry.ID
     idempotency_key: str
+    cart_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The open cart to place; or give `lines` instead."
+    )
+    lines: list[PlaceOrderLineInput] | None = strawberry.field(
+        default=None,
+        description="Buy now / ERP placement without a cart: priced and checked like cart lines.",
+    )
     delivery_address: DeliveryAddressInput | None = None
     po_number: str | None = None
     note: str | None = None
@@ -909,26 +921,53 @@ class Mutation:
         viewer = await loaders.viewer(info.context)
         tenant = info.context.require_tenant()
         delivery = input.delivery_address.as_dict() if input.delivery_address else None
-        request = {
-            "cart_id": str(input.cart_id),
+        request: dict[str, Any] = {
+            "cart_id": str(input.cart_id) if input.cart_id is not None else None,
             "delivery": delivery,
             "po_number": input.po_number,
             "note": input.note,
             "buyer": str(viewer.organization_id),
         }
+        if input.lines is not None:
+            request["lines"] = [[str(li.sku_id), li.quantity] for li in input.lines]
         try:
-            cart_id = _parse_id(input.cart_id, "cartId")
+            if (input.cart_id is None) == (input.lines is None):
+                raise UserInputError(
+                    [FieldError(("cartId",), "give either cartId or lines", "CART_OR_LINES")]
+                )
             if viewer.organization_id is None:
                 raise UserInputError(
                     [FieldError(("cartId",), "no organization to buy for", "NO_ORGANIZATION")]
                 )
             # Price first, outside the transaction (no pooled connection waits on pricing/catalog).
-            async with info.context.session() as session:
-                snapshot = await service.cart_snapshot(session, viewer, cart_id)
-            priced = await price_cart(_call(info), snapshot) if snapshot else None
+            if input.lines is not None:
+                wanted = service.direct_lines(
+                    [
+                        (_parse_id(li.sku_id, f"lines.{i}.skuId"), li.quantity)
+                        for i, li in enumerate(input.lines)
+                    ]
+                )
+                priced: Checkout | None = await price_cart(_call(info), wanted)
+            else:
+                cart_id = _parse_id(input.cart_id or "", "cartId")
+                async with info.context.session() as session:
+                    snapshot = await service.cart_snapshot(session, viewer, cart_id)
+                priced = await price_cart(_call(info), snapshot) if snapshot else None
             async with info.context.session() as session:
 
-                async def produce() -> dict[str, Any]:
+                async def produce_lines() -> dict[str, Any]:
+                    return await service.place_lines(
+                        session,
+                        viewer,
+                        wanted,
+                        _call(info),
+                        delivery=delivery,
+                        po_number=input.po_number,
+                        note=input.note,
+                        priced=priced,
+                    )
+
+                async def produce_cart() -> dict[str, Any]:
                     return await service.place_from_cart(
                         session,
                         viewer,
@@ -947,7 +986,7 @@ class Mutation:
                     key=input.idempotency_key,
                     operation="placeOrder",
                     request=request,
-                    produce=produce,
+                    produce=produce_lines if input.lines is not None else produce_cart,
                 )
         except UserInputError as exc:
             return PlaceOrderPayload(purchase=None, orders=[], replayed=False, user_errors=user_errors(exc))

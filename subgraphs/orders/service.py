@@ -598,6 +598,63 @@ async def place_from_cart(
     return {"purchase_id": str(purchase.id), "order_ids": [str(o.id) for o in orders]}
 
 
+MAX_DIRECT_LINES = 500
+
+
+def direct_lines(lines: Sequence[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int]]:
+    """`placeOrder(lines: ...)` without a cart ("buy now", ERP placement): the same checks a cart's
+    lines get (positive quantities, one line per SKU, at most 500 lines)."""
+    if not lines:
+        raise _err(("lines",), "no lines to place", "EMPTY_CART")
+    if len(lines) > MAX_DIRECT_LINES:
+        raise _err(("lines",), f"at most {MAX_DIRECT_LINES} lines", "TOO_MANY_LINES")
+    merged: dict[uuid.UUID, int] = {}
+    for index, (sku, quantity) in enumerate(lines):
+        if quantity <= 0:
+            raise _err(("lines", str(index), "quantity"), "quantity must be positive", "INVALID_QUANTITY")
+        merged[sku] = merged.get(sku, 0) + quantity
+    return list(merged.items())
+
+
+async def place_lines(
+    session: AsyncSession,
+    viewer: Viewer,
+    wanted: list[tuple[uuid.UUID, int]],
+    call: Call,
+    *,
+    delivery: dict[str, Any] | None,
+    po_number: str | None,
+    note: str | None,
+    priced: Checkout | None = None,
+) -> dict[str, Any]:
+    """Place `wanted` (from `direct_lines`) without a cart, priced and checked exactly as a cart's
+    lines in `place_from_cart`. Returns the JSON the idempotency record stores."""
+    if viewer.organization_id is None:
+        raise _err(("lines",), "no organization to buy for", "NO_ORGANIZATION")
+    if priced is not None and [(li.sku_id, li.quantity) for li in priced.lines] == wanted:
+        checkout = priced
+    else:
+        checkout = await price_cart(call, wanted)
+    errors = checkout.errors + await period_limit_errors(session, viewer.organization_id, wanted, lock=True)
+    if errors:
+        raise UserInputError(errors)
+    purchase, orders = await create_purchase(
+        session,
+        viewer.tenant_id,
+        Placement(
+            buyer_organization_id=viewer.organization_id,
+            placed_by=viewer.user_id,
+            currency=checkout.currency,
+            lines=checkout_lines(checkout),
+            delivery=delivery,
+            po_number=po_number,
+            note=note,
+        ),
+        actor=viewer.actor,
+    )
+    return {"purchase_id": str(purchase.id), "order_ids": [str(o.id) for o in orders]}
+
+
 async def cart_snapshot(
     session: AsyncSession, viewer: Viewer, cart_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, int]] | None:

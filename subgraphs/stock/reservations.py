@@ -681,9 +681,15 @@ async def release(
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
+            .returning(Reservation.id)
         )
-        await session.execute(tombstone)
-        return "tombstone"
+        if await session.scalar(tombstone) is not None:
+            return "tombstone"
+        # A concurrent `orders.placed` (another consumer) inserted the reservation after our read
+        # and committed while the insert waited on it: read it again (a fresh snapshot) and release.
+        res = await _lock_reservation(session, order_id, None)
+        if res is None:
+            return "tombstone"
     if res.status not in ({"active", "committed"} if include_committed else {"active"}):
         return "nothing"
     if res.status == "active" and res.expires_at <= now:
