@@ -39,6 +39,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
@@ -382,6 +383,23 @@ class GraphQLEndpoint:
         return _json(body)
 
 
+_DOCUMENT_CACHE_SIZE = 512  # distinct operation texts per process (the gateway sends few shapes)
+
+
+def _cache_documents(schema: Schema) -> None:
+    """Parse and validate each distinct operation text once per process (Strawberry's bounded LRU
+    extensions): the gateway sends the same few documents over and over, and re-validating them
+    was a quarter of a busy subgraph's CPU."""
+    if getattr(schema, "_document_caches", False):  # the same schema served by several apps (tests)
+        return
+    setattr(schema, "_document_caches", True)  # noqa: B010
+    schema.extensions = (
+        *schema.extensions,
+        lambda: ParserCache(maxsize=_DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=_DOCUMENT_CACHE_SIZE),
+    )
+
+
 def create_subgraph_app(
     schema: Schema,
     *,
@@ -407,6 +425,7 @@ def create_subgraph_app(
     configure_tracing(f"subgraph-{name}")  # OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
     # Instance attribute: replaces Strawberry's log-everything hook for this schema only.
     setattr(schema, "process_errors", log_errors)  # noqa: B010
+    _cache_documents(schema)
     run_events = settings.outbox_relay_enabled if events is None else events
 
     @asynccontextmanager
