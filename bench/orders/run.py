@@ -129,7 +129,8 @@ class Placer:
 
     async def place(self, sku: uuid.UUID) -> str | None:
         """The order id. `DEPENDENCY_UNAVAILABLE` (pricing or catalog did not answer in time, on a
-        loaded machine) is retried with the same idempotency key, as a client is told to; counted."""
+        loaded machine) and `SUBGRAPH_UNAVAILABLE` (the gateway's breaker) are retried with the
+        same idempotency key, as a client is told to; counted."""
         body = {"query": PLACE, "variables": {"key": str(uuid.uuid4()), "sku": str(sku), "q": 1}}
         for _attempt in range(5):
             async with self.stack.http.post(
@@ -137,7 +138,7 @@ class Placer:
             ) as response:
                 reply = orjson.loads(await response.read())
             codes = [(e.get("extensions") or {}).get("code") for e in reply.get("errors") or []]
-            if codes and set(codes) == {"DEPENDENCY_UNAVAILABLE"}:
+            if codes and set(codes) <= {"DEPENDENCY_UNAVAILABLE", "SUBGRAPH_UNAVAILABLE"}:
                 self.retries += 1
                 await asyncio.sleep(0.2)
                 continue

@@ -15,6 +15,7 @@ from subgraphs.orgs import seed as orgs
 from subgraphs.stock import seed as stock_seed
 
 TENANT = orgs.DEMO_TENANT_ID
+RETRYABLE = frozenset({"DEPENDENCY_UNAVAILABLE", "SUBGRAPH_UNAVAILABLE"})
 FINAL = ("confirmed", "reservation_failed", "expired", "cancelled", "rejected")
 PLACE = """mutation($key: String!, $sku: ID!, $q: Int!) {
   placeOrder(input: {idempotencyKey: $key, lines: [{skuId: $sku, quantity: $q}]}) {
@@ -34,12 +35,14 @@ async def place(
     stack: ProcessStack, token: str, sku: uuid.UUID, quantity: int = 1, key: str | None = None
 ) -> Any:
     """One `placeOrder` with `lines` through the gateway; the reply's body. `DEPENDENCY_UNAVAILABLE`
-    (pricing/catalog slow on a loaded machine) is retried with the same key, as clients are told to."""
+    (pricing/catalog slow on a loaded machine) and `SUBGRAPH_UNAVAILABLE` (the gateway's breaker for
+    orders open or half-open, e.g. after a restart) are retried with the same key, as clients are
+    told to: the key makes a retry safe."""
     variables = {"key": key or f"saga-{uuid.uuid4()}", "sku": str(sku), "q": quantity}
-    for _attempt in range(5):
+    for _attempt in range(40):
         reply = await stack.query(PLACE, variables, token=token)
         codes = {(e.get("extensions") or {}).get("code") for e in reply.errors}
-        if codes != {"DEPENDENCY_UNAVAILABLE"}:
+        if not codes or not codes <= RETRYABLE:
             break
         await asyncio.sleep(0.3)
     return reply.body

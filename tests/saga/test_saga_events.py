@@ -26,6 +26,8 @@ from tests.saga import helpers
 
 pytestmark = [pytest.mark.saga, pytest.mark.slow]
 
+TERMS = """mutation($org: ID!, $terms: PaymentTerms) {
+  paymentTermsSet(input: {organizationId: $org, terms: $terms}) { userErrors { code message } } }"""
 SETTINGS = """mutation($pay: Boolean!, $s: Int) {
   orderSettingsUpdate(input: {approvePaymentOnPlacement: $pay, reserveForSeconds: $s}) {
     approvePaymentOnPlacement reserveForSeconds } }"""
@@ -35,6 +37,11 @@ async def test_an_unpaid_reservation_expires_and_its_order_ends_expired(procs: P
     sku = await helpers.fresh_sku(procs, 10)
     admin = await procs.login("admin@acme-mro.example")
     token = await helpers.buyer_token(procs)
+    # With the stand-in off, finance decides the payment: on Northwind's NET 30 credit it would
+    # authorize at once. Prepaid terms leave the reservation unpaid until it expires.
+    buyer = str(orgs.BUYER_ID)
+    reply = await procs.query(TERMS, {"org": buyer, "terms": "PREPAID"}, token=admin)
+    assert not reply.errors and not reply.data["paymentTermsSet"]["userErrors"], reply.body
     reply = await procs.query(SETTINGS, {"pay": False, "s": 3}, token=admin)
     assert not reply.errors, reply.body
     try:
@@ -55,6 +62,7 @@ async def test_an_unpaid_reservation_expires_and_its_order_ends_expired(procs: P
             await asyncio.sleep(0.2)
     finally:
         await procs.query(SETTINGS, {"pay": True, "s": None}, token=admin)
+        await procs.query(TERMS, {"org": buyer, "terms": "NET_30"}, token=admin)
     assert rows[0]["id"] == order_id and rows[0]["state"] == "expired", rows
     assert rows[0]["state_reason"] == "RESERVATION_EXPIRED"
     book = await helpers.bookkeeping(procs, sku)

@@ -157,7 +157,7 @@ async def test_plain_post_still_refuses_subscriptions(env: Env, gw: Served) -> N
 async def test_sse_stream_ends_when_the_token_expires(env: Env, serve_gateway: ServeGateway) -> None:
     async with (
         serve_gateway(jwt_clock_skew=0, subscription_reauth_interval=0.2) as gw,
-        sse(gw, EVENTS, token=env.token(ttl=1.5)) as stream,
+        sse(gw, EVENTS, token=env.token(ttl=3.0)) as stream,
     ):
         event = await stream.next_event()
         assert event["event"] == "next"

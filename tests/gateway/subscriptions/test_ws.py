@@ -302,7 +302,7 @@ async def test_operation_limits_apply_to_subscriptions(env: Env, serve_gateway: 
 
 async def test_expired_token_closes_the_connection_4401(env: Env, serve_gateway: ServeGateway) -> None:
     async with serve_gateway(jwt_clock_skew=0, subscription_reauth_interval=0.2) as gw, gw.ws() as ws:
-        assert (await ws.init({"Authorization": f"Bearer {env.token(ttl=1.5)}"}))["type"] == "connection_ack"
+        assert (await ws.init({"Authorization": f"Bearer {env.token(ttl=3.0)}"}))["type"] == "connection_ack"
         await ws.subscribe("s1", EVENTS)
         await eventually(lambda: env.feed.opened == 1)
         assert (await ws.receive())["closed"] == 4401
