@@ -359,3 +359,9 @@ def _redis_ready(port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def start_redis(data_dir: Path, port: int, *, persistent: bool = False) -> tuple[ManagedProcess, str]:
+    """One Redis server on loopback (its data under ``data_dir/redis``): tests that stop and restart it."""
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return _start_redis(data_dir, port, persistent)

@@ -18,6 +18,9 @@ class GatewayConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
+    # production: introspection, GraphiQL, query-plan explain and "Did you mean" suggestions default to
+    # off (each can still be set explicitly); docs/safety.md "Production mode".
+    env: Literal["development", "production"] = "development"
     supergraph: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=0, le=65535)
@@ -78,6 +81,7 @@ class GatewayConfig(BaseSettings):
     require_authentication: bool = False  # refuse anonymous requests outright
     reject_unauthorized: bool = False  # refuse the whole operation instead of nulling unauthorized fields
     introspection: bool = True  # false in production: __schema/__type refused
+    field_suggestions: bool = True  # "Did you mean ...?" in validation errors; false in production
     context_ttl: float = Field(default=30.0, gt=0, le=300)  # lifetime of the signed x-gateway-context
 
     # Subscriptions (gateway/subscriptions/, docs/subscriptions.md)
@@ -112,10 +116,22 @@ class GatewayConfig(BaseSettings):
     tenant_concurrency: int = Field(default=0, ge=0)  # in-flight GraphQL requests per tenant
     operation_concurrency: int = Field(default=0, ge=0)  # in-flight requests per operation name
     shed_loop_lag_ms: float = Field(default=0.0, ge=0)  # smoothed event-loop lag that starts shedding
-    rate_limit_fail_open: bool = True  # Redis down: let requests through (logged, counted) or answer 503
+    rate_limit_fail_open: bool = True  # Redis down: count per process (logged, counted) or answer 503
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> GatewayConfig:
+        if self.env == "production":
+            for name in _OFF_IN_PRODUCTION:
+                if name not in self.model_fields_set:
+                    setattr(self, name, False)
+        return self
 
     @model_validator(mode="after")
     def _trusted_documents_need_a_manifest(self) -> GatewayConfig:
         if self.persisted_only and self.persisted_manifest is None:
             raise ValueError("GATEWAY_PERSISTED_ONLY needs GATEWAY_PERSISTED_MANIFEST (trusted documents)")
         return self
+
+
+# Developer conveniences that leak the schema; GATEWAY_ENV=production turns them off by default.
+_OFF_IN_PRODUCTION = ("introspection", "graphiql", "allow_explain", "field_suggestions")

@@ -49,6 +49,7 @@ from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_t
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
 from gateway.http.reload import SupergraphReloader
+from gateway.http.validation_errors import condense
 from gateway.observability import metrics as obs
 from gateway.observability.instrument import count_inbound_shared, instrument_gateway
 from gateway.safety.cors import cors_middleware
@@ -108,7 +109,8 @@ class GraphQLEndpoint:
         self._persisted = self.safety.persisted is not None
         self.documents = DocumentStore(self.schema, parse_cache_size=config.parse_cache_size,
                                        validation_cache_size=config.validation_cache_size,
-                                       max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
+                                       max_tokens=config.max_query_tokens,
+                                       suggestions=config.field_suggestions, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
         self.active = 0  # requests being answered
 
@@ -291,6 +293,9 @@ class GraphQLEndpoint:
             errors = self.documents.validate(params.query, document)
         if errors:
             raise GraphQLRequestError(errors, VALIDATION_FAILED)
+        if not self.config.introspection and uses_schema_introspection(document, params.operation_name):
+            # Refused here too, not only by the auth layer, so that it holds with authentication off.
+            raise GraphQLRequestError([graphql.GraphQLError(INTROSPECTION_DISABLED)], VALIDATION_FAILED)
         self.safety.check_limits(params.query, document, operation, params.variables)
         await self.safety.register_persisted(persisted)
         if operation.operation == graphql.OperationType.SUBSCRIPTION:
@@ -301,7 +306,8 @@ class GraphQLEndpoint:
                                                   params.variables or {},
                                                   max_errors=self.config.max_variables_errors)
             if isinstance(coerced, list):
-                raise GraphQLRequestError(coerced, BAD_USER_INPUT)
+                raise GraphQLRequestError(list(condense(coerced, suggestions=self.config.field_suggestions)),
+                                          BAD_USER_INPUT)
 
         if is_introspection_only(document, operation):
             schema = self.schema

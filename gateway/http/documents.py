@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import graphql
 
 from gateway.http.lru import LRUCache
+from gateway.http.validation_errors import condense
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +23,11 @@ class ParseOutcome:
 
 class DocumentStore:
     def __init__(self, schema: graphql.GraphQLSchema, *, parse_cache_size: int, validation_cache_size: int,
-                 max_tokens: int,
+                 max_tokens: int, suggestions: bool = True,
                  precheck: Callable[[str], graphql.GraphQLError | None] | None = None) -> None:
         self.schema = schema
         self.max_tokens = max_tokens
+        self.suggestions = suggestions
         # Run on parse-cache misses only (the safety layer's token limit); a refusal is not cached, so
         # huge refused documents never take cache memory.
         self.precheck = precheck
@@ -48,6 +50,6 @@ class DocumentStore:
     def validate(self, query: str, document: graphql.DocumentNode) -> tuple[graphql.GraphQLError, ...]:
         errors = self.validated.get(query)
         if errors is None:
-            errors = tuple(graphql.validate(self.schema, document))
+            errors = condense(graphql.validate(self.schema, document), suggestions=self.suggestions)
             self.validated.put(query, errors)
         return errors

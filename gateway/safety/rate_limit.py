@@ -6,6 +6,10 @@ The check and the update happen in one Lua script (atomic, one EVALSHA per reque
 so gateway processes with skewed clocks share one budget. The key expires when the bucket is full.
 
 Callers: a user (tenant + user id), an API key (its id), anonymous requests by client IP.
+
+Redis down (docs/operations.md "Degraded modes"): failing open counts in this process instead
+(``LocalGcra``), failing closed answers 503. After a failure Redis is not asked again for
+``retry_interval`` seconds, so an outage costs no connect timeout per request.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.auth.principal import Principal
+from gateway.safety.local_rate import LocalGcra
 from gateway.safety.metrics import SafetyMetrics
 
 RATE_LIMITED = "RATE_LIMITED"
@@ -66,7 +71,8 @@ def caller_key(principal: Principal | None, client_ip: str | None) -> str:
 
 class RateLimiter:
     def __init__(self, redis_url: str, per_minute: int, metrics: SafetyMetrics, *, fail_open: bool = True,
-                 prefix: str = "gateway:rl:", timeout: float = 0.25, period: float = 60.0) -> None:
+                 prefix: str = "gateway:rl:", timeout: float = 0.25, period: float = 60.0,
+                 retry_interval: float = 1.0) -> None:
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
         self.redis = aioredis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -78,25 +84,41 @@ class RateLimiter:
         self.fail_open = fail_open
         self.prefix = prefix
         self._last_warning = 0.0
+        self.local = LocalGcra(per_minute, period=period)
+        self.retry_interval = retry_interval
+        self._redis_down_until = 0.0
 
     async def check(self, key: str) -> RateDecision:
+        if time.monotonic() < self._redis_down_until:
+            return self._degraded(key)
         try:
             wait_ms = await self._script(keys=[self.prefix + key], args=[self.interval_ms, self.period_ms])
         except (RedisError, OSError) as exc:
-            return self._redis_failed(exc)
+            self._redis_failed(exc)
+            return self._degraded(key)
+        self._redis_down_until = 0.0
         if not wait_ms:
             return ALLOWED
         self.metrics.rate_limited += 1
         return RateDecision(False, int(wait_ms) / 1000)
 
-    def _redis_failed(self, exc: BaseException) -> RateDecision:
+    def _redis_failed(self, exc: BaseException) -> None:
         self.metrics.rate_limit_redis_errors += 1
         now = time.monotonic()
+        self._redis_down_until = now + self.retry_interval
         if now - self._last_warning > 10:  # one line per 10 s, not one per request
             self._last_warning = now
-            _log.warning("rate limit: Redis unavailable (%s); failing %s", exc,
-                         "open" if self.fail_open else "closed")
-        return ALLOWED if self.fail_open else RateDecision(False, 1.0, unavailable=True)
+            _log.warning("rate limit: Redis unavailable (%s); %s", exc,
+                         "counting in this process" if self.fail_open else "failing closed")
+
+    def _degraded(self, key: str) -> RateDecision:
+        if not self.fail_open:
+            return RateDecision(False, self.retry_interval, unavailable=True)
+        wait = self.local.wait(key)
+        if not wait:
+            return ALLOWED
+        self.metrics.rate_limited += 1
+        return RateDecision(False, wait)
 
     async def close(self) -> None:
         await self.redis.aclose()  # type: ignore[attr-defined]  # redis>=5; stubs lag

@@ -25,6 +25,7 @@ def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -
         parse_cache_size=config.parse_cache_size,
         validation_cache_size=config.validation_cache_size,
         max_tokens=config.max_query_tokens,
+        suggestions=config.field_suggestions,
     )
     settings = SubscriptionSettings(
         upstream_heartbeat=config.subscription_keepalive or None,

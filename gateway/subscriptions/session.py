@@ -39,6 +39,7 @@ from gateway.http.errors import (
 from gateway.http.lru import LRUCache
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams
+from gateway.http.validation_errors import condense
 from gateway.observability.metrics import SUBSCRIPTIONS_OPEN
 from gateway.planning.plan import QueryPlan, Subscription
 from gateway.planning.planner import PlanningError
@@ -181,7 +182,8 @@ class OperationRunner:
                 self.gateway.api_schema, operation.variable_definitions or (), params.variables or {}
             )
             if isinstance(coerced, list):
-                raise GraphQLRequestError(coerced, BAD_USER_INPUT)
+                raise GraphQLRequestError(list(condense(coerced, suggestions=self.documents.suggestions)),
+                                          BAD_USER_INPUT)
         run = PreparedRun(
             self,
             document,
