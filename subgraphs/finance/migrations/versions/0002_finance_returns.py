@@ -109,6 +109,11 @@ def upgrade() -> None:
         enable_tenant_rls(f"{S}.{table}")
     grant_app_access(S)
     role = sql_ident(get_settings().app_db_role)
+    # grant_app_access re-grants DML on every table: take back what 0001 took back.
+    op.execute(
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON finance.journal_entries, finance.journal_lines FROM {role}"
+    )
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON finance.known_tenants FROM {role}")
     # Credit notes are documents: never changed, never deleted.
     op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON finance.credit_notes FROM {role}")
     op.execute(f"REVOKE DELETE, TRUNCATE ON finance.job_leases FROM {role}")
