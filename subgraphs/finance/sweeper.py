@@ -86,10 +86,11 @@ async def reconciliation_tick(
     now: datetime | None = None,
     known: Mapping[str, PaymentProvider] | None = None,
     holder: str = leases.HOLDER,
+    lease_name: str = RECONCILIATION_LEASE,
 ) -> int | None:
     """One tick of the daily schedule: the lease holder reconciles yesterday (UTC) for every
     tenant that has no scheduled run of it yet. None: another process holds the lease."""
-    if not await leases.acquire(db, RECONCILIATION_LEASE, lease_seconds, holder):
+    if not await leases.acquire(db, lease_name, lease_seconds, holder):
         return None
     yesterday = (now or utcnow()).date() - timedelta(days=1)
     return await reconcile_days(db, yesterday, known)

@@ -103,7 +103,10 @@ def test_any_sale_by_product_lines_splits_exactly_and_settles_balanced(
     order = _order(currency, lines)
     values = line_values(order, order.total)
     assert sum(values) == order.total  # every line's part of the invoice, exactly
-    parts = [(v, rule_for(li["product_line"], line_rules, default)) for v, li in zip(values, order.lines, strict=True)]
+    parts = [
+        (v, rule_for(li["product_line"], line_rules, default))
+        for v, li in zip(values, order.lines, strict=True)
+    ]
     shares = split_lines(parts, currency)
     assert shares.total == order.total  # the shares sum to the sale
     for v, rule in parts:  # and each line's split is its rule's
