@@ -724,9 +724,7 @@ class Mutation:
         self, info: Info, input: ShipmentExceptionResolveInput
     ) -> ShipmentPayload:
         info.context.require_scope(WRITE)
-        action = Resolution(
-            input.resolution.value if isinstance(input.resolution, Enum) else input.resolution
-        )
+        action = Resolution(input.resolution)
 
         async def act(session: Any, tenant: uuid.UUID, shipment_id: uuid.UUID) -> models.Shipment:
             return await service.resolve_exception(session, tenant, shipment_id, action, input.note)
