@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import EventEnvelope, IdempotentConsumer
-from subgraphs.finance import orgtree, seam
+from subgraphs.finance import orgtree, returns, seam
 from subgraphs.finance.models import SCHEMA
 
 
@@ -18,6 +18,10 @@ class OrderEvents(IdempotentConsumer):
     async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
         if event.event == "placed":
             await seam.on_placed(session, event.tenant_id, event.data)
+        elif event.event == "return_refund_requested":
+            await returns.on_refund_requested(session, event.tenant_id, event.data)
+        elif event.event.startswith("return_"):
+            return  # the other return steps move no money
         else:
             await seam.on_transition(session, event.event, event.data)
 

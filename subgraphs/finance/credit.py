@@ -22,7 +22,15 @@ from subgraphs.finance import events, orgtree
 from subgraphs.finance.errors import refuse
 from subgraphs.finance.models import BuyerProfile, CreditLine, OrderRow, PaymentRow
 from subgraphs.finance.money import text as money_text
-from subgraphs.finance.terms import DEFAULT_TERMS, Terms, authorization_method, check_credit, is_credit
+from subgraphs.finance.terms import (
+    DEFAULT_PERIOD,
+    DEFAULT_TERMS,
+    InvoicePeriod,
+    Terms,
+    authorization_method,
+    check_credit,
+    is_credit,
+)
 
 OPEN_ORDER_STATES = ("AUTHORIZED", "CONFIRMED", "DELIVERED")
 OPEN_INVOICE_STATES = ("ISSUED", "PARTIALLY_PAID", "OVERDUE")
@@ -37,6 +45,7 @@ class Profile:
     terms_source: uuid.UUID | None
     level1_distributor_id: uuid.UUID | None
     level2_distributor_id: uuid.UUID | None
+    invoice_period: InvoicePeriod = DEFAULT_PERIOD
 
 
 async def profile(session: AsyncSession, org_id: uuid.UUID) -> Profile:
@@ -51,6 +60,7 @@ async def profile(session: AsyncSession, org_id: uuid.UUID) -> Profile:
     source: uuid.UUID | None = None
     level1: uuid.UUID | None = None
     level2: uuid.UUID | None = None
+    period: InvoicePeriod | None = None
     found_terms = found_dist = False
     for org in ancestors:
         row = rows.get(org)
@@ -60,7 +70,31 @@ async def profile(session: AsyncSession, org_id: uuid.UUID) -> Profile:
             terms, source, found_terms = Terms(row.terms), org, True
         if not found_dist and (row.level1_distributor_id or row.level2_distributor_id):
             level1, level2, found_dist = row.level1_distributor_id, row.level2_distributor_id, True
-    return Profile(terms, source, level1, level2)
+        if period is None and row.invoice_period is not None:
+            period = InvoicePeriod(row.invoice_period)
+    return Profile(terms, source, level1, level2, period or DEFAULT_PERIOD)
+
+
+async def set_invoice_period(
+    session: AsyncSession, tenant_id: uuid.UUID, org_id: uuid.UUID, period: InvoicePeriod | None
+) -> None:
+    """Per-order or consolidated invoicing for a buyer organization (None: inherit)."""
+    statement = insert(BuyerProfile).values(
+        tenant_id=tenant_id,
+        organization_id=org_id,
+        invoice_period=period.value if period else None,
+        updated_at=utcnow(),
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[BuyerProfile.tenant_id, BuyerProfile.organization_id],
+            set_={
+                "invoice_period": statement.excluded.invoice_period,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
+    await orgtree.remember_tenant(session, tenant_id)
 
 
 async def set_terms(
@@ -159,7 +193,8 @@ async def exposure(session: AsyncSession, credit_org: uuid.UUID, currency: str) 
                 "  WHERE o.credit_organization_id = :c AND o.currency = :cur AND o.status = ANY(:os)"
                 "  AND NOT EXISTS "
                 "  (SELECT 1 FROM finance.invoices i WHERE i.order_id = o.id)), 0) + "
-                "COALESCE((SELECT sum(i.total - LEAST(i.paid, i.total)) FROM finance.invoices i "
+                "COALESCE((SELECT sum((i.total - i.credited) - LEAST(i.paid, i.total - i.credited)) "
+                "  FROM finance.invoices i "
                 "  WHERE i.credit_organization_id = :c AND i.currency = :cur AND i.status = ANY(:is)), 0)"
             ),
             {

@@ -35,11 +35,31 @@ class InvoiceDocument:
     seller_name: str
     buyer_name: str
     lines: list[dict[str, Any]]
+    credited: Decimal = Decimal(0)
 
 
 def _money(amount: Decimal, currency: str) -> str:
     """1234.5000 EUR -> "1,234.50 EUR" (the currency's own number of decimals)."""
     return f"{normalize(amount, currency):,} {currency}"
+
+
+def _item(line: dict[str, Any]) -> str:
+    """Product name and SKU code as orders sent them (older events carry the SKU id only)."""
+    name, code = line.get("product_name"), line.get("sku_code")
+    if name and code:
+        return f"{name} ({code})"[:60]
+    return str(name or code or line.get("sku_id", ""))[:60]
+
+
+def _price(value: Any, currency: str) -> str:
+    """A price as orders computed it; a unit price may carry more decimals than the currency."""
+    if value in (None, ""):
+        return ""
+    amount = Decimal(str(value))
+    try:
+        return f"{normalize(amount, currency):,}"
+    except ValueError:
+        return f"{amount.normalize():,f}"
 
 
 def render(doc: InvoiceDocument) -> bytes:
@@ -75,7 +95,13 @@ def render(doc: InvoiceDocument) -> bytes:
         pdf.multi_cell(width / 2, 5, name)
     pdf.ln(8)
 
-    columns = (("#", 0.08, "L"), ("Item (SKU)", 0.62, "L"), ("Quantity", 0.30, "R"))
+    columns = (
+        ("#", 0.06, "L"),
+        ("Item", 0.46, "L"),
+        ("Quantity", 0.12, "R"),
+        ("Unit price", 0.18, "R"),
+        ("Amount", 0.18, "R"),
+    )
     pdf.set_fill_color(230, 234, 240)
     pdf.set_font("Helvetica", "B", 10)
     for title, share, align in columns:
@@ -83,19 +109,25 @@ def render(doc: InvoiceDocument) -> bytes:
     pdf.ln()
     pdf.set_font("Helvetica", "", 9)
     for index, line in enumerate(doc.lines, start=1):
-        values = (str(index), str(line.get("sku_id", "")), str(line.get("quantity", "")))
+        values = (
+            str(index),
+            _item(line),
+            str(line.get("quantity", "")),
+            _price(line.get("unit_price"), doc.currency),
+            _price(line.get("line_total"), doc.currency),
+        )
         for (_, share, align), value in zip(columns, values, strict=True):
             pdf.cell(width * share, 7, value, border="B", align=align)
         pdf.ln()
     pdf.ln(4)
 
-    outstanding = max(doc.total - doc.paid, Decimal(0))
+    outstanding = max(doc.total - doc.credited - doc.paid, Decimal(0))
     pdf.set_font("Helvetica", "", 10)
-    for label, amount, bold in (
-        ("Invoice total", doc.total, True),
-        ("Paid", doc.paid, False),
-        ("Amount due", outstanding, True),
-    ):
+    totals: list[tuple[str, Decimal, bool]] = [("Invoice total", doc.total, True)]
+    if doc.credited:
+        totals.append(("Credit notes (returns)", -doc.credited, False))
+    totals += [("Paid", doc.paid, False), ("Amount due", outstanding, True)]
+    for label, amount, bold in totals:
         pdf.set_font("Helvetica", "B" if bold else "", 11 if bold else 10)
         pdf.cell(width * 0.7, 7, label, align="R")
         pdf.cell(width * 0.3, 7, _money(amount, doc.currency), align="R", new_x="LMARGIN", new_y="NEXT")

@@ -1,6 +1,12 @@
 """Invoices: one per order, issued on confirmation (on delivery for ON_FULFILMENT terms), due
 by the terms; ISSUED -> PARTIALLY_PAID -> PAID, OVERDUE past the due date while unpaid, VOID
-when the order is cancelled after issue (the invoice entry is reversed)."""
+when the order is cancelled after issue (the invoice entry is reversed). A buyer invoiced per
+period (consolidation.py) gets its orders' invoices as the lines of one consolidated invoice:
+each still books its own receivable and takes its own payments, due when the period's is.
+
+The lines are the order's lines with the unit price and line total orders computed
+(`orders.placed`); finance never recomputes a price. What the buyer owes is the total less the
+credit notes of returns (`credited`)."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
-from subgraphs.finance import credit, events, journal, ledger
+from subgraphs.finance import consolidation, credit, events, journal, ledger
 from subgraphs.finance.models import InvoiceRow, JournalEntryRow, OrderRow
 from subgraphs.finance.money import text as money_text
 from subgraphs.finance.terms import Terms, due_at
@@ -22,6 +28,7 @@ OPEN = ("ISSUED", "PARTIALLY_PAID", "OVERDUE")
 
 
 def status_for(total: Decimal, paid: Decimal, due: datetime, now: datetime) -> str:
+    """`total`: what the buyer owes in all (the invoice total less its credit notes)."""
     if paid >= total:
         return "PAID"
     if now > due:
@@ -38,6 +45,8 @@ def event_data(invoice: InvoiceRow) -> dict[str, Any]:
         "paid": money_text(invoice.paid, invoice.currency),
         "currency": invoice.currency,
         "due_at": invoice.due_at.isoformat(),
+        "credited": money_text(invoice.credited, invoice.currency),
+        "consolidated_invoice_id": str(invoice.consolidated_id) if invoice.consolidated_id else None,
     }
 
 
@@ -54,18 +63,19 @@ async def issue(session: AsyncSession, order: OrderRow, now: datetime | None = N
     if existing is not None:
         return existing
     now = now or utcnow()
-    terms = (
-        Terms(order.terms)
-        if order.terms
-        else (await credit.profile(session, order.buyer_organization_id)).terms
-    )
+    buyer = await credit.profile(session, order.buyer_organization_id)
+    terms = Terms(order.terms) if order.terms else buyer.terms
     order.terms = order.terms or terms.value
     paid = max(await credit.net_paid(session, order.id), Decimal(0))
     due = due_at(terms, now)
+    number = f"INV-{order.number}"
+    period = await consolidation.open_for(session, order, terms, buyer.invoice_period, now)
+    if period is not None:
+        due, number = period.due_at, f"{period.number}/{order.number}"
     invoice = InvoiceRow(
         id=uuid.uuid4(),
         tenant_id=order.tenant_id,
-        number=f"INV-{order.number}",
+        number=number,
         order_id=order.id,
         buyer_organization_id=order.buyer_organization_id,
         seller_organization_id=order.seller_organization_id,
@@ -79,6 +89,8 @@ async def issue(session: AsyncSession, order: OrderRow, now: datetime | None = N
         issued_at=now,
         due_at=due,
         paid_at=now if paid >= order.total else None,
+        credited=Decimal(0),
+        consolidated_id=period.id if period else None,
     )
     session.add(invoice)
     if order.total > 0:
@@ -100,7 +112,12 @@ async def apply_payment(session: AsyncSession, invoice: InvoiceRow, amount: Deci
         return
     was = invoice.status
     invoice.paid = max(invoice.paid + amount, Decimal(0))
-    invoice.status = status_for(invoice.total, invoice.paid, invoice.due_at, now)
+    await restate(session, invoice, was, now)
+
+
+async def restate(session: AsyncSession, invoice: InvoiceRow, was: str, now: datetime) -> None:
+    """The state after a payment, refund or credit note (`was`: the state before it)."""
+    invoice.status = status_for(invoice.payable, invoice.paid, invoice.due_at, now)
     if was == "OVERDUE" and invoice.status != "PAID":
         invoice.status = "OVERDUE"  # the sweeper's verdict stands until the invoice is paid
     if invoice.status == "PAID" and was != "PAID":

@@ -58,6 +58,8 @@ class EntryKind(StrEnum):
     PAYOUT = "PAYOUT"
     INVOICE_VOIDED = "INVOICE_VOIDED"
     REVERSAL = "REVERSAL"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    SHARES_REVERSED = "SHARES_REVERSED"
 
 
 class LedgerError(ValueError):
@@ -203,7 +205,13 @@ def payment_received(
 
 
 def refund_paid(
-    order_id: uuid.UUID | None, buyer: uuid.UUID, amount: Decimal, currency: str, *, invoiced: bool
+    order_id: uuid.UUID | None,
+    buyer: uuid.UUID,
+    amount: Decimal,
+    currency: str,
+    *,
+    invoiced: bool,
+    memo: str | None = None,
 ) -> Entry:
     """Money back to the buyer. Against an invoiced sale it is a refund (contra account REFUNDS,
     netted out of the sale at settlement); without a live invoice it returns a prepayment, so
@@ -216,9 +224,35 @@ def refund_paid(
             debit(account(kind, currency, None if invoiced else buyer), amount),
             credit(account(AccountKind.CASH, currency), amount),
         ],
-        memo="refund" if invoiced else "prepayment returned",
+        memo=memo or ("refund" if invoiced else "prepayment returned"),
         order_id=order_id,
     )
+
+
+def credit_note(order_id: uuid.UUID, buyer: uuid.UUID, amount: Decimal, currency: str, number: str) -> Entry:
+    """Returned goods taken off the invoice: the buyer owes less (receivable down) and the sale is
+    reduced through the contra account REFUNDS (netted out at settlement, or clawed back from
+    the parties after it). Money goes back only if the buyer had paid more than it now owes:
+    that is a separate `refund_paid(invoiced=False)` of the credit balance."""
+    return make_entry(
+        EntryKind.CREDIT_NOTE,
+        currency,
+        [
+            debit(account(AccountKind.REFUNDS, currency), amount),
+            credit(account(AccountKind.BUYER_RECEIVABLE, currency, buyer), amount),
+        ],
+        memo=f"credit note {number}",
+        order_id=order_id,
+    )
+
+
+def shares_reversed(order_id: uuid.UUID, parts: Sequence[tuple[AccountRef, Decimal]], currency: str) -> Entry:
+    """A return after settlement: each party gives back its part of the returned amount (its
+    payable or the platform's revenue goes down), and REFUNDS is emptied by the same total."""
+    lines = [debit(ref, amount) for ref, amount in parts]
+    total = sum((amount for _, amount in parts), ZERO)
+    lines.append(credit(account(AccountKind.REFUNDS, currency), total))
+    return make_entry(EntryKind.SHARES_REVERSED, currency, lines, memo="shares reversed", order_id=order_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ class BuyerProfile(Base):
     terms: Mapped[str | None] = mapped_column(String(16))
     level1_distributor_id: Mapped[uuid.UUID | None]
     level2_distributor_id: Mapped[uuid.UUID | None]
+    invoice_period: Mapped[str | None] = mapped_column(String(8))  # ORDER | WEEK | MONTH
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -83,6 +84,21 @@ class TenantFinance(Base):
 class SharingRuleRow(Base):
     __tablename__ = "sharing_rules"
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    platform_fee: Mapped[Decimal] = mapped_column(PERCENT)
+    supplier: Mapped[Decimal] = mapped_column(PERCENT)
+    level1: Mapped[Decimal] = mapped_column(PERCENT)
+    level2: Mapped[Decimal] = mapped_column(PERCENT)
+    remainder_policy: Mapped[str] = mapped_column(String(24))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductLineRuleRow(Base):
+    """A sharing rule for one product line (the catalog category id of the order line): it wins
+    over the tenant's rule for the lines of that product line."""
+
+    __tablename__ = "product_line_rules"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    product_line: Mapped[str] = mapped_column(String(64), primary_key=True)
     platform_fee: Mapped[Decimal] = mapped_column(PERCENT)
     supplier: Mapped[Decimal] = mapped_column(PERCENT)
     level1: Mapped[Decimal] = mapped_column(PERCENT)
@@ -156,12 +172,58 @@ class InvoiceRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(AMOUNT)
     paid: Mapped[Decimal] = mapped_column(AMOUNT, default=Decimal(0))
+    credited: Mapped[Decimal] = mapped_column(AMOUNT, default=Decimal(0))  # credit notes (returns)
     status: Mapped[str] = mapped_column(String(16))
     terms: Mapped[str] = mapped_column(String(16))
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     issued_at: Mapped[datetime]
     due_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
+    consolidated_id: Mapped[uuid.UUID | None]
+
+    @property
+    def payable(self) -> Decimal:
+        """What the buyer owes on this invoice in all: its total less credit notes."""
+        return self.total - self.credited
+
+
+class ConsolidatedInvoiceRow(Base):
+    """One invoice per buyer organization, currency and period for orders on NET terms: OPEN
+    while the period runs (orders join it), ISSUED when the sweeper closes the period."""
+
+    __tablename__ = "consolidated_invoices"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID]
+    number: Mapped[str] = mapped_column(String(80))
+    buyer_organization_id: Mapped[uuid.UUID]
+    currency: Mapped[str] = mapped_column(String(3))
+    terms: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # OPEN | ISSUED
+    total: Mapped[Decimal] = mapped_column(AMOUNT, default=Decimal(0))
+    issued_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+
+
+class CreditNoteRow(Base):
+    """A credit note: the value of returned lines taken off an invoice (once per return)."""
+
+    __tablename__ = "credit_notes"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID]
+    number: Mapped[str] = mapped_column(String(80))
+    order_id: Mapped[uuid.UUID]
+    invoice_id: Mapped[uuid.UUID]
+    return_id: Mapped[uuid.UUID]
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    cash_refund: Mapped[Decimal] = mapped_column(AMOUNT)
+    clawback: Mapped[Decimal] = mapped_column(AMOUNT)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    entry_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PaymentRow(Base):
@@ -252,6 +314,24 @@ class ReconciliationRun(Base):
     payments_checked: Mapped[int] = mapped_column(Integer)
     statement_lines: Mapped[int] = mapped_column(Integer)
     mismatches: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    trigger: Mapped[str] = mapped_column(String(16), default="MANUAL")  # MANUAL | SCHEDULED
+    statement_available: Mapped[bool] = mapped_column(default=True)
 
 
-RLS_TABLES = (*RLS_TABLES, "reconciliation_runs")
+class JobLease(Base):
+    """Which process runs a periodic job until when (not tenant data: no RLS)."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    last_tick_at: Mapped[datetime | None]
+
+
+RLS_TABLES = (
+    *RLS_TABLES,
+    "reconciliation_runs",
+    "product_line_rules",
+    "consolidated_invoices",
+    "credit_notes",
+)

@@ -9,14 +9,14 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
-from subgraphs.finance import credit, events, invoices, journal, ledger
+from subgraphs.finance import consolidation, credit, events, invoices, journal, ledger
 from subgraphs.finance.errors import refuse
-from subgraphs.finance.models import OrderRow, PaymentRow, ProviderEventRow
+from subgraphs.finance.models import ConsolidatedInvoiceRow, OrderRow, PaymentRow, ProviderEventRow
 from subgraphs.finance.money import text as money_text
 from subgraphs.finance.providers import CAPTURED, ProviderEvent
 
@@ -140,6 +140,45 @@ async def record_refund(
         },
     )
     return refund
+
+
+async def pay_consolidated(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    consolidated_id: uuid.UUID,
+    amount: Decimal,
+    currency: str,
+    *,
+    reference: str | None = None,
+    actor: uuid.UUID | None = None,
+) -> list[PaymentRow]:
+    """A bank transfer against a consolidated invoice: one payment per line it covers, oldest
+    line first (each is a PAYMENT_RECEIVED entry of its order, as any payment)."""
+    row = (
+        await session.execute(
+            select(ConsolidatedInvoiceRow)
+            .where(ConsolidatedInvoiceRow.id == consolidated_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise refuse("consolidatedInvoiceId", "no such consolidated invoice", "NOT_FOUND")
+    if row.currency != currency:
+        raise refuse("currency", f"the invoice is in {row.currency}", "CURRENCY_MISMATCH")
+    lines = await consolidation.members(session, row.id)
+    return [
+        await record_payment(
+            session,
+            tenant_id,
+            invoice.order_id,
+            part,
+            currency,
+            method="BANK_TRANSFER",
+            reference=reference,
+            actor=actor,
+        )
+        for invoice, part in consolidation.spread(amount, lines)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

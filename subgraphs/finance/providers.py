@@ -9,14 +9,18 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
 from subgraphs.finance import webhooks
 from subgraphs.finance.config import get_finance_settings
 from subgraphs.finance.money import MoneyError, parse_amount
+
+if TYPE_CHECKING:
+    from subgraphs.finance.reconciliation import StatementLine
 
 CAPTURED = "payment.captured"
 FAILED = "payment.failed"
@@ -45,6 +49,10 @@ class PaymentProvider(Protocol):
 
     def parse_event(self, body: bytes) -> ProviderEvent: ...
 
+    async def statement(self, tenant_id: uuid.UUID, day: date) -> list[StatementLine] | None:
+        """The provider's statement of one UTC day for the tenant; None: it offers none."""
+        ...
+
 
 def _uuid(value: object, what: str) -> uuid.UUID:
     try:
@@ -57,6 +65,11 @@ class SandboxProvider:
     """A provider that lives in this process: `payment_event` builds the webhook it would send."""
 
     name = "sandbox"
+
+    async def statement(self, tenant_id: uuid.UUID, day: date) -> list[StatementLine] | None:
+        # The sandbox keeps no books of its own: the scheduled reconciliation checks the ledger
+        # against the payments only; a statement can be handed in with `reconciliationRun`.
+        return None
 
     def __init__(self, secret: str | None = None) -> None:
         self._secret = (secret or get_finance_settings().sandbox_webhook_secret).encode()

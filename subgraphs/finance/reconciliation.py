@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -49,8 +49,16 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 async def reconcile(
-    session: AsyncSession, tenant_id: uuid.UUID, day: date, provider: str, statement: Sequence[StatementLine]
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    day: date,
+    provider: str,
+    statement: Sequence[StatementLine] | None,
+    *,
+    trigger: str = "MANUAL",
 ) -> ReconciliationRun:
+    """One run (stored, mismatches published). `statement` None: the provider offers none, so
+    only the ledger and the payments are compared."""
     start, end = _day_bounds(day)
     window = {"s": start, "e": end}
     mismatches: list[Mismatch] = []
@@ -88,8 +96,8 @@ async def reconcile(
     if cash != expected_cash:
         mismatches.append(Mismatch("CASH_MISMATCH", None, None, str(expected_cash), str(cash)))
     ours = {r.reference: r for r in rows if r.method == "PROVIDER" and r.provider == provider and r.reference}
-    theirs = {line.reference: line for line in statement}
-    for reference, r in ours.items():
+    theirs = {line.reference: line for line in statement or ()}
+    for reference, r in ours.items() if statement is not None else ():
         line = theirs.get(reference)
         if line is None:
             mismatches.append(
@@ -117,8 +125,10 @@ async def reconcile(
         provider=provider,
         ran_at=utcnow(),
         payments_checked=len(rows),
-        statement_lines=len(statement),
+        statement_lines=len(statement or ()),
         mismatches=[asdict(m) for m in mismatches],
+        trigger=trigger,
+        statement_available=statement is not None,
     )
     session.add(run)
     await session.flush()
@@ -131,3 +141,17 @@ async def reconcile(
             {"run_id": str(run.id), "day": day.isoformat(), "provider": provider, **asdict(m)},
         )
     return run
+
+
+async def scheduled_done(session: AsyncSession, day: date, provider: str) -> bool:
+    """Has the schedule already reconciled this (tenant, day, provider)?"""
+    found = (
+        await session.execute(
+            select(ReconciliationRun.id).where(
+                ReconciliationRun.day == day,
+                ReconciliationRun.provider == provider,
+                ReconciliationRun.trigger == "SCHEDULED",
+            )
+        )
+    ).first()
+    return found is not None

@@ -36,11 +36,22 @@ from shared.graphql.ids import graphql_id as _id
 from shared.graphql.ids import optional_graphql_id as _opt
 from shared.graphql.ids import parse_input_id as _parse_id
 from shared.idempotency import run_once
-from subgraphs.finance import credit, invoice_pdf, journal, payments, queries, reconciliation, settlement
+from subgraphs.finance import (
+    consolidation,
+    credit,
+    invoice_pdf,
+    journal,
+    payments,
+    queries,
+    reconciliation,
+    settlement,
+)
 from subgraphs.finance.errors import refuse
 from subgraphs.finance.ledger import AccountKind
 from subgraphs.finance.models import (
     SCHEMA,
+    ConsolidatedInvoiceRow,
+    CreditNoteRow,
     InvoiceRow,
     JournalEntryRow,
     OrderRow,
@@ -51,7 +62,7 @@ from subgraphs.finance.models import (
 from subgraphs.finance.money import MoneyError, parse_amount
 from subgraphs.finance.money import text as money_text
 from subgraphs.finance.sharing import RemainderPolicy, SharingRule, SharingRuleError
-from subgraphs.finance.terms import Terms
+from subgraphs.finance.terms import InvoicePeriod, Terms
 
 READ = [["finance:read"]]
 WRITE = [["finance:write"]]
@@ -119,10 +130,156 @@ class PaymentDecision(Enum):
 
 
 LedgerAccountKind = strawberry.enum(AccountKind, name="LedgerAccountKind")
+InvoicingPeriod = strawberry.enum(
+    InvoicePeriod,
+    name="InvoicingPeriod",
+    description="One invoice per order, or one consolidated invoice per ISO week or calendar month.",
+)
+
+
+@strawberry.enum(description="Who started a reconciliation run.")
+class ReconciliationTrigger(Enum):
+    MANUAL = "MANUAL"
+    SCHEDULED = "SCHEDULED"
+
+
+@strawberry.enum
+class ConsolidatedInvoiceStatus(Enum):
+    OPEN = "OPEN"
+    ISSUED = "ISSUED"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    OVERDUE = "OVERDUE"
+    VOID = "VOID"
+
+
 SharingRemainderPolicy = strawberry.enum(RemainderPolicy, name="SharingRemainderPolicy")
 
 
 # --------------------------------------------------------------------------- types
+
+
+def _price(value: Any, currency: str) -> Money | None:
+    """A price as orders computed it (a unit price may have more decimals than the currency)."""
+    if value in (None, ""):
+        return None
+    amount = Decimal(str(value))
+    try:
+        return _money(amount, currency)
+    except MoneyError:
+        return Money(amount=format(amount, "f"), currency=currency)
+
+
+@strawberry.type(description="A line of an invoice, with the prices orders computed (never recomputed).")
+class InvoiceLine:
+    line_id: strawberry.ID
+    sku_id: strawberry.ID
+    sku_code: str | None
+    product_name: str | None
+    product_line: str | None = strawberry.field(description="The catalog category (sharing rules).")
+    quantity: int
+    unit_price: Money | None
+    line_total: Money | None
+
+    @classmethod
+    def of(cls, line: dict[str, Any], currency: str) -> InvoiceLine:
+        return cls(
+            line_id=strawberry.ID(str(line.get("line_id"))),
+            sku_id=strawberry.ID(str(line.get("sku_id"))),
+            sku_code=line.get("sku_code"),
+            product_name=line.get("product_name"),
+            product_line=line.get("product_line"),
+            quantity=int(line.get("quantity") or 0),
+            unit_price=_price(line.get("unit_price"), currency),
+            line_total=_price(line.get("line_total"), currency),
+        )
+
+
+@strawberry.type(description="A returned line and what it was credited.")
+class CreditNoteLine:
+    order_line_id: strawberry.ID
+    quantity: int
+    amount: Money
+
+
+@strawberry.type(description="A credit note: returned goods taken off an invoice.")
+class CreditNote:
+    id: strawberry.ID
+    number: str
+    order_id: strawberry.ID
+    invoice_id: strawberry.ID
+    return_id: strawberry.ID
+    amount: Money
+    cash_refund: Money = strawberry.field(
+        description="Paid back because the buyer had paid more than it owes."
+    )
+    clawback: Money = strawberry.field(description="Taken back from the parties' settled shares.")
+    lines: list[CreditNoteLine]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: CreditNoteRow) -> CreditNote:
+        c = row.currency
+        return cls(
+            id=_id(row.id),
+            number=row.number,
+            order_id=_id(row.order_id),
+            invoice_id=_id(row.invoice_id),
+            return_id=_id(row.return_id),
+            amount=_money(row.amount, c),
+            cash_refund=_money(row.cash_refund, c),
+            clawback=_money(row.clawback, c),
+            lines=[
+                CreditNoteLine(
+                    order_line_id=strawberry.ID(str(line["order_line_id"])),
+                    quantity=int(line["quantity"]),
+                    amount=_money(Decimal(line["amount"]), c),
+                )
+                for line in row.lines
+            ],
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="One invoice per buyer organization and period for its orders on NET terms.")
+class ConsolidatedInvoice:
+    id: strawberry.ID
+    tenant_id: strawberry.ID
+    number: str
+    buyer_organization_id: strawberry.ID
+    period: InvoicingPeriod  # type: ignore[valid-type]
+    period_start: datetime
+    period_end: datetime
+    status: ConsolidatedInvoiceStatus
+    terms: PaymentTerms
+    total: Money = strawberry.field(description="Its lines' totals less their credit notes.")
+    paid: Money
+    outstanding: Money
+    issued_at: datetime | None
+    due_at: datetime
+    invoices: list[Invoice]
+
+    @classmethod
+    def of(cls, row: ConsolidatedInvoiceRow, lines: list[InvoiceRow]) -> ConsolidatedInvoice:
+        s = consolidation.standing(row, lines)
+        c = row.currency
+        return cls(
+            id=_id(row.id),
+            tenant_id=tenant_id_of(row.tenant_id),
+            number=row.number,
+            buyer_organization_id=_id(row.buyer_organization_id),
+            period=InvoicePeriod(row.period),
+            period_start=row.period_start,
+            period_end=row.period_end,
+            status=ConsolidatedInvoiceStatus(s.status),
+            terms=PaymentTerms(row.terms),
+            total=_money(s.total - s.credited, c),
+            paid=_money(s.paid, c),
+            outstanding=_money(s.outstanding, c),
+            issued_at=row.issued_at,
+            due_at=row.due_at,
+            invoices=[Invoice.of(i) for i in lines],
+        )
 
 
 @strawberry.federation.type(keys=["id"], description="The invoice of one order.")
@@ -136,11 +293,16 @@ class Invoice:
     status: InvoiceStatus
     terms: PaymentTerms
     total: Money
+    credited: Money = strawberry.field(description="Taken off by credit notes (returns).")
     paid: Money
     outstanding: Money
     issued_at: datetime
     due_at: datetime
     paid_at: datetime | None
+    lines: list[InvoiceLine]
+    consolidated_invoice_id: strawberry.ID | None = strawberry.field(
+        description="The consolidated invoice of the period this invoice is a line of."
+    )
     row: strawberry.Private[InvoiceRow]
 
     @classmethod
@@ -155,13 +317,26 @@ class Invoice:
             status=InvoiceStatus(row.status),
             terms=PaymentTerms(row.terms),
             total=_money(row.total, row.currency),
+            credited=_money(row.credited, row.currency),
             paid=_money(row.paid, row.currency),
-            outstanding=_money(max(row.total - row.paid, Decimal(0)), row.currency),
+            outstanding=_money(max(row.payable - row.paid, Decimal(0)), row.currency),
             issued_at=row.issued_at,
             due_at=row.due_at,
             paid_at=row.paid_at,
+            lines=[InvoiceLine.of(line, row.currency) for line in row.lines],
+            consolidated_invoice_id=_opt(row.consolidated_id),
             row=row,
         )
+
+    @strawberry.federation.field(requires_scopes=READ, description="Credit notes of returns, oldest first.")
+    async def credit_notes(self, info: Info) -> list[CreditNote]:
+        async with info.context.session() as session:
+            query = (
+                select(CreditNoteRow)
+                .where(CreditNoteRow.invoice_id == self.row.id)
+                .order_by(CreditNoteRow.created_at)
+            )
+            return [CreditNote.of(r) for r in (await session.execute(query)).scalars()]
 
     @strawberry.federation.field(requires_scopes=READ, description="The invoice as a PDF, base64-encoded.")
     async def pdf_base64(self, info: Info) -> str:
@@ -198,6 +373,7 @@ def render_invoice(row: InvoiceRow, names: dict[uuid.UUID, str | None], order_nu
             currency=row.currency,
             total=row.total,
             paid=row.paid,
+            credited=row.credited,
             seller_name=names.get(row.seller_organization_id) or str(row.seller_organization_id),
             buyer_name=names.get(row.buyer_organization_id) or str(row.buyer_organization_id),
             lines=list(row.lines),
@@ -390,6 +566,7 @@ class CreditAccount:
     tenant_id: strawberry.ID
     terms: PaymentTerms
     terms_inherited_from: strawberry.ID | None
+    invoice_period: InvoicingPeriod  # type: ignore[valid-type]
     currency: str
     credit_organization_id: strawberry.ID | None = strawberry.field(
         description="The organization whose credit line covers this one (itself or an ancestor)."
@@ -412,6 +589,9 @@ class CreditAccount:
 
 @strawberry.type
 class SharingRuleType:
+    product_line: str | None = strawberry.field(
+        description="The product line (catalog category id) it applies to; null: the tenant's rule."
+    )
     platform_fee_percent: str
     supplier_percent: str
     level1_distributor_percent: str
@@ -482,6 +662,10 @@ class ReconciliationReport:
     ran_at: datetime
     payments_checked: int
     statement_lines: int
+    trigger: ReconciliationTrigger
+    statement_available: bool = strawberry.field(
+        description="False when the provider offers no statement (only ledger vs payments was checked)."
+    )
     mismatches: list[ReconciliationMismatch]
 
     @classmethod
@@ -494,6 +678,8 @@ class ReconciliationReport:
             ran_at=row.ran_at,
             payments_checked=row.payments_checked,
             statement_lines=row.statement_lines,
+            trigger=ReconciliationTrigger(row.trigger),
+            statement_available=row.statement_available,
             mismatches=[
                 ReconciliationMismatch(
                     kind=m["kind"],
@@ -523,6 +709,7 @@ async def _credit_account(info: Info, org: uuid.UUID, currency: str) -> CreditAc
         tenant_id=tenant_id_of(info.context.tenant_id),
         terms=PaymentTerms(prof.terms.value),
         terms_inherited_from=_opt(prof.terms_source if prof.terms_source != org else None),
+        invoice_period=prof.invoice_period,
         currency=currency,
         credit_organization_id=_opt(credit_org),
         _limit=line.credit_limit if line else None,
@@ -650,8 +837,54 @@ class Query:
         async with info.context.session() as session:
             return _rule(await settlement.sharing_rule(session))
 
+    @strawberry.federation.field(
+        requires_scopes=READ, description="Sharing rules per product line (they win over the tenant's)."
+    )
+    async def product_line_sharing_rules(self, info: Info) -> list[SharingRuleType]:
+        async with info.context.session() as session:
+            rules = await settlement.product_line_rules(session)
+        return [_rule(rule, line) for line, rule in sorted(rules.items())]
+
+    @strawberry.federation.field(
+        requires_scopes=READ, description="Consolidated invoices, newest period first."
+    )
+    async def consolidated_invoices(
+        self, info: Info, buyer_organization_id: strawberry.ID | None = None, first: int = 20
+    ) -> list[ConsolidatedInvoice]:
+        async with info.context.session() as session:
+            scope = await queries.buyer_scope(session, _caller_org(info))
+            query = select(ConsolidatedInvoiceRow).order_by(
+                ConsolidatedInvoiceRow.period_start.desc(), ConsolidatedInvoiceRow.id
+            )
+            buyer = _uuid_or_none(buyer_organization_id)
+            if buyer_organization_id is not None:
+                query = query.where(ConsolidatedInvoiceRow.buyer_organization_id == buyer)
+            if scope is not None:
+                query = query.where(ConsolidatedInvoiceRow.buyer_organization_id.in_(scope))
+            rows = list((await session.execute(query.limit(min(max(first, 0), 100)))).scalars())
+            return [ConsolidatedInvoice.of(r, await consolidation.members(session, r.id)) for r in rows]
+
+    @strawberry.federation.field(requires_scopes=READ)
+    async def consolidated_invoice(self, info: Info, id: strawberry.ID) -> ConsolidatedInvoice | None:
+        key = _uuid_or_none(id)
+        if key is None:
+            return None
+        async with info.context.session() as session:
+            row = await session.get(ConsolidatedInvoiceRow, key)
+            if row is None or not await queries.may_see_buyer(
+                session, _caller_org(info), row.buyer_organization_id
+            ):
+                return None
+            return ConsolidatedInvoice.of(row, await consolidation.members(session, row.id))
+
     @strawberry.federation.field(requires_scopes=READ, description="Latest reconciliation runs first.")
-    async def reconciliation_reports(self, info: Info, first: int = 20) -> list[ReconciliationReport]:
+    async def reconciliation_reports(
+        self,
+        info: Info,
+        first: int = 20,
+        trigger: ReconciliationTrigger | None = None,
+        day: date | None = None,
+    ) -> list[ReconciliationReport]:
         async with info.context.session() as session:
             await _staff_only(info, session)
             query = (
@@ -659,6 +892,10 @@ class Query:
                 .order_by(ReconciliationRun.ran_at.desc())
                 .limit(min(max(first, 0), 100))
             )
+            if trigger is not None:
+                query = query.where(ReconciliationRun.trigger == trigger.value)
+            if day is not None:
+                query = query.where(ReconciliationRun.day == day)
             return [ReconciliationReport.of(r) for r in (await session.execute(query)).scalars()]
 
     @strawberry.federation.field(requires_scopes=READ)
@@ -686,8 +923,9 @@ def _percent(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _rule(rule: SharingRule) -> SharingRuleType:
+def _rule(rule: SharingRule, product_line: str | None = None) -> SharingRuleType:
     return SharingRuleType(
+        product_line=product_line,
         platform_fee_percent=_percent(rule.platform_fee),
         supplier_percent=_percent(rule.supplier),
         level1_distributor_percent=_percent(rule.level1),
@@ -788,7 +1026,41 @@ class PaymentPayload:
 
 
 @strawberry.input
+class InvoicePeriodSetInput:
+    organization_id: strawberry.ID
+    period: InvoicingPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        description="null: inherit from the parent unit (none anywhere: ORDER)."
+    )
+
+
+@strawberry.input
+class ConsolidatedInvoicePayInput:
+    consolidated_invoice_id: strawberry.ID
+    amount: str
+    currency: str
+    reference: str | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class ConsolidatedInvoicePayPayload:
+    consolidated_invoice: ConsolidatedInvoice | None
+    payments: list[Payment]
+    replayed: bool
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class ProductLineSharingRuleRemoveInput:
+    product_line: str
+
+
+@strawberry.input
 class SharingRuleSetInput:
+    product_line: str | None = strawberry.field(
+        default=None,
+        description="A product line (catalog category id): the rule applies to its order lines only.",
+    )
     platform_fee_percent: str
     supplier_percent: str
     level1_distributor_percent: str
@@ -1004,11 +1276,97 @@ class Mutation:
                 )
             except (SharingRuleError, ArithmeticError, ValueError) as exc:
                 raise refuse("", str(exc) or "invalid percentages", "INVALID_RULE") from None
+            line = (input.product_line or "").strip() or None
+            if line is not None and len(line) > 64:
+                raise refuse("productLine", "at most 64 characters", "INVALID")
             async with info.context.session() as session:
-                await settlement.set_sharing_rule(session, tenant, rule)
+                if line is None:
+                    await settlement.set_sharing_rule(session, tenant, rule)
+                else:
+                    await settlement.set_product_line_rule(session, tenant, line, rule)
         except UserInputError as exc:
             return SharingRulePayload(sharing_rule=None, user_errors=user_errors(exc))
+        return SharingRulePayload(sharing_rule=_rule(rule, line), user_errors=[])
+
+    @strawberry.federation.mutation(
+        requires_scopes=WRITE, description="Drop a product line's rule (its lines use the tenant's again)."
+    )
+    async def product_line_sharing_rule_remove(
+        self, info: Info, input: ProductLineSharingRuleRemoveInput
+    ) -> SharingRulePayload:
+        tenant = info.context.require_tenant()
+        async with info.context.session() as session:
+            await settlement.set_product_line_rule(session, tenant, input.product_line.strip(), None)
+            rule = await settlement.sharing_rule(session)
         return SharingRulePayload(sharing_rule=_rule(rule), user_errors=[])
+
+    @strawberry.federation.mutation(
+        requires_scopes=WRITE, description="Invoice a buyer organization per order, week or month."
+    )
+    async def invoice_period_set(self, info: Info, input: InvoicePeriodSetInput) -> CreditAccountPayload:
+        tenant = info.context.require_tenant()
+        try:
+            org = _parse_id(input.organization_id, "organizationId")
+            async with info.context.session() as session:
+                period = InvoicePeriod(input.period.value) if input.period is not None else None
+                await credit.set_invoice_period(session, tenant, org, period)
+        except UserInputError as exc:
+            return CreditAccountPayload(credit_account=None, user_errors=user_errors(exc))
+        return CreditAccountPayload(credit_account=await _credit_account(info, org, "EUR"), user_errors=[])
+
+    @strawberry.federation.mutation(
+        requires_scopes=WRITE, description="Record a bank transfer against a consolidated invoice."
+    )
+    async def consolidated_invoice_pay(
+        self, info: Info, input: ConsolidatedInvoicePayInput
+    ) -> ConsolidatedInvoicePayPayload:
+        tenant = info.context.require_tenant()
+        try:
+            cid = _parse_id(input.consolidated_invoice_id, "consolidatedInvoiceId")
+            currency = input.currency.upper()
+            amount = _amount(input.amount, currency)
+            reference = (input.reference or "").strip()[:200] or None
+
+            async def produce(session: Any) -> dict[str, Any]:
+                rows = await payments.pay_consolidated(
+                    session, tenant, cid, amount, currency, reference=reference, actor=_actor(info)
+                )
+                return {"payment_ids": [str(r.id) for r in rows]}
+
+            async with info.context.session() as session:
+                if input.idempotency_key is not None:
+                    result = await run_once(
+                        session,
+                        schema=SCHEMA,
+                        tenant_id=tenant,
+                        key=input.idempotency_key,
+                        operation="consolidatedInvoicePay",
+                        request={
+                            "invoice": str(cid),
+                            "amount": str(amount),
+                            "currency": currency,
+                            "ref": reference,
+                        },
+                        produce=lambda: produce(session),
+                    )
+                    response, replayed = result.response, result.replayed
+                else:
+                    response, replayed = await produce(session), False
+                paid = [await session.get(PaymentRow, uuid.UUID(p)) for p in response["payment_ids"]]
+                row = await session.get(ConsolidatedInvoiceRow, cid, populate_existing=True)
+                found = (
+                    ConsolidatedInvoice.of(row, await consolidation.members(session, cid)) if row else None
+                )
+        except UserInputError as exc:
+            return ConsolidatedInvoicePayPayload(
+                consolidated_invoice=None, payments=[], replayed=False, user_errors=user_errors(exc)
+            )
+        return ConsolidatedInvoicePayPayload(
+            consolidated_invoice=found,
+            payments=[Payment.of(p) for p in paid if p is not None],
+            replayed=replayed,
+            user_errors=[],
+        )
 
     @strawberry.federation.mutation(requires_scopes=WRITE, description="Seconds from delivery to settlement.")
     async def settlement_delay_set(

@@ -29,6 +29,30 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _decimal_text(value: Any) -> str | None:
+    """A price as orders sent it (a decimal string), or None when absent or not a number."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return format(amount, "f") if value is not None and amount.is_finite() and amount >= 0 else None
+
+
+def _line(line: dict[str, Any]) -> dict[str, Any]:
+    """What finance keeps of an order line: the prices orders computed (invoices print them and
+    never recompute), and the catalog category, which is the line's product line for sharing."""
+    return {
+        "line_id": str(line.get("line_id")),
+        "sku_id": str(line.get("sku_id")),
+        "quantity": int(line.get("quantity", 0)),
+        "unit_price": _decimal_text(line.get("unit_price")),
+        "line_total": _decimal_text(line.get("line_total")),
+        "sku_code": str(line["sku_code"])[:64] if line.get("sku_code") else None,
+        "product_name": str(line["product_name"])[:200] if line.get("product_name") else None,
+        "product_line": str(line["category_id"])[:64] if line.get("category_id") else None,
+    }
+
+
 async def on_placed(session: AsyncSession, tenant_id: uuid.UUID, data: dict[str, Any]) -> bool:
     order_id = _uuid(data.get("order_id"))
     buyer = _uuid(data.get("buyer_organization_id"))
@@ -44,15 +68,7 @@ async def on_placed(session: AsyncSession, tenant_id: uuid.UUID, data: dict[str,
     if not total.is_finite() or total < 0 or total >= MAX_AMOUNT:
         log.error("finance: orders.placed with a bad total: %s", data.get("total"))
         return False
-    lines = [
-        {
-            "line_id": str(line.get("line_id")),
-            "sku_id": str(line.get("sku_id")),
-            "quantity": int(line.get("quantity", 0)),
-        }
-        for line in data.get("lines") or []
-        if isinstance(line, dict)
-    ]
+    lines = [_line(line) for line in data.get("lines") or [] if isinstance(line, dict)]
     await session.execute(
         insert(OrderRow)
         .values(

@@ -1,7 +1,12 @@
 """Settlement: T+delay (7 days by default, per tenant) after delivery, the sale is shared by the
-tenant's sharing rule: one SETTLEMENT entry empties clearing into the platform's revenue, the
+sharing rules: one SETTLEMENT entry empties clearing into the platform's revenue, the
 supplier's payable and the distributors' commissions, then one PAYOUT entry per party pays it
-out (the sandbox pays at once)."""
+out (the sandbox pays at once).
+
+Each order line is shared by its product line's rule (the line's catalog category, when finance
+has a rule for it), else by the tenant's rule (else the S2B2C default). Lines are worth their
+part of the invoice total (`sharing.allocate` by their line totals, exact in minor units), less
+what credit notes took off them; other refunds before settlement come off all lines pro rata."""
 
 from __future__ import annotations
 
@@ -19,15 +24,26 @@ from shared.db import utcnow
 from subgraphs.finance import credit, events, invoices, journal, ledger
 from subgraphs.finance.ledger import AccountKind
 from subgraphs.finance.models import (
+    Account,
+    CreditNoteRow,
+    JournalEntryRow,
+    JournalLineRow,
     OrderRow,
-    PaymentRow,
     PayoutRow,
+    ProductLineRuleRow,
     SettlementRow,
     SharingRuleRow,
     TenantFinance,
 )
 from subgraphs.finance.money import text as money_text
-from subgraphs.finance.sharing import DEFAULT_RULE, RemainderPolicy, Shares, SharingRule, split
+from subgraphs.finance.sharing import (
+    DEFAULT_RULE,
+    RemainderPolicy,
+    Shares,
+    SharingRule,
+    allocate,
+    split_lines,
+)
 
 DEFAULT_DELAY = 7 * 24 * 3600
 
@@ -39,6 +55,69 @@ async def sharing_rule(session: AsyncSession) -> SharingRule:
     return SharingRule(
         row.platform_fee, row.supplier, row.level1, row.level2, RemainderPolicy(row.remainder_policy)
     )
+
+
+def _rule_of(row: SharingRuleRow | ProductLineRuleRow) -> SharingRule:
+    return SharingRule(
+        row.platform_fee, row.supplier, row.level1, row.level2, RemainderPolicy(row.remainder_policy)
+    )
+
+
+async def product_line_rules(session: AsyncSession) -> dict[str, SharingRule]:
+    rows = (await session.execute(select(ProductLineRuleRow))).scalars()
+    return {row.product_line: _rule_of(row) for row in rows}
+
+
+async def set_product_line_rule(
+    session: AsyncSession, tenant_id: uuid.UUID, product_line: str, rule: SharingRule | None
+) -> None:
+    """The rule for one product line (None: remove it, its lines fall back to the tenant's)."""
+    if rule is None:
+        row = await session.get(ProductLineRuleRow, (tenant_id, product_line))
+        if row is not None:
+            await session.delete(row)
+        return
+    values = {
+        "platform_fee": rule.platform_fee,
+        "supplier": rule.supplier,
+        "level1": rule.level1,
+        "level2": rule.level2,
+        "remainder_policy": rule.remainder_policy.value,
+        "updated_at": utcnow(),
+    }
+    statement = insert(ProductLineRuleRow).values(tenant_id=tenant_id, product_line=product_line, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ProductLineRuleRow.tenant_id, ProductLineRuleRow.product_line], set_=values
+        )
+    )
+
+
+def rule_for(product_line: str | None, by_line: dict[str, SharingRule], default: SharingRule) -> SharingRule:
+    """Precedence: the line's product-line rule, else the tenant's rule (else the default)."""
+    return by_line.get(product_line, default) if product_line else default
+
+
+def line_values(order: OrderRow, total: Decimal) -> list[Decimal]:
+    """Each line's part of `total` (the invoice total), proportional to the line totals orders
+    sent; exact, summing to `total`. Lines without a line total (older events) weigh nothing
+    unless none has one, then the parts are equal."""
+    weights = [Decimal(str(line.get("line_total") or 0)) for line in order.lines]
+    if not weights:
+        return []
+    return allocate(total, weights, order.currency)
+
+
+async def credited_by_line(session: AsyncSession, order_id: uuid.UUID) -> dict[str, Decimal]:
+    """What credit notes took off each line of the order."""
+    out: dict[str, Decimal] = {}
+    for note in (
+        await session.execute(select(CreditNoteRow).where(CreditNoteRow.order_id == order_id))
+    ).scalars():
+        for line in note.lines:
+            key = str(line.get("order_line_id"))
+            out[key] = out.get(key, Decimal(0)) + Decimal(str(line.get("amount") or 0))
+    return out
 
 
 async def set_sharing_rule(session: AsyncSession, tenant_id: uuid.UUID, rule: SharingRule) -> None:
@@ -102,10 +181,30 @@ class Earnings:
         }
 
 
-async def earnings(session: AsyncSession, order: OrderRow, amount: Decimal | None = None) -> Earnings:
-    rule = await sharing_rule(session)
+async def earnings(
+    session: AsyncSession,
+    order: OrderRow,
+    amount: Decimal | None = None,
+    credited: dict[str, Decimal] | None = None,
+) -> Earnings:
+    """The split of `amount` (default: the order total) over the order's lines by their rules.
+    `credited`: what credit notes took off each line (those lines are worth that much less)."""
+    default = await sharing_rule(session)
+    by_line = await product_line_rules(session)
     buyer = await credit.profile(session, order.buyer_organization_id)
-    shares = split(order.total if amount is None else amount, order.currency, rule)
+    total = order.total if amount is None else amount
+    values = line_values(order, order.total)
+    if credited:
+        values = [
+            max(v - credited.get(str(line.get("line_id")), Decimal(0)), Decimal(0))
+            for v, line in zip(values, order.lines, strict=True)
+        ]
+    if values and (sum(values) > 0 or total == 0):
+        parts = allocate(total, values, order.currency)
+        rules = [rule_for(line.get("product_line"), by_line, default) for line in order.lines]
+        shares = split_lines(list(zip(parts, rules, strict=True)), order.currency)
+    else:
+        shares = split_lines([(total, default)], order.currency)
     return Earnings(
         shares,
         order.seller_organization_id,
@@ -134,14 +233,18 @@ async def schedule(session: AsyncSession, order: OrderRow, delivered_at: datetim
 
 
 async def _refunded(session: AsyncSession, order_id: uuid.UUID) -> Decimal:
+    """What the order's refunds and credit notes put in REFUNDS (the contra account the
+    settlement empties): the ledger says, not the payments table (a credit balance paid back
+    after a credit note does not go through REFUNDS)."""
     value = (
         await session.execute(
-            select(func.coalesce(func.sum(PaymentRow.amount), 0)).where(
-                PaymentRow.order_id == order_id, PaymentRow.kind == "REFUND"
-            )
+            select(func.coalesce(func.sum(JournalLineRow.debit - JournalLineRow.credit), 0))
+            .join(JournalEntryRow, JournalEntryRow.id == JournalLineRow.entry_id)
+            .join(Account, Account.id == JournalLineRow.account_id)
+            .where(JournalEntryRow.order_id == order_id, Account.kind == AccountKind.REFUNDS.value)
         )
     ).scalar_one()
-    return Decimal(value)
+    return max(Decimal(value), Decimal(0))
 
 
 async def settle(session: AsyncSession, row: SettlementRow, now: datetime) -> bool:
@@ -153,7 +256,7 @@ async def settle(session: AsyncSession, row: SettlementRow, now: datetime) -> bo
     # Refunds booked before settlement come out of the shared amount (see ledger.settlement).
     refunded = min(await _refunded(session, order.id), invoice.total)
     net = invoice.total - refunded
-    share = await earnings(session, order, net)
+    share = await earnings(session, order, net, await credited_by_line(session, order.id))
     s = share.shares
     parts = ledger.SettlementParts(
         s.platform,

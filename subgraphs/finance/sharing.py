@@ -12,6 +12,7 @@ Rounding never creates or loses a minor unit:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -90,3 +91,41 @@ def split(amount: Decimal, currency: str, rule: SharingRule) -> Shares:
             floors[i] += 1
     platform, supplier, level1, level2 = (from_minor(u, currency) for u in floors)
     return Shares(platform, supplier, level1, level2, from_minor(rounding, currency))
+
+
+def split_lines(lines: Sequence[tuple[Decimal, SharingRule]], currency: str) -> Shares:
+    """Split a sale line by line, each line by its own rule (its product line's, or the tenant's),
+    and add the parts up: they sum to the sum of the line amounts, exactly."""
+    zero = from_minor(0, currency)
+    total = Shares(zero, zero, zero, zero, zero)
+    for amount, rule in lines:
+        s = split(amount, currency, rule)
+        total = Shares(
+            total.platform + s.platform,
+            total.supplier + s.supplier,
+            total.level1 + s.level1,
+            total.level2 + s.level2,
+            total.rounding + s.rounding,
+        )
+    return total
+
+
+def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """`amount` cut into parts proportional to `weights` (largest remainder in minor units, ties to
+    the earlier weight): the parts sum to `amount` exactly. All weights zero: equal parts."""
+    units = to_minor(amount, currency)
+    if units < 0 or any(w < 0 for w in weights):
+        raise SharingRuleError("cannot allocate negative amounts")
+    if not weights:
+        if units:
+            raise SharingRuleError("nothing to allocate to")
+        return []
+    total = sum(weights, Decimal(0))
+    base = list(weights) if total > 0 else [Decimal(1)] * len(weights)
+    total = sum(base, Decimal(0))
+    exact = [Decimal(units) * w / total for w in base]
+    floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
+    left = units - sum(floors)
+    for i in sorted(range(len(base)), key=lambda i: (-(exact[i] - floors[i]), i))[:left]:
+        floors[i] += 1
+    return [from_minor(u, currency) for u in floors]

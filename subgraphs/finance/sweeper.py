@@ -1,42 +1,116 @@
-"""The background sweeps: overdue invoices and due settlements, tenant by tenant (each in its own
-tenant transaction: RLS applies to the sweeper as to requests)."""
+"""The background sweeps, tenant by tenant (each in its own tenant transaction: RLS applies to
+the sweeper as to requests): overdue invoices, consolidated invoices whose period ended, due
+settlements; and the daily reconciliation, run by the one process holding its lease (leases.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
-from subgraphs.finance import invoices, settlement
+from subgraphs.finance import consolidation, invoices, leases, reconciliation, settlement
 from subgraphs.finance.models import KnownTenant
+from subgraphs.finance.providers import PaymentProvider, providers
 
 log = logging.getLogger(__name__)
+RECONCILIATION_LEASE = "finance-daily-reconciliation"
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    overdue: int = 0
+    settled: int = 0
+    consolidated: int = 0
+
+
+async def _tenants(db: Database) -> list[uuid.UUID]:
+    async with db.session() as session:
+        return list((await session.execute(select(KnownTenant.tenant_id))).scalars())
 
 
 async def sweep_once(db: Database, now: datetime | None = None) -> tuple[int, int]:
     """(invoices marked overdue, settlements booked) over all known tenants."""
-    async with db.session() as session:
-        tenants = list((await session.execute(select(KnownTenant.tenant_id))).scalars())
-    overdue = settled = 0
-    for tenant in tenants:
+    result = await sweep(db, now)
+    return result.overdue, result.settled
+
+
+async def sweep(db: Database, now: datetime | None = None) -> SweepResult:
+    overdue = settled = closed = 0
+    for tenant in await _tenants(db):
         try:
             async with db.tenant_session(tenant) as session:
-                overdue += len(await invoices.sweep_overdue(session, now or utcnow()))
-                settled += len(await settlement.sweep_due(session, now or utcnow()))
+                at = now or utcnow()
+                closed += len(await consolidation.close_due(session, at))
+                overdue += len(await invoices.sweep_overdue(session, at))
+                settled += len(await settlement.sweep_due(session, at))
         except Exception:
             log.exception("finance sweep failed for tenant %s", tenant)
-    return overdue, settled
+    return SweepResult(overdue, settled, closed)
+
+
+async def reconcile_days(
+    db: Database,
+    day: date,
+    known: Mapping[str, PaymentProvider] | None = None,
+) -> int:
+    """The scheduled reconciliation of `day` for every tenant and provider not yet reconciled
+    by the schedule (the database's unique index keeps it once per tenant, day and provider).
+    Returns the number of runs made."""
+    made = 0
+    for tenant in await _tenants(db):
+        for name, provider in (known if known is not None else providers()).items():
+            try:
+                async with db.tenant_session(tenant) as session:
+                    if await reconciliation.scheduled_done(session, day, name):
+                        continue
+                    statement = await provider.statement(tenant, day)
+                    await reconciliation.reconcile(session, tenant, day, name, statement, trigger="SCHEDULED")
+                made += 1
+            except IntegrityError:
+                log.info("finance: %s %s already reconciled by another process", tenant, day)
+            except Exception:
+                log.exception("finance reconciliation of %s failed for tenant %s", day, tenant)
+    return made
+
+
+async def reconciliation_tick(
+    db: Database,
+    lease_seconds: float,
+    now: datetime | None = None,
+    known: Mapping[str, PaymentProvider] | None = None,
+    holder: str = leases.HOLDER,
+    lease_name: str = RECONCILIATION_LEASE,
+) -> int | None:
+    """One tick of the daily schedule: the lease holder reconciles yesterday (UTC) for every
+    tenant that has no scheduled run of it yet. None: another process holds the lease."""
+    if not await leases.acquire(db, lease_name, lease_seconds, holder):
+        return None
+    yesterday = (now or utcnow()).date() - timedelta(days=1)
+    return await reconcile_days(db, yesterday, known)
 
 
 async def run(db: Database, interval: float) -> None:
-    while True:
+    # The lease outlives a tick, so the holder keeps it while it lives and others wait.
+    lease = max(interval * 3, 30.0)
+    try:
+        while True:
+            try:
+                await sweep(db)
+                await reconciliation_tick(db, lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("finance sweep failed")
+            await asyncio.sleep(interval)
+    finally:
         try:
-            await sweep_once(db)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("finance sweep failed")
-        await asyncio.sleep(interval)
+            await asyncio.shield(leases.release(db, RECONCILIATION_LEASE))
+        except Exception:  # shutting down: the lease then expires on its own
+            log.debug("finance: lease not released", exc_info=True)

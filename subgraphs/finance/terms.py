@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -43,6 +43,40 @@ def invoice_on_delivery(terms: Terms) -> bool:
 def due_at(terms: Terms, issued_at: datetime) -> datetime:
     """PREPAID and ON_FULFILMENT are due on issue; NET n is due n days after."""
     return issued_at + timedelta(days=_NET_DAYS.get(terms, 0))
+
+
+class InvoicePeriod(StrEnum):
+    """How a buyer organization is invoiced for orders on NET terms: one invoice per order
+    (the default), or one consolidated invoice per ISO week or calendar month (UTC)."""
+
+    ORDER = "ORDER"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+DEFAULT_PERIOD = InvoicePeriod.ORDER
+
+
+def consolidates(terms: Terms, period: InvoicePeriod) -> bool:
+    """Only orders on NET terms are consolidated: prepaid and on-fulfilment ones are due at once."""
+    return period is not InvoicePeriod.ORDER and terms in _NET_DAYS
+
+
+def period_bounds(period: InvoicePeriod, at: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the week (Monday 00:00 UTC) or month that contains `at`."""
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period is InvoicePeriod.WEEK:
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if period is InvoicePeriod.MONTH:
+        start = day.replace(day=1)
+        end = (
+            start.replace(year=start.year + 1, month=1)
+            if start.month == 12
+            else start.replace(month=start.month + 1)
+        )
+        return start, end
+    raise ValueError("per-order invoices have no period")
 
 
 def authorization_method(terms: Terms) -> str:

@@ -10,6 +10,13 @@ written to `logistics.outbox` in the transaction of the change:
   reason, occurred_at}. `all_lines_shipped`: every ordered quantity is in a shipment the carrier
   has (orders: partially_shipped vs shipped); `all_shipments_delivered`: every shipment of the
   order that is not cancelled is delivered (orders: delivered).
+- `logistics.shipment_returned`, `logistics.shipment_lost` (same payload): staff resolved an
+  exception by returning the parcel to the sender or marking it lost;
+  `logistics.shipment_exception_resolved` (same payload, `reason` = the resolution:
+  RETRY_DELIVERY | RETURN_TO_SENDER | MARK_LOST) for every resolution;
+  `logistics.shipment_rerouted` (same payload, of the new shipment, plus `replaces_shipment_id`):
+  a cancelled, returned or lost shipment replaced by a new one (another carrier or warehouse).
+  A replaced shipment no longer counts for `all_lines_shipped` / `all_shipments_delivered`.
 - `logistics.wave_released` (`subject_id` = wave id): {wave_id, location_id, shipment_ids,
   order_ids, pick_list: [{sku_id, quantity}], trigger: SIZE | INTERVAL, released_at}.
 
@@ -32,6 +39,10 @@ SHIPMENT_IN_TRANSIT = "shipment_in_transit"
 SHIPMENT_DELIVERED = "shipment_delivered"
 SHIPMENT_EXCEPTION = "shipment_exception"
 SHIPMENT_CANCELLED = "shipment_cancelled"
+SHIPMENT_RETURNED = "shipment_returned"
+SHIPMENT_LOST = "shipment_lost"
+SHIPMENT_EXCEPTION_RESOLVED = "shipment_exception_resolved"
+SHIPMENT_REROUTED = "shipment_rerouted"
 WAVE_RELEASED = "wave_released"
 
 # Which event a shipment's new status announces.
@@ -42,6 +53,8 @@ STATUS_EVENTS: dict[str, str] = {
     "DELIVERED": SHIPMENT_DELIVERED,
     "EXCEPTION": SHIPMENT_EXCEPTION,
     "CANCELLED": SHIPMENT_CANCELLED,
+    "RETURNED": SHIPMENT_RETURNED,
+    "LOST": SHIPMENT_LOST,
 }
 
 
@@ -60,6 +73,7 @@ def shipment_event(
     status: str,
     reason: str | None,
     occurred_at: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> EventEnvelope:
     return EventEnvelope.new(
         DOMAIN,
@@ -78,6 +92,7 @@ def shipment_event(
             "status": status,
             "reason": reason,
             "occurred_at": occurred_at.isoformat(),
+            **(extra or {}),
         },
     )
 

@@ -156,13 +156,23 @@ class Shipment(TenantMixin, TimestampMixin, Base):
     __tablename__ = "shipments"
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
-        UniqueConstraint("tenant_id", "order_id", "location_id"),
         UniqueConstraint("tenant_id", "tracking_number"),
+        UniqueConstraint("tenant_id", "replaces_id"),
+        # Routing's replay guard: one original shipment per order and location (a re-routed
+        # replacement has `replaces_id` and may leave from the same location).
+        Index(
+            "uq_shipments_routed",
+            "tenant_id",
+            "order_id",
+            "location_id",
+            unique=True,
+            postgresql_where=text("replaces_id IS NULL"),
+        ),
         ForeignKeyConstraint(["tenant_id", "carrier_id"], ["carriers.tenant_id", "carriers.id"]),
         ForeignKeyConstraint(["tenant_id", "wave_id"], ["pick_waves.tenant_id", "pick_waves.id"]),
         CheckConstraint(
             "status IN ('CREATED', 'LABELLED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'EXCEPTION', "
-            "'CANCELLED')",
+            "'CANCELLED', 'RETURNED', 'LOST')",
             name="status",
         ),
         Index("ix_shipments_page", "tenant_id", "created_at", "id"),
@@ -190,6 +200,9 @@ class Shipment(TenantMixin, TimestampMixin, Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     label_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    label_zpl: Mapped[str | None] = mapped_column(Text, deferred=True)
+    replaces_id: Mapped[uuid.UUID | None]  # the shipment this one re-routes
+    replaced_by_id: Mapped[uuid.UUID | None]  # set once a re-routed shipment replaces this one
     wave_id: Mapped[uuid.UUID | None]
     dispatched_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

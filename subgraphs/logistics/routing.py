@@ -266,3 +266,36 @@ def route(
     unique = {p.key(): p for p in plans}
     ranked = tuple(sorted(unique.values(), key=Plan.key))
     return Decision(chosen=ranked[0], candidates=ranked)
+
+
+def reroute_carrier(
+    carriers: Sequence[CarrierInfo], country: str | None, weights: Weights, exclude: frozenset[str]
+) -> CarrierInfo | None:
+    """The carrier a re-routed parcel takes: the best one serving the country among those not
+    excluded (the one that failed), else the best of all (the same one, for a retry)."""
+    chosen, _, _ = _best_carrier([c for c in carriers if c.id not in exclude], country, weights)
+    if chosen is None:
+        chosen, _, _ = _best_carrier(carriers, country, weights)
+    return chosen
+
+
+def location_covers(
+    allocations: Sequence[Allocation],
+    used: Sequence[tuple[str, str, int]],
+    lines: Sequence[Line],
+    location_id: str,
+) -> bool:
+    """Does stock's allocation at `location_id` hold the SKUs of `lines`, beyond what the live
+    shipments from there already take (`used`: sku, location, quantity)? Stock committed each unit
+    at one location, so a parcel can only leave from where its units are held."""
+    held: dict[str, int] = {}
+    for a in allocations:
+        if a.location_id == location_id:
+            held[a.sku_id] = held.get(a.sku_id, 0) + a.quantity
+    for sku, loc, qty in used:
+        if loc == location_id:
+            held[sku] = held.get(sku, 0) - qty
+    need: dict[str, int] = {}
+    for li in lines:
+        need[li.sku_id] = need.get(li.sku_id, 0) + li.quantity
+    return all(held.get(sku, 0) >= qty for sku, qty in need.items())

@@ -37,6 +37,7 @@ from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.idempotency import run_once
 from subgraphs.logistics import loaders, models, routing, service
 from subgraphs.logistics.errors import LogisticsError
+from subgraphs.logistics.shipment_states import Resolution
 
 READ = "orders:read"
 WRITE = "stock:adjust"
@@ -69,6 +70,8 @@ class ShipmentStatus(Enum):
     DELIVERED = "DELIVERED"
     EXCEPTION = "EXCEPTION"
     CANCELLED = "CANCELLED"
+    RETURNED = "RETURNED"
+    LOST = "LOST"
 
 
 # --------------------------------------------------------------------------- types
@@ -150,6 +153,12 @@ class Shipment:
     exception_reason: str | None
     exception_at: datetime | None
     created_at: datetime
+    replaces_shipment_id: strawberry.ID | None = strawberry.field(
+        description="The shipment this one re-routes (its carrier or warehouse failed)."
+    )
+    replaced_by_shipment_id: strawberry.ID | None = strawberry.field(
+        description="The re-routed shipment that replaced this one."
+    )
     carrier_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
@@ -169,6 +178,8 @@ class Shipment:
             exception_reason=row.exception_reason,
             exception_at=row.exception_at,
             created_at=row.created_at,
+            replaces_shipment_id=_opt_id(row.replaces_id),
+            replaced_by_shipment_id=_opt_id(row.replaced_by_id),
             carrier_id=row.carrier_id,
         )
 
@@ -209,6 +220,14 @@ class Shipment:
         async with info.context.session() as session:
             document = await service.label_document(session, uuid.UUID(self.id))
         return base64.b64encode(document).decode() if document else None
+
+    @strawberry.federation.field(
+        requires_scopes=[[WRITE]], description="The same label in ZPL II (thermal printers), once labelled."
+    )
+    async def label_zpl(self, info: Info) -> str | None:
+        info.context.require_scope(WRITE)
+        async with info.context.session() as session:
+            return await service.label_zpl(session, uuid.UUID(self.id))
 
 
 @strawberry.type(description="Units of a SKU to pick for a wave.")
@@ -403,6 +422,32 @@ class ShipmentActionInput:
 @strawberry.input
 class ShipmentCancelInput:
     shipment_id: strawberry.ID
+    reason: str | None = None
+
+
+ExceptionResolution = strawberry.enum(
+    Resolution,
+    name="ShipmentExceptionResolution",
+    description="What staff decide for a shipment in EXCEPTION.",
+)
+
+
+@strawberry.input
+class ShipmentExceptionResolveInput:
+    shipment_id: strawberry.ID
+    resolution: ExceptionResolution  # type: ignore[valid-type]
+    note: str | None = None
+
+
+@strawberry.input
+class ShipmentRerouteInput:
+    shipment_id: strawberry.ID
+    carrier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="null: the best other carrier serving the delivery country."
+    )
+    location_id: strawberry.ID | None = strawberry.field(
+        default=None, description="null: the same warehouse (another only where stock holds the units)."
+    )
     reason: str | None = None
 
 
@@ -668,6 +713,38 @@ class Mutation:
 
         async def act(session: Any, tenant: uuid.UUID, shipment_id: uuid.UUID) -> models.Shipment:
             return await service.cancel(session, tenant, shipment_id, input.reason)
+
+        return await _shipment_action(info, input.shipment_id, act)
+
+    @strawberry.federation.mutation(
+        requires_scopes=[[WRITE]],
+        description="Resolve a shipment in EXCEPTION: retry delivery, return to sender or mark it lost.",
+    )
+    async def shipment_exception_resolve(
+        self, info: Info, input: ShipmentExceptionResolveInput
+    ) -> ShipmentPayload:
+        info.context.require_scope(WRITE)
+        action = Resolution(input.resolution)
+
+        async def act(session: Any, tenant: uuid.UUID, shipment_id: uuid.UUID) -> models.Shipment:
+            return await service.resolve_exception(session, tenant, shipment_id, action, input.note)
+
+        return await _shipment_action(info, input.shipment_id, act)
+
+    @strawberry.federation.mutation(
+        requires_scopes=[[WRITE]],
+        description="Replace a cancelled, returned or lost shipment (or one not yet dispatched) by a new "
+        "one with another carrier or warehouse; the payload is the new shipment.",
+    )
+    async def shipment_reroute(self, info: Info, input: ShipmentRerouteInput) -> ShipmentPayload:
+        info.context.require_scope(WRITE)
+
+        async def act(session: Any, tenant: uuid.UUID, shipment_id: uuid.UUID) -> models.Shipment:
+            carrier = _parse_id(input.carrier_id, "carrierId") if input.carrier_id is not None else None
+            location = _parse_id(input.location_id, "locationId") if input.location_id is not None else None
+            return await service.reroute(
+                session, tenant, shipment_id, carrier_id=carrier, location_id=location, reason=input.reason
+            )
 
         return await _shipment_action(info, input.shipment_id, act)
 

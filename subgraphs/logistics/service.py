@@ -39,13 +39,16 @@ from subgraphs.logistics.models import (
     Warehouse,
 )
 from subgraphs.logistics.shipment_states import (
+    REROUTABLE,
     WITH_CARRIER,
+    Resolution,
     ShipmentStatus,
     TrackingOutcome,
     TrackingStatus,
     apply_tracking,
     can_transition,
     path_to,
+    resolution_target,
 )
 
 DEFAULT_WAVE_SIZE = 50
@@ -512,14 +515,20 @@ async def order_progress(
         )
     ).scalar_one()
     shipped: dict[str, int] = defaultdict(int)
-    shipments = await _order_shipments(session, tenant_id, order_id)
+    # A shipment replaced by a re-routed one no longer counts: its replacement carries the lines.
+    shipments = [s for s in await _order_shipments(session, tenant_id, order_id) if s.replaced_by_id is None]
     for s in shipments:
         if ShipmentStatus(s.status) in WITH_CARRIER:
             for li in s.lines:
                 shipped[li["line_id"]] += int(li["quantity"])
     ordered = projection.lines or []
     all_shipped = bool(ordered) and all(shipped[li["line_id"]] >= li["quantity"] for li in ordered)
-    live = [s for s in shipments if s.status != ShipmentStatus.CANCELLED.value]
+    live = [
+        s
+        for s in shipments
+        if s.status
+        not in (ShipmentStatus.CANCELLED.value, ShipmentStatus.RETURNED.value, ShipmentStatus.LOST.value)
+    ]
     all_delivered = (
         all_shipped and bool(live) and all(s.status == ShipmentStatus.DELIVERED.value for s in live)
     )
@@ -527,7 +536,12 @@ async def order_progress(
 
 
 async def _emit(
-    session: AsyncSession, shipment: Shipment, event: str, at: datetime, reason: str | None
+    session: AsyncSession,
+    shipment: Shipment,
+    event: str,
+    at: datetime,
+    reason: str | None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     carrier_code = None
     if shipment.carrier_id is not None:
@@ -551,6 +565,7 @@ async def _emit(
             status=shipment.status,
             reason=reason,
             occurred_at=at,
+            extra=extra,
         ),
     )
 
@@ -671,6 +686,7 @@ async def create_label(session: AsyncSession, tenant_id: uuid.UUID, shipment_id:
         raise LogisticsError(exc.code, str(exc), "shipmentId") from None
     shipment.tracking_number = label.tracking_number
     shipment.label_pdf = label.document
+    shipment.label_zpl = label.zpl
     await _move(
         session, shipment, ShipmentStatus.LABELLED, source="CARRIER", reason=None, occurred_at=now_utc()
     )
@@ -684,6 +700,15 @@ async def label_document(session: AsyncSession, shipment_id: uuid.UUID) -> bytes
         )
     ).scalar()
     return row.label_pdf if row else None
+
+
+async def label_zpl(session: AsyncSession, shipment_id: uuid.UUID) -> str | None:
+    row = (
+        await session.execute(
+            select(Shipment).where(Shipment.id == shipment_id).options(undefer(Shipment.label_zpl))
+        )
+    ).scalar()
+    return row.label_zpl if row else None
 
 
 async def dispatch(session: AsyncSession, tenant_id: uuid.UUID, shipment_id: uuid.UUID) -> Shipment:
@@ -742,6 +767,126 @@ async def raise_exception(
     await _move(
         session, shipment, ShipmentStatus.EXCEPTION, source=source, reason=reason, occurred_at=occurred_at
     )
+
+
+async def resolve_exception(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    shipment_id: uuid.UUID,
+    action: Resolution,
+    note: str | None,
+) -> Shipment:
+    """Staff decide a shipment in EXCEPTION: retry delivery (back in transit, the progress clock
+    restarts), return it to the sender, or mark it lost. The status event and
+    `shipment_exception_resolved` are published; a returned or lost shipment can then be re-routed."""
+    shipment = await locked_shipment(session, tenant_id, shipment_id)
+    if shipment.status != ShipmentStatus.EXCEPTION.value:
+        raise LogisticsError("NOT_IN_EXCEPTION", f"the shipment is {shipment.status}", "shipmentId")
+    now = now_utc()
+    reason = action.value if not note else f"{action.value}: {note.strip()[:200]}"
+    await _move(session, shipment, resolution_target(action), source="STAFF", reason=reason, occurred_at=now)
+    if action is Resolution.RETRY_DELIVERY:
+        shipment.last_progress_at = now
+    await _emit(session, shipment, events.SHIPMENT_EXCEPTION_RESOLVED, now, action.value)
+    return shipment
+
+
+async def reroute(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    shipment_id: uuid.UUID,
+    *,
+    carrier_id: uuid.UUID | None,
+    location_id: uuid.UUID | None,
+    reason: str | None,
+) -> Shipment:
+    """Replace a shipment whose carrier or warehouse failed by a new one with the same lines:
+    another carrier (given, or the best other one serving the delivery country) and the same or
+    another warehouse (only one where stock holds the units: stock committed each unit at one
+    location). A CREATED or LABELLED shipment is cancelled first (its label voided); a
+    CANCELLED, RETURNED or LOST one is replaced as it is. Publishes `shipment_cancelled` (if
+    cancelled here), `shipment_created` and `shipment_rerouted` of the new shipment."""
+    old = await locked_shipment(session, tenant_id, shipment_id)
+    projection = await _lock_order(session, tenant_id, old.order_id)
+    current = ShipmentStatus(old.status)
+    if old.replaced_by_id is not None:
+        raise LogisticsError("ALREADY_REROUTED", "this shipment was already replaced", "shipmentId")
+    if projection.cancelled_at is not None:
+        raise LogisticsError("ORDER_CANCELLED", "the order was cancelled", "shipmentId")
+    if current not in REROUTABLE:
+        hint = "resolve the exception first" if current == ShipmentStatus.EXCEPTION else "the carrier has it"
+        raise LogisticsError(
+            "INVALID_TRANSITION", f"a {current.value} shipment cannot be re-routed: {hint}", "shipmentId"
+        )
+    warehouses, carriers = await _routing_inputs(session, tenant_id)
+    _, allocations, country = _order_inputs(projection)
+    target_location = location_id or old.location_id
+    if str(target_location) not in {w.location_id for w in warehouses}:
+        raise LogisticsError("UNKNOWN_WAREHOUSE", "no such warehouse", "locationId")
+    if target_location != old.location_id:
+        used = [
+            (li["sku_id"], str(s.location_id), int(li["quantity"]))
+            for s in await _order_shipments(session, tenant_id, old.order_id)
+            if s.id != old.id
+            and s.replaced_by_id is None
+            and s.status
+            not in (ShipmentStatus.CANCELLED.value, ShipmentStatus.RETURNED.value, ShipmentStatus.LOST.value)
+            for li in s.lines
+        ]
+        parcel = [routing.Line(li["line_id"], li["sku_id"], int(li["quantity"])) for li in old.lines]
+        if not routing.location_covers(allocations, used, parcel, str(target_location)):
+            raise LogisticsError(
+                "NOT_ALLOCATED_THERE",
+                "stock holds this parcel's units at another warehouse; move the stock first",
+                "locationId",
+            )
+    if carrier_id is not None:
+        chosen = next((c for c in carriers if c.id == str(carrier_id)), None)
+        if chosen is None:
+            raise LogisticsError("UNKNOWN_CARRIER", "no such active carrier", "carrierId")
+        if not chosen.serves(country):
+            raise LogisticsError(
+                "CARRIER_DOES_NOT_SERVE", f"the carrier does not serve {country}", "carrierId"
+            )
+    else:
+        weights = (await tenant_settings(session, tenant_id)).weights
+        exclude = frozenset({str(old.carrier_id)} if old.carrier_id else set())
+        chosen = routing.reroute_carrier(carriers, country, weights, exclude)
+        if chosen is None:
+            raise LogisticsError("NO_CARRIER", "no carrier serves the delivery country", "carrierId")
+    why = (reason or "").strip()[:200] or "REROUTED"
+    if current in (ShipmentStatus.CREATED, ShipmentStatus.LABELLED):
+        await _cancel(session, old, source="STAFF", reason=f"REROUTED: {why}")
+    now = now_utc()
+    new = Shipment(
+        tenant_id=tenant_id,
+        order_id=old.order_id,
+        location_id=target_location,
+        carrier_id=uuid.UUID(chosen.id),
+        status=ShipmentStatus.CREATED.value,
+        lines=list(old.lines),
+        replaces_id=old.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(new)
+    await session.flush()
+    old.replaced_by_id = new.id
+    session.add(
+        ShipmentTransition(
+            tenant_id=tenant_id,
+            shipment_id=new.id,
+            from_status=None,
+            to_status=ShipmentStatus.CREATED.value,
+            source="STAFF",
+            reason=f"replaces {old.id}: {why}",
+            occurred_at=now,
+        )
+    )
+    await session.flush()
+    await _emit(session, new, events.SHIPMENT_CREATED, now, why)
+    await _emit(session, new, events.SHIPMENT_REROUTED, now, why, {"replaces_shipment_id": str(old.id)})
+    return new
 
 
 # --------------------------------------------------------------------------- tracking

@@ -5,10 +5,14 @@
     DISPATCHED, IN_TRANSIT -> EXCEPTION      (no progress, failed delivery, lost parcel)
     EXCEPTION -> IN_TRANSIT | DELIVERED      (the carrier reports progress again)
     DISPATCHED -> DELIVERED                  (a carrier may skip in-transit scans)
+    EXCEPTION -> IN_TRANSIT | RETURNED | LOST (staff resolve it: retry delivery,
+                                               return to sender, mark lost)
 
-DELIVERED and CANCELLED are final. Tracking statuses reported by carriers map onto these with
-`tracking_target`; `apply_tracking` decides whether a carrier event moves a shipment, using the
-carrier's own timestamp so a late, older event never overrides a newer one.
+DELIVERED, CANCELLED, RETURNED and LOST are final; a cancelled, returned or lost shipment can be
+re-routed: a new shipment with the same lines replaces it. Tracking statuses reported by
+carriers map onto these with `tracking_target`; `apply_tracking` decides whether a carrier
+event moves a shipment, using the carrier's own timestamp so a late, older event never
+overrides a newer one.
 """
 
 from __future__ import annotations
@@ -26,10 +30,15 @@ class ShipmentStatus(StrEnum):
     DELIVERED = "DELIVERED"
     EXCEPTION = "EXCEPTION"
     CANCELLED = "CANCELLED"
+    RETURNED = "RETURNED"
+    LOST = "LOST"
 
 
 S = ShipmentStatus
-FINAL: frozenset[ShipmentStatus] = frozenset({S.DELIVERED, S.CANCELLED})
+FINAL: frozenset[ShipmentStatus] = frozenset({S.DELIVERED, S.CANCELLED, S.RETURNED, S.LOST})
+# A shipment in these may be replaced by a re-routed one (before the carrier has it, or after
+# it came back or was lost); LABELLED and CREATED ones are cancelled first.
+REROUTABLE: frozenset[ShipmentStatus] = frozenset({S.CREATED, S.LABELLED, S.CANCELLED, S.RETURNED, S.LOST})
 # Statuses in which the carrier holds the parcel (it counts as shipped for the order).
 WITH_CARRIER: frozenset[ShipmentStatus] = frozenset({S.DISPATCHED, S.IN_TRANSIT, S.EXCEPTION, S.DELIVERED})
 
@@ -38,10 +47,28 @@ TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
     S.LABELLED: frozenset({S.DISPATCHED, S.CANCELLED}),
     S.DISPATCHED: frozenset({S.IN_TRANSIT, S.DELIVERED, S.EXCEPTION}),
     S.IN_TRANSIT: frozenset({S.DELIVERED, S.EXCEPTION}),
-    S.EXCEPTION: frozenset({S.IN_TRANSIT, S.DELIVERED}),
+    S.EXCEPTION: frozenset({S.IN_TRANSIT, S.DELIVERED, S.RETURNED, S.LOST}),
     S.DELIVERED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+    S.LOST: frozenset(),
 }
+
+
+class Resolution(StrEnum):
+    """What staff decide for a shipment in EXCEPTION."""
+
+    RETRY_DELIVERY = "RETRY_DELIVERY"  # the carrier tries again: back in transit
+    RETURN_TO_SENDER = "RETURN_TO_SENDER"  # the parcel goes back to the warehouse
+    MARK_LOST = "MARK_LOST"  # the carrier cannot find it
+
+
+def resolution_target(action: Resolution) -> ShipmentStatus:
+    return {
+        Resolution.RETRY_DELIVERY: S.IN_TRANSIT,
+        Resolution.RETURN_TO_SENDER: S.RETURNED,
+        Resolution.MARK_LOST: S.LOST,
+    }[action]
 
 
 class TransitionError(Exception):
@@ -125,7 +152,7 @@ def path_to(current: ShipmentStatus, target: ShipmentStatus) -> list[ShipmentSta
     while frontier:
         state, path = frontier.pop(0)
         for nxt in sorted(TRANSITIONS[state], key=lambda s: s.value):
-            if nxt in seen or nxt == S.CANCELLED:
+            if nxt in seen or nxt in (S.CANCELLED, S.RETURNED, S.LOST):
                 continue
             if nxt == target:
                 return [*path, nxt]

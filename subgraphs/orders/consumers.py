@@ -138,6 +138,13 @@ class FinanceEvents(IdempotentConsumer):
     filter_subject = "finance.*.*"
 
     async def handle(self, session: AsyncSession, event: EventEnvelope) -> None:
+        if event.event == "credit_note_issued":  # where a return ends (finance's credit note)
+            try:
+                return_id = uuid.UUID(str(event.data.get("return_id")))
+            except ValueError:
+                return
+            await service.return_refunded(session, return_id)
+            return
         if event.event not in ("payment_authorized", "payment_declined"):
             return
         order = await _order_of(session, event.data)

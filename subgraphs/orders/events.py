@@ -5,8 +5,9 @@ to `orders.outbox` in the transaction of the change:
 
 - `orders.placed`: {order_id, purchase_id, number, buyer_organization_id, seller_organization_id,
   placed_by, currency, total, delivery | null, lines: [{line_id, sku_id, quantity, unit_price,
-  line_total}], reserve_for_seconds | null} (`unit_price`, `line_total`: decimal strings, additions
-  to the contract for finance's invoices)
+  line_total, sku_code, product_name, category_id}], reserve_for_seconds | null} (`unit_price`,
+  `line_total`: decimal strings; these and the line's SKU code, product name and catalog
+  category are additions to the contract for finance's invoices and product-line sharing)
 - `orders.payment_approved`: {order_id, reservation_id, approved_by | null, method}
 - `orders.<to-state>` for every other transition (pending_approval, reserved, confirmed,
   cancelled, rejected, expired, reservation_failed, shipped, ...): {order_id, from, to, reason,
@@ -63,6 +64,9 @@ def placed(order: Order, lines: list[OrderLine], reserve_for_seconds: int | None
                     "quantity": line.quantity,
                     "unit_price": format(line.unit_price, "f"),
                     "line_total": format(line.line_total, "f"),
+                    "sku_code": line.sku_code,
+                    "product_name": line.product_name,
+                    "category_id": _str(line.category_id),
                 }
                 for line in sorted(lines, key=lambda li: li.position)
             ],

@@ -283,7 +283,8 @@ class ReturnRequest(TenantMixin, TimestampMixin, Base):
         UniqueConstraint("tenant_id", "id"),
         ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
         CheckConstraint(
-            "state IN ('requested', 'approved', 'rejected', 'received', 'refund_requested')", name="state"
+            "state IN ('requested', 'approved', 'rejected', 'received', 'refund_requested', 'refunded')",
+            name="state",
         ),
         Index("ix_returns_order", "tenant_id", "order_id"),
     )

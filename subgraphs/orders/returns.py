@@ -1,6 +1,7 @@
 """The return state machine. Pure.
 
-requested -> approved -> received -> refund_requested (the refund itself comes with finance);
+requested -> approved -> received -> refund_requested (the seller's steps); refund_requested ->
+refunded when finance has issued the credit note (`finance.credit_note_issued`, never by hand);
 requested -> rejected.
 """
 
@@ -13,8 +14,11 @@ RETURN_TRANSITIONS: Mapping[str, frozenset[str]] = {
     "approved": frozenset({"received"}),
     "received": frozenset({"refund_requested"}),
     "rejected": frozenset(),
-    "refund_requested": frozenset(),
+    "refund_requested": frozenset({"refunded"}),
+    "refunded": frozenset(),
 }
+# Steps finance takes, not the seller.
+BY_FINANCE: frozenset[str] = frozenset({"refunded"})
 
 
 def return_allowed(current: str, target: str) -> bool:

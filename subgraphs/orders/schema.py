@@ -133,6 +133,7 @@ class ReturnState(Enum):
     REJECTED = "rejected"
     RECEIVED = "received"
     REFUND_REQUESTED = "refund_requested"
+    REFUNDED = "refunded"
 
 
 @strawberry.type

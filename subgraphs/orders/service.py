@@ -41,7 +41,7 @@ from subgraphs.orders.models import (
     ReturnLine,
     ReturnRequest,
 )
-from subgraphs.orders.returns import return_allowed
+from subgraphs.orders.returns import BY_FINANCE, return_allowed
 
 MAX_CART_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -1117,9 +1117,33 @@ async def move_return(
         raise _err(("returnId",), "no such return", "NOT_FOUND")
     if not viewer.is_seller_of(order):
         raise _err(("returnId",), "only the seller handles a return", "FORBIDDEN")
+    if target in BY_FINANCE:
+        raise _err(("to",), "finance marks a return refunded when it issues the credit note", "FORBIDDEN")
     if not return_allowed(ret.state, target):
         raise _err(("to",), f"a return cannot go from {ret.state} to {target}", "INVALID_TRANSITION")
     ret.state = target
+    ret.updated_at = now_utc()
+    await session.flush()
+    rows = (await session.scalars(select(ReturnLine).where(ReturnLine.return_id == ret.id))).all()
+    await add_event(
+        session,
+        SCHEMA,
+        events.return_changed(
+            ret, _return_lines_json([(r.order_line_id, r.quantity, r.reason) for r in rows])
+        ),
+    )
+    return ret
+
+
+async def return_refunded(session: AsyncSession, return_id: uuid.UUID) -> ReturnRequest | None:
+    """Finance issued the return's credit note: refund_requested -> refunded (once; a replay or
+    a return in another state changes nothing)."""
+    ret = (
+        await session.scalars(select(ReturnRequest).where(ReturnRequest.id == return_id).with_for_update())
+    ).one_or_none()
+    if ret is None or not return_allowed(ret.state, "refunded"):
+        return None
+    ret.state = "refunded"
     ret.updated_at = now_utc()
     await session.flush()
     rows = (await session.scalars(select(ReturnLine).where(ReturnLine.return_id == ret.id))).all()

@@ -310,9 +310,17 @@ async def stack(service_urls: ServiceUrls) -> AsyncIterator[Stack]:
         await upgrade_all_async(url)
         await seed_all(url)
         secret = secrets.token_urlsafe(32)
-        with environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url):
-            async with _serve_stack(service_urls, secret) as built:
-                yield built
+        # Finance's sweeper every second, so delayed settlements are booked by the process's own
+        # background sweep (test_e2e_settlement.py) and not only by a sweep a test runs itself.
+        from subgraphs.finance.config import get_finance_settings
+
+        with environment(B2B_GATEWAY_SECRET=secret, DATABASE_URL=url, B2B_FINANCE_SWEEP_INTERVAL="1"):
+            get_finance_settings.cache_clear()
+            try:
+                async with _serve_stack(service_urls, secret) as built:
+                    yield built
+            finally:
+                get_finance_settings.cache_clear()
 
 
 @pytest.fixture
