@@ -1,0 +1,28 @@
+"""orders: `sync_rows`, idempotency per external reference of the ERP order status sync (RLS).
+
+Revision ID: 0002_orders_sync_rows
+Revises: 0001_orders_initial
+Create Date: 2026-12-04
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from shared.migrations_helpers import grant_app_access
+from shared.sync_rows import sync_rows_sql
+
+revision: str = "0002_orders_sync_rows"
+down_revision: str | None = "0001_orders_initial"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    for statement in sync_rows_sql("orders"):
+        op.execute(statement)
+    grant_app_access("orders")
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS orders.sync_rows")
