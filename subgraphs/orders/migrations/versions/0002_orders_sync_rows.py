@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.migrations_helpers import grant_app_access
+from shared.settings import get_settings
 from shared.sync_rows import sync_rows_sql
 
 revision: str = "0002_orders_sync_rows"
@@ -21,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     for statement in sync_rows_sql("orders"):
         op.execute(statement)
-    grant_app_access("orders")
+    # Only this table: a schema-wide grant would undo the revoked UPDATE/DELETE of the append-only logs.
+    role = get_settings().app_db_role
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON orders.sync_rows TO {role}")
 
 
 def downgrade() -> None:
