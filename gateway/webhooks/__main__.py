@@ -39,6 +39,7 @@ async def serve(sdl: str, config: GatewayConfig, settings: WebhookSettings) -> N
         await stop.wait()
     finally:
         await dispatcher.stop()
+        await gateway.close()
         await db.dispose()
 
 

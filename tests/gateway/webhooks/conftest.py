@@ -193,6 +193,7 @@ async def stack(
             yield Stack(db, orgs_url, feed, store, make_dispatcher, serve_receiver)
             for dispatcher in dispatchers:
                 await dispatcher.stop()
+                await dispatcher.runner.gateway.close()
     finally:
         get_orgs_settings.cache_clear()
         await db.dispose()
