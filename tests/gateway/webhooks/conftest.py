@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -112,6 +113,8 @@ class Stack:
     store: WebhookStore
     make_dispatcher: Callable[..., WebhookDispatcher]
     serve_receiver: Callable[[Receiver], contextlib.AbstractAsyncContextManager[str]]
+    sdl: str = ""
+    database_url: str = ""
 
     async def gql(
         self, org: Org, query: str, variables: dict[str, Any] | None = None, **kw: Any
@@ -175,6 +178,8 @@ async def stack(
             )
             config = GatewayConfig(graphiql=False)
             store = WebhookStore(db)
+            async with store.transaction() as session:  # earlier tests' endpoints: not this test's business
+                await session.execute(text("UPDATE orgs.webhook_endpoints SET enabled = false"))
 
             def make_dispatcher(settings: WebhookSettings = FAST) -> WebhookDispatcher:
                 gateway = Gateway.from_supergraph_sdl(sdl, subgraph_timeout=5.0)
@@ -190,7 +195,16 @@ async def stack(
                     receiver.url = f"{url}/hook"
                     yield receiver.url
 
-            yield Stack(db, orgs_url, feed, store, make_dispatcher, serve_receiver)
+            yield Stack(
+                db,
+                orgs_url,
+                feed,
+                store,
+                make_dispatcher,
+                serve_receiver,
+                sdl,
+                str(service_urls.database_url),
+            )
             for dispatcher in dispatchers:
                 await dispatcher.stop()
                 await dispatcher.runner.gateway.close()
