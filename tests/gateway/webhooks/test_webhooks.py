@@ -5,6 +5,7 @@ signed POSTs to a receiver that verifies them with examples/webhook_verify.py.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -292,3 +293,44 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
         cap = min(10 * 2 ** (n - 1), 3600)
         assert cap / 2 <= delay <= cap
     assert len({round(d, 6) for d in delays}) == len(delays)  # jitter: no two alike
+
+
+async def test_random_mixed_events_reach_only_their_tenants_matching_endpoints(stack: Stack) -> None:
+    """60 generated events over three tenants and four types, four endpoints (one tenant has two,
+    one of them filtered): each receiver gets exactly its tenant's events that pass its filter."""
+    import random
+
+    rng = random.Random(20261205)
+    tenants = [await stack.org() for _ in range(3)]
+    receivers = [Receiver() for _ in range(4)]
+    filters: list[list[str]] = [[], ["PLACED", "CANCELLED"], [], []]
+    owners = [tenants[0], tenants[0], tenants[1], tenants[2]]
+    async with contextlib.AsyncExitStack() as exits:
+        for receiver in receivers:
+            await exits.enter_async_context(stack.serve_receiver(receiver))
+        ids = [
+            await stack.endpoint(owner, receiver, eventTypes=wanted)
+            for owner, receiver, wanted in zip(owners, receivers, filters, strict=True)
+        ]
+        dispatcher = stack.make_dispatcher()
+        await dispatcher.start()
+        for owner, endpoint in zip(owners, ids, strict=True):
+            await subscribed(stack, owner, endpoint)
+        published: list[tuple[int, str, Any]] = []
+        for _ in range(60):
+            owner = rng.choice(tenants)
+            kind = rng.choice(["PLACED", "SHIPPED", "CANCELLED", "DELIVERED"])
+            published.append((stack.feed.publish(kind, owner.tenant), kind, owner.tenant))
+        expected = [
+            sorted(
+                seq
+                for seq, kind, tenant in published
+                if tenant == owner.tenant and (not wanted or kind in wanted)
+            )
+            for owner, wanted in zip(owners, filters, strict=True)
+        ]
+        await until(lambda: all(len(r.handled) == len(e) for r, e in zip(receivers, expected, strict=True)))
+        await asyncio.sleep(0.5)
+    for receiver, owner, want in zip(receivers, owners, expected, strict=True):
+        assert sorted(int(e["cursor"]) for e in receiver.events) == want
+        assert {e["data"]["orderEvents"]["order"]["tenantId"] for e in receiver.events} <= {str(owner.tenant)}
