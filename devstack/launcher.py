@@ -447,6 +447,9 @@ def up(options: LaunchOptions) -> int:
         secret = gateway_secret(data_dir)
         env = dict(os.environ)
         env.update(services.env(), DATABASE_URL=database_url, B2B_GATEWAY_SECRET=secret, PYTHONUNBUFFERED="1")
+        # A local stack: webhooks may go to loopback receivers (examples/webhook_verify.py).
+        env.setdefault("B2B_ORGS_WEBHOOK_ALLOW_LOOPBACK", "true")
+        env.setdefault("GATEWAY_WEBHOOK_ALLOW_LOOPBACK", "true")
         subgraphs = start_subgraphs(env)
         children.extend(s.process for s in subgraphs)
         supergraph = build_supergraph(subgraphs, secret, data_dir / "supergraph.graphql")
@@ -454,6 +457,9 @@ def up(options: LaunchOptions) -> int:
         gateway = start_gateway(supergraph, gateway_port, gateway_env) if supergraph is not None else None
         if gateway is not None:
             children.append(gateway)
+            if supergraph is not None and importlib.util.find_spec("gateway.webhooks.__main__") is not None:
+                webhooks = [sys.executable, "-m", "gateway.webhooks", "--supergraph", str(supergraph)]
+                children.append(start_child("webhooks", webhooks, gateway_env))  # docs/webhooks.md
             say("the stack is up; GraphiQL and the API:")
             with _print_lock:
                 print(f"http://{LOOPBACK}:{gateway_port}/graphql", flush=True)

@@ -20,6 +20,24 @@ def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -
     """graphql-transport-ws on the WebSocket of ``/graphql`` (and ``/``), GraphQL over SSE on the same
     paths for requests accepting ``text/event-stream`` (these routes must come before the HTTP ones)."""
     config = config or GatewayConfig()
+    runner = operation_runner(gateway, config)
+    keepalive = config.subscription_keepalive
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        connection = WebSocketConnection(
+            websocket, runner, init_timeout=config.subscription_init_timeout, keepalive=keepalive or None
+        )
+        await connection.serve()
+
+    sse = EventStreamEndpoint(runner, keepalive=keepalive or 15.0, max_body_bytes=config.max_body_bytes)
+    routes: list[BaseRoute] = [EventStreamRoute(PATHS, sse.handle)]
+    routes += [WebSocketRoute(path, websocket_endpoint) for path in PATHS]
+    return routes
+
+
+def operation_runner(gateway: Gateway, config: GatewayConfig) -> OperationRunner:
+    """The runner both transports share; the webhook dispatcher (gateway/webhooks) builds its own the
+    same way, so a webhook's subscription is checked, planned and completed exactly as a client's."""
     documents = DocumentStore(
         gateway.api_schema,
         parse_cache_size=config.parse_cache_size,
@@ -42,16 +60,4 @@ def subscription_routes(gateway: Gateway, config: GatewayConfig | None = None) -
         default_list_size=config.default_list_size,
     )
     limiter = OperationLimiter(gateway.api_schema, limits, cache_size=max(config.validation_cache_size, 100))
-    runner = OperationRunner(gateway, documents, settings, limiter)
-    keepalive = config.subscription_keepalive
-
-    async def websocket_endpoint(websocket: WebSocket) -> None:
-        connection = WebSocketConnection(
-            websocket, runner, init_timeout=config.subscription_init_timeout, keepalive=keepalive or None
-        )
-        await connection.serve()
-
-    sse = EventStreamEndpoint(runner, keepalive=keepalive or 15.0, max_body_bytes=config.max_body_bytes)
-    routes: list[BaseRoute] = [EventStreamRoute(PATHS, sse.handle)]
-    routes += [WebSocketRoute(path, websocket_endpoint) for path in PATHS]
-    return routes
+    return OperationRunner(gateway, documents, settings, limiter)

@@ -40,6 +40,7 @@ from shared.graphql.ids import parse_input_id as _parse_id
 from shared.idempotency import run_once
 from subgraphs.orders import loaders, models, service
 from subgraphs.orders import states as st
+from subgraphs.orders import sync as order_sync
 from subgraphs.orders.access import PLATFORM_ADMIN
 from subgraphs.orders.checkout import Call, Checkout, price_cart
 from subgraphs.orders.models import SCHEMA
@@ -791,6 +792,55 @@ class OrderAdvanceInput:
     reason: str | None = None
 
 
+@strawberry.enum(description="The statuses an ERP reports: fulfilment steps and cancellation.")
+class OrderSyncStatus(Enum):
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.input(description="One status update from an ERP; name the order by id or by number.")
+class OrderStatusSyncRowInput:
+    external_reference: str = strawberry.field(
+        description="The ERP's id of this update: applied once; a replay is a no-op, other content an error."
+    )
+    status: OrderSyncStatus
+    order_id: strawberry.ID | None = None
+    order_number: str | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class SyncOrderStatusesInput:
+    rows: list[OrderStatusSyncRowInput]
+
+
+@strawberry.enum
+class OrderSyncOutcome(Enum):
+    APPLIED = "APPLIED"
+    UNCHANGED = "UNCHANGED"
+    REPLAYED = "REPLAYED"
+
+
+@strawberry.type
+class OrderStatusSyncRowResult:
+    external_reference: str
+    order_id: strawberry.ID
+    state: OrderState
+    outcome: OrderSyncOutcome
+
+
+@strawberry.type
+class SyncOrderStatusesPayload:
+    applied: int = strawberry.field(description="Rows that moved an order (one transition each).")
+    unchanged: int = strawberry.field(description="New rows whose order was already in that state.")
+    replayed: int = strawberry.field(description="Rows synced before (or repeated in this call).")
+    results: list[OrderStatusSyncRowResult] = strawberry.field(description="One per row, in input order.")
+    user_errors: list[UserError]
+
+
 @strawberry.input
 class OrderIdInput:
     order_id: strawberry.ID
@@ -1039,6 +1089,50 @@ class Mutation:
             )
 
         return await _order_mutation(info, work)
+
+    @strawberry.federation.mutation(
+        requires_scopes=READ,
+        description=(
+            f"ERP inbound sync: order status updates, up to {order_sync.MAX_ROWS} rows, all or none, "
+            "idempotent per externalReference; the rules of orderAdvance / orderCancel."
+        ),
+    )
+    async def sync_order_statuses(
+        self, info: Info, input: SyncOrderStatusesInput
+    ) -> SyncOrderStatusesPayload:
+        viewer = await loaders.viewer(info.context)
+        rows = [
+            order_sync.SyncRow(
+                r.external_reference,
+                str(r.order_id) if r.order_id is not None else None,
+                r.order_number,
+                r.status.value,
+                r.reason,
+            )
+            for r in input.rows
+        ]
+        try:
+            async with info.context.session() as session:
+                done = await order_sync.sync_statuses(session, viewer, rows)
+        except UserInputError as exc:
+            return SyncOrderStatusesPayload(
+                applied=0, unchanged=0, replayed=0, results=[], user_errors=user_errors(exc)
+            )
+        return SyncOrderStatusesPayload(
+            applied=sum(o.outcome == "APPLIED" for o in done),
+            unchanged=sum(o.outcome == "UNCHANGED" for o in done),
+            replayed=sum(o.outcome == "REPLAYED" for o in done),
+            results=[
+                OrderStatusSyncRowResult(
+                    external_reference=o.external_reference,
+                    order_id=_id(o.order_id),
+                    state=OrderState(o.state),
+                    outcome=OrderSyncOutcome(o.outcome),
+                )
+                for o in done
+            ],
+            user_errors=[],
+        )
 
     @strawberry.federation.mutation(
         requires_scopes=FINANCE,

@@ -25,6 +25,9 @@ class OrgsSettings(BaseSettings):
     # Redis keys the gateway reads (docs/auth-contract.md).
     session_versions_key: str = "gateway:session-versions"
     api_key_cache_prefix: str = "gateway:api-key-cache:"
+    # Webhook URLs on loopback (127.0.0.1, ::1, localhost) are refused unless this is set (dev, tests);
+    # private networks always are (shared/webhook_urls.py).
+    webhook_allow_loopback: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -234,4 +235,87 @@ class ApiKeyDirectory(Base):
 
 RLS_TABLES.update(
     {"roles": "tenant_id", "api_keys": "tenant_id", "invitations": "tenant_id", "audit_log": "tenant_id"}
+)
+
+
+class WebhookEndpoint(TenantMixin, Base):
+    """An organization's outbound webhook (a tenant setting): where, which events, which GraphQL
+    selection, the signing secret, and the rights it acts with (the creator's, snapshotted).
+    `cursor`/`lease_*`/`last_error` belong to the gateway's dispatcher (docs/webhooks.md)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "organization_id"],
+            ["orgs.organizations.tenant_id", "orgs.organizations.id"],
+            name="fk_webhook_endpoints_tenant_id_organizations",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID]
+    created_by: Mapped[uuid.UUID | None]
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    subscription: Mapped[str] = mapped_column(Text)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    secret: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    principal_roles: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    principal_scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(TenantMixin, Base):
+    """One event for one endpoint: the durable queue entry (pending), then delivered or dead."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("endpoint_id", "event_key", name="uq_webhook_deliveries_event"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    endpoint_id: Mapped[uuid.UUID]
+    event_key: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookAttempt(TenantMixin, Base):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[uuid.UUID]
+    endpoint_id: Mapped[uuid.UUID]
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+RLS_TABLES.update(
+    {"webhook_endpoints": "tenant_id", "webhook_deliveries": "tenant_id", "webhook_attempts": "tenant_id"}
 )

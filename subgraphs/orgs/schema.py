@@ -25,6 +25,7 @@ from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitati
 from subgraphs.orgs.access import Actor, Scope
 from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
 from subgraphs.orgs.roles import BUILTIN_ROLES, SCOPES
+from subgraphs.orgs.webhook_schema import WebhookMutation, WebhookQuery
 
 WRITE = [["orgs:write"]]
 ADMIN = [["orgs:admin"]]
@@ -254,7 +255,7 @@ class Membership:
 
 
 @strawberry.type
-class Query:
+class Query(WebhookQuery):
     @strawberry.field(description="An organization in the caller's data scope, or null.")
     async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
         found = await Organization.resolve_reference(info, id)
@@ -512,7 +513,7 @@ class OrganizationSettingsUpdatePayload:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutation):
     @strawberry.federation.mutation(requires_scopes=WRITE)
     async def organization_create(
         self, info: Info, input: OrganizationCreateInput

@@ -34,6 +34,7 @@ from shared.graphql.ids import graphql_id as _id
 from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.idempotency import run_once
 from subgraphs.stock import loaders, models, service
+from subgraphs.stock import sync as stock_sync
 from subgraphs.stock.quantities import status_of
 
 READ = [["stock:read"]]
@@ -497,6 +498,46 @@ class StockLevelsPayload:
     user_errors: list[UserError]
 
 
+@strawberry.input(description="One counted level from an ERP: the on-hand of a SKU at a location.")
+class StockSyncRowInput:
+    external_reference: str = strawberry.field(
+        description="The ERP's id of this row: applied once; a replay is a no-op, other content an error."
+    )
+    sku_id: strawberry.ID
+    location: str = strawberry.field(description="The location's code (or its id).")
+    on_hand: int = strawberry.field(description="The counted on-hand (absolute, not a delta).")
+
+
+@strawberry.input
+class SyncStockLevelsInput:
+    rows: list[StockSyncRowInput]
+
+
+@strawberry.enum
+class SyncRowOutcome(Enum):
+    APPLIED = "APPLIED"
+    UNCHANGED = "UNCHANGED"
+    REPLAYED = "REPLAYED"
+
+
+@strawberry.type
+class StockSyncRowResult:
+    external_reference: str
+    level_id: strawberry.ID
+    on_hand: int
+    outcome: SyncRowOutcome
+    movement_id: strawberry.ID | None
+
+
+@strawberry.type
+class SyncStockLevelsPayload:
+    applied: int = strawberry.field(description="Rows that changed an on-hand (one movement each).")
+    unchanged: int = strawberry.field(description="New rows whose on-hand was already that.")
+    replayed: int = strawberry.field(description="Rows synced before (or repeated in this call).")
+    results: list[StockSyncRowResult] = strawberry.field(description="One per row, in input order.")
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class StockSettingsPayload:
     settings: StockSettings | None
@@ -681,6 +722,48 @@ class Mutation:
             return {"level_ids": [str(level.id)]}
 
         return await _run_adjustment(info, "stockLevelConfigure", None, {}, produce)
+
+    @strawberry.federation.mutation(
+        requires_scopes=ADJUST,
+        description=(
+            f"ERP inbound sync: counted on-hand levels, up to {stock_sync.MAX_ROWS} rows, all or none, "
+            "idempotent per externalReference."
+        ),
+    )
+    async def sync_stock_levels(self, info: Info, input: SyncStockLevelsInput) -> SyncStockLevelsPayload:
+        rows = [
+            stock_sync.SyncRow(r.external_reference, str(r.sku_id), r.location, r.on_hand) for r in input.rows
+        ]
+        try:
+            async with info.context.session() as session:
+                done = await stock_sync.sync_levels(
+                    session, info.context.require_tenant(), info.context.principal, rows
+                )
+        except UserInputError as exc:
+            return SyncStockLevelsPayload(
+                applied=0, unchanged=0, replayed=0, results=[], user_errors=user_errors(exc)
+            )
+        except ConflictError as exc:
+            return SyncStockLevelsPayload(
+                applied=0, unchanged=0, replayed=0, results=[], user_errors=[_conflict(exc, "rows")]
+            )
+        results = [
+            StockSyncRowResult(
+                external_reference=o.external_reference,
+                level_id=_id(o.level_id),
+                on_hand=o.on_hand,
+                outcome=SyncRowOutcome(o.outcome),
+                movement_id=_opt_id(o.movement_id),
+            )
+            for o in done
+        ]
+        return SyncStockLevelsPayload(
+            applied=sum(o.outcome == "APPLIED" for o in done),
+            unchanged=sum(o.outcome == "UNCHANGED" for o in done),
+            replayed=sum(o.outcome == "REPLAYED" for o in done),
+            results=results,
+            user_errors=[],
+        )
 
     @strawberry.federation.mutation(
         requires_scopes=ADJUST, description="Tenant stock settings (platform admins)."

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
 from shared.errors import FieldError, ForbiddenError, UserInputError
-from shared.events import add_event
+from shared.events import EventEnvelope, add_event
 from shared.gateway_context import Principal
 from shared.versioning import expect_version, flush_versioned
 from subgraphs.stock import events
@@ -324,7 +324,11 @@ async def _apply_delta(
     reference: uuid.UUID | None,
     actor: uuid.UUID | None,
     field: tuple[str, ...],
+    batch: list[EventEnvelope] | None = None,
 ) -> Movement | None:
+    """One on-hand change: checks, the level, its movement, `stock.adjusted` (and `stock.low`).
+    With `batch` (a bulk sync) nothing is flushed and the events are appended to it: the caller
+    flushes once (`flush_versioned`) and writes the events in one INSERT (`outbox.add_events`)."""
     before = available(level.on_hand, level.reserved, level.committed, level.safety_stock)
     new_on_hand = level.on_hand + delta
     if new_on_hand < 0:
@@ -343,7 +347,8 @@ async def _apply_delta(
         return None
     level.on_hand = new_on_hand
     level.updated_at = utcnow()
-    await flush_versioned(session)
+    if batch is None:
+        await flush_versioned(session)
     movement = Movement(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -358,11 +363,11 @@ async def _apply_delta(
         actor_user_id=actor,
     )
     session.add(movement)
-    await session.flush()
+    if batch is None:
+        await session.flush()
     after = available(level.on_hand, level.reserved, level.committed, level.safety_stock)
-    await add_event(
-        session,
-        SCHEMA,
+    out: list[EventEnvelope] = []
+    out.append(
         events.adjusted(
             tenant_id,
             level.id,
@@ -378,14 +383,17 @@ async def _apply_delta(
                 "movement_id": str(movement.id),
                 "reference": str(reference) if reference else None,
             },
-        ),
+        )
     )
     if crossed_low(before, after, level.low_threshold):
-        await add_event(
-            session,
-            SCHEMA,
-            events.low(tenant_id, level.id, level.sku_id, level.location_id, after, level.low_threshold),
+        out.append(
+            events.low(tenant_id, level.id, level.sku_id, level.location_id, after, level.low_threshold)
         )
+    if batch is not None:
+        batch.extend(out)
+    else:
+        for event in out:
+            await add_event(session, SCHEMA, event)
     return movement
 
 
@@ -397,26 +405,23 @@ async def _lock_for_adjustment(
     all level rows in one statement ordered by id. The dead reservations are released (lazy
     expiry on write) before the adjustment sees the levels."""
     wanted = sorted(set(keys), key=lambda k: (str(k[0]), str(k[1])))
-    for sku_id, location_id in wanted:  # inserts lock no existing row; sorted keys: no cycle
-        await session.execute(
-            insert(Level)
-            .values(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                sku_id=sku_id,
-                location_id=location_id,
-                version=1,
-                on_hand=0,
-                reserved=0,
-                committed=0,
-                incoming=0,
-                safety_stock=0,
-                low_threshold=0,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "sku_id", "location_id"])
-        )
-    match = or_(*[and_(Level.sku_id == sku, Level.location_id == loc) for sku, loc in wanted])
-    ids = list((await session.scalars(select(Level.id).where(match))).all())
+    # Missing levels in one INSERT (a bulk sync may name thousands): inserts lock no existing
+    # row, and the keys are sorted, so two concurrent batches cannot wait on each other in a cycle.
+    await session.execute(
+        text(
+            "INSERT INTO stock.levels (id, tenant_id, sku_id, location_id, version, on_hand, reserved, "
+            "committed, incoming, safety_stock, low_threshold, updated_at) "
+            "SELECT gen_random_uuid(), :t, k.sku, k.loc, 1, 0, 0, 0, 0, 0, 0, now() "
+            "FROM unnest(CAST(:skus AS uuid[]), CAST(:locs AS uuid[])) WITH ORDINALITY AS k(sku, loc, n) "
+            "ORDER BY k.n ON CONFLICT (tenant_id, sku_id, location_id) DO NOTHING"
+        ),
+        {"t": tenant_id, "skus": [k[0] for k in wanted], "locs": [k[1] for k in wanted]},
+    )
+    ids = list(
+        (
+            await session.scalars(select(Level.id).where(tuple_(Level.sku_id, Level.location_id).in_(wanted)))
+        ).all()
+    )
     now = utcnow()
     expired, lines = await release_expired_for_skus(session, tenant_id, [k[0] for k in wanted], now)
     states = await lock_levels(session, ids=[*ids, *(ln.level_id for ln in lines)])
