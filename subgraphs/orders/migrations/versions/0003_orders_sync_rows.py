@@ -1,7 +1,7 @@
 """orders: `sync_rows`, idempotency per external reference of the ERP order status sync (RLS).
 
-Revision ID: 0002_orders_sync_rows
-Revises: 0001_orders_initial
+Revision ID: 0003_orders_sync_rows
+Revises: 0002_orders_refunded
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 from shared.settings import get_settings
 from shared.sync_rows import sync_rows_sql
 
-revision: str = "0002_orders_sync_rows"
-down_revision: str | None = "0001_orders_initial"
+revision: str = "0003_orders_sync_rows"
+down_revision: str | None = "0002_orders_refunded"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
