@@ -24,6 +24,9 @@ from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserE
 from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitations, loaders, models, service
 from subgraphs.orgs.access import Actor, Scope
 from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
+from subgraphs.orgs.identity import signin
+from subgraphs.orgs.identity.client import client_address
+from subgraphs.orgs.identity.config import identity_settings
 from subgraphs.orgs.roles import BUILTIN_ROLES, SCOPES
 
 WRITE = [["orgs:write"]]
@@ -398,6 +401,9 @@ class LoginPayload:
     roles: list[str]
     scopes: list[str]
     user_errors: list[UserError]
+    retry_after: float | None = strawberry.field(
+        default=None, description="With TOO_MANY_ATTEMPTS: seconds until an attempt is checked again."
+    )
 
 
 @strawberry.input
@@ -561,12 +567,15 @@ class Mutation:
     @strawberry.mutation(description="Email + password in a tenant -> a signed access token (JWT).")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         try:
-            issued = await auth.login(
+            issued = await signin.login(
                 info.context.db,
+                info.context.settings.redis_url,
                 email=input.email,
                 password=input.password,
                 tenant=input.tenant,
                 organization_id=str(input.organization_id) if input.organization_id is not None else None,
+                client_address=client_address(info.context),
+                settings=identity_settings(info.context),
             )
         except UserInputError as exc:
             return LoginPayload(
@@ -577,6 +586,7 @@ class Mutation:
                 roles=[],
                 scopes=[],
                 user_errors=user_errors(exc),
+                retry_after=exc.retry_after if isinstance(exc, signin.TooManyAttempts) else None,
             )
         return LoginPayload(
             token=issued.token,
