@@ -24,6 +24,7 @@ from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserE
 from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitations, loaders, models, service
 from subgraphs.orgs.access import Actor, Scope
 from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
+from subgraphs.orgs.identity import gql as identity_gql
 from subgraphs.orgs.identity import signin
 from subgraphs.orgs.identity.client import client_address
 from subgraphs.orgs.identity.config import identity_settings
@@ -187,6 +188,7 @@ class User:
     display_name: str
     created_at: datetime
     active: bool = strawberry.field(description="False once deactivated: the user's tokens stop working.")
+    email_verified: bool = strawberry.field(default=False, description="Mailbox ownership proved.")
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
@@ -197,6 +199,7 @@ class User:
             display_name=row.display_name,
             created_at=row.created_at,
             active=row.active,
+            email_verified=row.email_verified_at is not None,
         )
 
     @classmethod
@@ -519,6 +522,22 @@ class OrganizationSettingsUpdatePayload:
 
 @strawberry.type
 class Mutation:
+    # Identity (docs/identity.md): anonymous except emailVerificationRequest.
+    password_reset_request: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.password_reset_request,
+        description="Mail a password reset link (the answer is the same for unknown e-mails).",
+    )
+    password_reset: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.password_reset,
+        description="Set a new password with the mailed token; ends every session of the user.",
+    )
+    email_verification_request: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.email_verification_request, description="Mail a link that verifies your e-mail."
+    )
+    email_verify: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.email_verify, description="Verify an e-mail with the mailed token."
+    )
+
     @strawberry.federation.mutation(requires_scopes=WRITE)
     async def organization_create(
         self, info: Info, input: OrganizationCreateInput

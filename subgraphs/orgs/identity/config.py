@@ -45,6 +45,7 @@ class IdentitySettings(BaseSettings):
     verify_url: str = "https://portal.b2b.example/verify-email"
     reset_token_ttl: int = Field(default=3600, gt=0)
     verify_token_ttl: int = Field(default=3 * 24 * 3600, gt=0)
+    mail_interval: int = Field(default=60, ge=1)  # at most one reset / verification mail per account
 
     # TOTP (mfa.py)
     totp_issuer: str = "B2B Marketplace"

@@ -113,7 +113,7 @@ class Attempt:
 _clients: dict[tuple[str, int], aioredis.Redis[bytes]] = {}
 
 
-def _client(url: str) -> aioredis.Redis[bytes]:
+def redis_client(url: str) -> aioredis.Redis[bytes]:
     """One client per URL and event loop (test runs and servers each have their own loop)."""
     key = (url, id(asyncio.get_running_loop()))
     client = _clients.get(key)
@@ -124,7 +124,7 @@ def _client(url: str) -> aioredis.Redis[bytes]:
 
 class LoginThrottle:
     def __init__(self, redis_url: str, settings: IdentitySettings) -> None:
-        self.redis = _client(redis_url)
+        self.redis = redis_client(redis_url)
         self.settings = settings
         self.prefix = settings.login_throttle_prefix
 
