@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     DateTime,
     ForeignKeyConstraint,
     LargeBinary,
     String,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import TenantMixin, TimestampMixin
@@ -64,38 +60,4 @@ class RecoveryCode(TenantMixin, TimestampMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class SsoProvider(TenantMixin, TimestampMixin, Base):
-    """An organization's OpenID Connect provider (sso.py)."""
-
-    __tablename__ = "sso_providers"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "organization_id", "issuer", name="uq_sso_providers_org_issuer"),
-        ForeignKeyConstraint(
-            ["tenant_id", "organization_id"],
-            ["organizations.tenant_id", "organizations.id"],
-            ondelete="CASCADE",
-        ),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    organization_id: Mapped[uuid.UUID] = mapped_column()
-    issuer: Mapped[str] = mapped_column(String(500))
-    client_id: Mapped[str] = mapped_column(String(200))
-    client_secret: Mapped[bytes] = mapped_column(LargeBinary)
-    allowed_domains: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    role_claim: Mapped[str | None] = mapped_column(String(100))
-    role_mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)  # claim value -> [roles]
-    default_roles: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    unit_claim: Mapped[str | None] = mapped_column(String(100))
-    unit_mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)  # claim value -> org id
-    created_by: Mapped[uuid.UUID | None] = mapped_column()
-
-
-RLS_TABLES.update(
-    {
-        "identity_tokens": "tenant_id",
-        "user_totp": "tenant_id",
-        "recovery_codes": "tenant_id",
-        "sso_providers": "tenant_id",
-    }
-)
+RLS_TABLES.update({"identity_tokens": "tenant_id", "user_totp": "tenant_id", "recovery_codes": "tenant_id"})

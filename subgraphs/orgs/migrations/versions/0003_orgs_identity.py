@@ -1,5 +1,5 @@
 """orgs identity: e-mail verification, one-time tokens (reset, verification), TOTP second factor with
-recovery codes, the MFA policy of an organization, OpenID Connect providers of buyer organizations.
+recovery codes, the MFA policy of an organization.
 
 Revision ID: 0003_orgs_identity
 Revises: 0002_orgs_auth
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 from shared.migrations_helpers import enable_tenant_rls, grant_app_access
 
@@ -87,39 +86,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_recovery_codes_tenant_id", "recovery_codes", ["tenant_id"], schema=S)
     op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"], schema=S)
-    op.create_table(
-        "sso_providers",
-        sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("organization_id", sa.Uuid(), nullable=False),
-        sa.Column("issuer", sa.String(500), nullable=False),
-        sa.Column("client_id", sa.String(200), nullable=False),
-        sa.Column("client_secret", sa.LargeBinary(), nullable=False),  # AES-GCM sealed (sso.py)
-        sa.Column("allowed_domains", postgresql.ARRAY(sa.Text()), nullable=False, server_default="{}"),
-        sa.Column("role_claim", sa.String(100), nullable=True),
-        sa.Column("role_mapping", postgresql.JSONB(), nullable=False, server_default="{}"),
-        sa.Column("default_roles", postgresql.ARRAY(sa.Text()), nullable=False, server_default="{}"),
-        sa.Column("unit_claim", sa.String(100), nullable=True),
-        sa.Column("unit_mapping", postgresql.JSONB(), nullable=False, server_default="{}"),
-        sa.Column("created_by", sa.Uuid(), nullable=True),
-        _ts("created_at", nullable=False),
-        sa.UniqueConstraint("tenant_id", "organization_id", "issuer", name="uq_sso_providers_org_issuer"),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "organization_id"],
-            [f"{S}.organizations.tenant_id", f"{S}.organizations.id"],
-            name="fk_sso_providers_tenant_id_organizations",
-            ondelete="CASCADE",
-        ),
-        schema=S,
-    )
-    op.create_index("ix_sso_providers_tenant_id", "sso_providers", ["tenant_id"], schema=S)
-    for table in ("identity_tokens", "user_totp", "recovery_codes", "sso_providers"):
+    for table in ("identity_tokens", "user_totp", "recovery_codes"):
         enable_tenant_rls(f"{S}.{table}")
     grant_app_access(S)
 
 
 def downgrade() -> None:
-    for table in ("sso_providers", "recovery_codes", "user_totp", "identity_tokens"):
+    for table in ("recovery_codes", "user_totp", "identity_tokens"):
         op.drop_table(table, schema=S)
     op.drop_column("organizations", "require_mfa", schema=S)
     op.drop_column("users", "email_verified_at", schema=S)
