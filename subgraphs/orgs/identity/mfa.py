@@ -5,7 +5,7 @@
 - A code is accepted once: its time step must be later than the last accepted one (no replay within
   the 30 s window). One step of clock drift either way is tolerated.
 - Recovery codes: `recovery_codes` random codes shown once at confirmation, stored as SHA-256 (they
-  carry 60 bits of randomness, so a fast hash is enough), each usable once instead of a code.
+  carry 64 bits of randomness, so a fast hash is enough), each usable once instead of a code.
 - Policy: an organization with `require_mfa` requires the factor of its members and of the members
   of its units (any ancestor's policy applies).
 - Between the password and the code the login holds a challenge in Redis (`mfa_challenge_ttl`,
