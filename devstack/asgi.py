@@ -37,7 +37,8 @@ async def serve_asgi(
     """Serve `app` until the block ends; yields its base URL (no trailing slash)."""
     port = port or free_port()
     config = uvicorn.Config(
-        app, host=LOOPBACK, port=port, lifespan=lifespan, log_level="warning", access_log=False
+        app, host=LOOPBACK, port=port, lifespan=lifespan, log_level="warning", access_log=False,
+        proxy_headers=False,  # the peer as it is: the gateway decides which proxies to believe
     )
     server = _QuietServer(config)
 

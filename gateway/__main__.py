@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     uvicorn.run("gateway.__main__:build_app", factory=True, host=config.host, port=config.port,
                 workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
                 access_log=False, log_level=config.log_level, lifespan="on", server_header=False,
+                # uvicorn would believe X-Forwarded-For from 127.0.0.1; GATEWAY_TRUSTED_PROXIES decides.
+                proxy_headers=False,
                 log_config=None,  # uvicorn's own lines go through the JSON configuration too
                 # SSE streams last for days: on SIGTERM, requests still running after this are cut (SSE
                 # clients reconnect with Last-Event-ID; WebSockets are closed 1012 at once by uvicorn).

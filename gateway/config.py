@@ -117,6 +117,9 @@ class GatewayConfig(BaseSettings):
     operation_concurrency: int = Field(default=0, ge=0)  # in-flight requests per operation name
     shed_loop_lag_ms: float = Field(default=0.0, ge=0)  # smoothed event-loop lag that starts shedding
     rate_limit_fail_open: bool = True  # Redis down: count per process (logged, counted) or answer 503
+    # Load balancers whose Forwarded / X-Forwarded-For we believe (addresses or CIDRs); empty: the TCP
+    # peer is the client (gateway/safety/proxies.py). Rate limits, flow control and audit use the result.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _production_defaults(self) -> GatewayConfig:

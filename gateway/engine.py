@@ -41,6 +41,7 @@ class OperationRequest:
     headers: Mapping[str, str] = field(default_factory=dict)  # inbound headers, lower-case names
     explain: bool = False  # when true, put the query plan (plain JSON) in extensions["queryPlan"]
     principal: Principal | None = None  # set by the HTTP layer when auth is on (gateway/auth)
+    client_address: str | None = None  # after trusted proxies; signed into the subgraph context
 
 
 
@@ -193,7 +194,9 @@ class Gateway:
                 if prepared.rejection is not None:
                     return dict(prepared.rejection)
                 document, plan_key = prepared.document, prepared.plan_key
-            extra_subgraph_headers = auth.subgraph_headers(principal, extra_subgraph_headers)
+            extra_subgraph_headers = auth.subgraph_headers(
+                principal, extra_subgraph_headers, client_address=request.client_address
+            )
         try:
             plan = self.plan(document, request.operation_name, variables, plan_key)
         except PlanningError as exc:

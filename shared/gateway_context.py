@@ -52,6 +52,9 @@ class GatewayContext:
     issued_at: float
     expires_at: float
     nonce: str = field(default="")
+    # The end client's address as the gateway determined it (trusted proxies, docs/identity.md);
+    # None when the gateway did not say. For login throttling and audit entries.
+    client_address: str | None = None
 
     @property
     def tenant_id(self) -> str | None:
@@ -77,6 +80,7 @@ def sign_context(
     ttl: float = 60.0,
     now: float | None = None,
     nonce: str | None = None,
+    client_address: str | None = None,
 ) -> str:
     """The header value for `principal`, valid for `ttl` seconds from `now`."""
     issued = time.time() if now is None else now
@@ -90,6 +94,8 @@ def sign_context(
         "exp": int(issued + ttl),
         "non": nonce or secrets.token_urlsafe(12),
     }
+    if client_address:
+        claims["cip"] = client_address
     payload = _b64encode(orjson.dumps(claims))
     signed = f"{VERSION}.{payload}"
     return f"{signed}.{_b64encode(_mac(secret, signed))}"
@@ -150,4 +156,5 @@ def verify_context(header: str, secret: bytes, now: float | None = None) -> Gate
         issued_at=float(iat),
         expires_at=float(exp),
         nonce=nonce if isinstance(nonce, str) else "",
+        client_address=_str_or_none(claims, "cip"),
     )

@@ -20,6 +20,7 @@ def gateway_headers(
     scopes: tuple[str, ...] | list[str] = (),
     secret: bytes | None = None,
     ttl: float = 60.0,
+    client_address: str | None = None,
 ) -> dict[str, str]:
     """Headers carrying a context signed with the configured gateway secret (or `secret`)."""
     principal = Principal(
@@ -30,7 +31,7 @@ def gateway_headers(
         scopes=tuple(scopes),
     )
     key = secret if secret is not None else get_settings().gateway_secret_bytes
-    return {HEADER: sign_context(principal, key, ttl=ttl)}
+    return {HEADER: sign_context(principal, key, ttl=ttl, client_address=client_address)}
 
 
 async def graphql(

@@ -241,10 +241,17 @@ class GatewayAuth:
         )
 
     def subgraph_headers(
-        self, principal: Principal, extra: Mapping[str, str] | None = None
+        self,
+        principal: Principal,
+        extra: Mapping[str, str] | None = None,
+        *,
+        client_address: str | None = None,
     ) -> dict[str, str]:
-        """Headers for every subgraph request of one operation: the signed context wins over anything."""
-        signed = sign_context(principal.for_subgraphs(), self.secret, ttl=self.context_ttl)
+        """Headers for every subgraph request of one operation: the signed context wins over anything.
+        `client_address` (after trusted proxies) lets orgs throttle logins and audit per address."""
+        signed = sign_context(
+            principal.for_subgraphs(), self.secret, ttl=self.context_ttl, client_address=client_address
+        )
         return {**(extra or {}), CONTEXT_HEADER: signed}
 
     # ---- authorization ---------------------------------------------------------------------------

@@ -253,7 +253,7 @@ class GraphQLEndpoint:
     async def _run(self, params: GraphQLParams, request: Request,
                    media_type: str) -> tuple[dict[str, Any], int]:
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.scope["headers"]}
-        client_ip = request.client.host if request.client else None
+        client_ip = self.safety.client_address(request.client.host if request.client else None, headers)
         try:
             principal = await self._authenticate(headers)
         except HTTPRequestError:
@@ -322,7 +322,9 @@ class GraphQLEndpoint:
 
         op_request = OperationRequest(document=document, operation_name=params.operation_name,
                                       variables=params.variables, headers=headers,
-                                      explain=self._explain(request), principal=principal)
+                                      explain=self._explain(request), principal=principal,
+                                      client_address=self.safety.client_address(
+                                          request.client.host if request.client else None, headers))
         try:
             response = await self.gateway.execute(op_request)
         except Exception:

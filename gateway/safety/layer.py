@@ -24,6 +24,7 @@ from gateway.safety.flow_control import FlowControl, FlowSettings
 from gateway.safety.limits import OperationLimiter, OperationLimits
 from gateway.safety.metrics import SafetyMetrics
 from gateway.safety.persisted import ApqStore, PersistedQueries, PersistedQuery, load_manifest
+from gateway.safety.proxies import TrustedProxies
 from gateway.safety.rate_limit import RATE_LIMITED, RateLimiter, caller_key
 from gateway.safety.tokens import token_limit_error
 
@@ -56,9 +57,14 @@ class SafetyLayer:
                                          fail_open=config.rate_limit_fail_open)
                              if config.rate_limit_per_minute else None)
         self._persisted_only = config.persisted_only
+        self.proxies = TrustedProxies(config.trusted_proxies)
         self.flow = FlowControl(FlowSettings(tenant_concurrency=config.tenant_concurrency,
                                              operation_concurrency=config.operation_concurrency,
                                              shed_loop_lag=config.shed_loop_lag_ms / 1000))
+
+    def client_address(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+        """The end client's address: the TCP peer, or what a trusted proxy says it forwarded for."""
+        return self.proxies.client_address(peer, headers)
 
     def check_csrf(self, headers: Mapping[str, str]) -> None:
         if self.csrf is not None and not self.csrf.preflighted(headers):

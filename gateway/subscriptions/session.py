@@ -139,6 +139,7 @@ class OperationRunner:
         try:
             persisted = None
             if safety is not None:
+                client_ip = safety.client_address(client_ip, headers)
                 await safety.check_rate(principal, client_ip)
                 resolved, persisted = await safety.resolve_persisted(
                     GraphQLParams(params.query, params.operation_name, params.variables, params.extensions)

@@ -68,32 +68,38 @@ async def _pick_membership(
     return next((m for m in memberships if m.organization_id not in below), memberships[0])
 
 
-async def login(
-    db: Database,
-    *,
-    email: str,
-    password: str,
-    tenant: str,
-    organization_id: str | None = None,
-    settings: OrgsSettings | None = None,
-) -> IssuedToken:
-    """A signed access token, or UserInputError. Unknown tenant, unknown email and wrong password
-    give the same error after the same (argon2) work."""
-    settings = settings or get_orgs_settings()
-    org_id: uuid.UUID | None = None
-    if organization_id is not None:
-        try:
-            org_id = uuid.UUID(organization_id)
-        except ValueError:
-            raise UserInputError([FieldError(("organizationId",), "not a valid id", "INVALID")]) from None
-    tenant_id = await resolve_tenant(db, tenant)
+def parse_organization_id(organization_id: str | None) -> uuid.UUID | None:
+    if organization_id is None:
+        return None
+    try:
+        return uuid.UUID(organization_id)
+    except ValueError:
+        raise UserInputError([FieldError(("organizationId",), "not a valid id", "INVALID")]) from None
+
+
+async def check_password(
+    db: Database, tenant_id: uuid.UUID | None, email: str, password: str
+) -> tuple[User | None, bool]:
+    """The user of that e-mail (None if unknown) and whether the password is right. Always one argon2
+    verification (a dummy hash for unknown users), so the time tells nothing about the e-mail."""
     user: User | None = None
     if tenant_id is not None:
         async with db.tenant_session(tenant_id) as session:
             user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    if not await verify_password(user.password_hash if user else None, password) or user is None:
-        raise UserInputError([BAD_CREDENTIALS])
-    assert tenant_id is not None
+    ok = await verify_password(user.password_hash if user else None, password)
+    return user, ok and user is not None
+
+
+async def issue_token(
+    db: Database,
+    tenant_id: uuid.UUID,
+    user: User,
+    org_id: uuid.UUID | None,
+    settings: OrgsSettings | None = None,
+    extra_claims: dict[str, object] | None = None,
+) -> IssuedToken:
+    """A token for a user whose credentials were checked (password, or an SSO provider's ID token)."""
+    settings = settings or get_orgs_settings()
     if not user.active:
         raise UserInputError([FieldError(("email",), "this user is deactivated", "USER_DEACTIVATED")])
     async with db.tenant_session(tenant_id) as session:
@@ -121,6 +127,7 @@ async def login(
         "iat": now,
         "exp": now + settings.token_ttl,
         "jti": secrets.token_urlsafe(12),
+        **(extra_claims or {}),
     }
     async with db.session() as session:
         key = await keys.active_key(session, settings)
@@ -132,6 +139,26 @@ async def login(
         roles=tuple(sorted(membership.roles)),
         scopes=tuple(sorted(scopes)),
     )
+
+
+async def login(
+    db: Database,
+    *,
+    email: str,
+    password: str,
+    tenant: str,
+    organization_id: str | None = None,
+    settings: OrgsSettings | None = None,
+) -> IssuedToken:
+    """A signed access token, or UserInputError. Unknown tenant, unknown email and wrong password
+    give the same error after the same (argon2) work. No throttling here: the GraphQL login goes
+    through `identity.signin`, which adds it, the audit entries and the second factor."""
+    org_id = parse_organization_id(organization_id)
+    tenant_id = await resolve_tenant(db, tenant)
+    user, ok = await check_password(db, tenant_id, email, password)
+    if not ok or user is None or tenant_id is None:
+        raise UserInputError([BAD_CREDENTIALS])
+    return await issue_token(db, tenant_id, user, org_id, settings)
 
 
 async def _user_in_scope(session: AsyncSession, scope: Scope, user_id: str) -> User:

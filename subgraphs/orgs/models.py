@@ -73,6 +73,8 @@ class Organization(TenantMixin, TimestampMixin, Base):
     # Business-unit settings; NULL means "inherit from the parent" (see service.effective_settings).
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_terms: Mapped[str | None] = mapped_column(String(32))
+    # Policy: members of this organization (and its units) must sign in with a second factor.
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class User(TenantMixin, TimestampMixin, Base):
@@ -91,6 +93,7 @@ class User(TenantMixin, TimestampMixin, Base):
     # Carried in tokens as `sv`; bumped on deactivation so older tokens can be refused cheaply.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Membership(TenantMixin, TimestampMixin, Base):

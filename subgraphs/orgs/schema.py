@@ -13,17 +13,22 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from aiodataloader import DataLoader
 from strawberry.federation import Schema
 
 from shared.context import RequestContext
-from shared.errors import FieldError, UserInputError
+from shared.errors import FieldError, UnauthenticatedError, UserInputError
 from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError, user_errors
 from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitations, loaders, models, service
 from subgraphs.orgs.access import Actor, Scope
 from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
+from subgraphs.orgs.identity import gql as identity_gql
+from subgraphs.orgs.identity import mfa, signin
+from subgraphs.orgs.identity.client import client_address
+from subgraphs.orgs.identity.config import identity_settings
 from subgraphs.orgs.roles import BUILTIN_ROLES, SCOPES
 from subgraphs.orgs.webhook_schema import WebhookMutation, WebhookQuery
 
@@ -54,6 +59,14 @@ def _admin(info: Info) -> tuple[uuid.UUID, Actor]:
 # Every tenant-scoped entity exposes its tenant: the gateway's tenant guard compares it with the
 # caller's tenant on the way out. `@shareable` so other subgraphs may declare it on the same entity.
 TENANT_ID_DOC = "The tenant this belongs to."
+
+
+def _signed_in_user(info: Info) -> tuple[uuid.UUID, uuid.UUID]:
+    principal = info.context.require_principal()
+    user_id = _uuid_or_none(principal.user_id or "")
+    if user_id is None:
+        raise UnauthenticatedError("only a signed-in user has a second factor")
+    return info.context.require_tenant(), user_id
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -185,6 +198,7 @@ class User:
     display_name: str
     created_at: datetime
     active: bool = strawberry.field(description="False once deactivated: the user's tokens stop working.")
+    email_verified: bool = strawberry.field(default=False, description="Mailbox ownership proved.")
 
     @classmethod
     def from_model(cls, row: models.User) -> User:
@@ -195,6 +209,7 @@ class User:
             display_name=row.display_name,
             created_at=row.created_at,
             active=row.active,
+            email_verified=row.email_verified_at is not None,
         )
 
     @classmethod
@@ -399,6 +414,86 @@ class LoginPayload:
     roles: list[str]
     scopes: list[str]
     user_errors: list[UserError]
+    retry_after: float | None = strawberry.field(
+        default=None, description="With TOO_MANY_ATTEMPTS: seconds until an attempt is checked again."
+    )
+    mfa_required: bool = strawberry.field(
+        default=False, description="Password right; send a code with `loginMfa(mfaToken, code)`."
+    )
+    mfa_enrollment_required: bool = strawberry.field(
+        default=False, description="Your organization requires a second factor: `totpEnroll(mfaToken)` first."
+    )
+    mfa_token: str | None = strawberry.field(default=None, description="The pending login (5 minutes).")
+
+
+def login_payload(issued: auth.IssuedToken) -> LoginPayload:
+    return LoginPayload(
+        token=issued.token,
+        token_type="Bearer",
+        expires_at=datetime.fromtimestamp(issued.expires_at, tz=UTC),
+        organization_id=strawberry.ID(str(issued.organization_id)),
+        roles=list(issued.roles),
+        scopes=list(issued.scopes),
+        user_errors=[],
+    )
+
+
+def login_refused(exc: UserInputError | None = None, **extra: Any) -> LoginPayload:
+    retry = exc.retry_after if isinstance(exc, signin.TooManyAttempts) else None
+    errors = user_errors(exc) if exc is not None else []
+    return LoginPayload(
+        token=None,
+        token_type="Bearer",
+        expires_at=None,
+        organization_id=None,
+        roles=[],
+        scopes=[],
+        user_errors=errors,
+        retry_after=retry,
+        **extra,
+    )
+
+
+@strawberry.input
+class LoginMfaInput:
+    mfa_token: str
+    code: str = strawberry.field(description="The authenticator's 6 digits, or a recovery code.")
+
+
+@strawberry.input
+class TotpEnrollInput:
+    mfa_token: str | None = strawberry.field(default=None, description="During a login that requires it.")
+
+
+@strawberry.type
+class TotpEnrollPayload:
+    secret: str | None
+    otpauth_uri: str | None = strawberry.field(description="For a QR code.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class TotpConfirmInput:
+    code: str
+    mfa_token: str | None = None
+
+
+@strawberry.type
+class TotpConfirmPayload:
+    recovery_codes: list[str] = strawberry.field(description="Shown once; each works once instead of a code.")
+    login: LoginPayload | None = strawberry.field(description="With mfaToken: the completed login.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class TotpDisableInput:
+    code: str
+
+
+@strawberry.input
+class OrganizationMfaPolicyInput:
+    organization_id: strawberry.ID
+    required: bool
 
 
 @strawberry.input
@@ -514,6 +609,22 @@ class OrganizationSettingsUpdatePayload:
 
 @strawberry.type
 class Mutation(WebhookMutation):
+    # Identity (docs/identity.md): anonymous except emailVerificationRequest.
+    password_reset_request: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.password_reset_request,
+        description="Mail a password reset link (the answer is the same for unknown e-mails).",
+    )
+    password_reset: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.password_reset,
+        description="Set a new password with the mailed token; ends every session of the user.",
+    )
+    email_verification_request: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.email_verification_request, description="Mail a link that verifies your e-mail."
+    )
+    email_verify: identity_gql.IdentityPayload = strawberry.mutation(
+        resolver=identity_gql.email_verify, description="Verify an e-mail with the mailed token."
+    )
+
     @strawberry.federation.mutation(requires_scopes=WRITE)
     async def organization_create(
         self, info: Info, input: OrganizationCreateInput
@@ -562,32 +673,109 @@ class Mutation(WebhookMutation):
     @strawberry.mutation(description="Email + password in a tenant -> a signed access token (JWT).")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         try:
-            issued = await auth.login(
+            issued = await signin.login(
                 info.context.db,
+                info.context.settings.redis_url,
                 email=input.email,
                 password=input.password,
                 tenant=input.tenant,
                 organization_id=str(input.organization_id) if input.organization_id is not None else None,
+                client_address=client_address(info.context),
+                settings=identity_settings(info.context),
             )
         except UserInputError as exc:
-            return LoginPayload(
-                token=None,
-                token_type="Bearer",
-                expires_at=None,
-                organization_id=None,
-                roles=[],
-                scopes=[],
-                user_errors=user_errors(exc),
+            return login_refused(exc)
+        except signin.MfaRequired as needed:
+            return login_refused(
+                mfa_required=not needed.enroll, mfa_enrollment_required=needed.enroll, mfa_token=needed.token
             )
-        return LoginPayload(
-            token=issued.token,
-            token_type="Bearer",
-            expires_at=datetime.fromtimestamp(issued.expires_at, tz=UTC),
-            organization_id=strawberry.ID(str(issued.organization_id)),
-            roles=list(issued.roles),
-            scopes=list(issued.scopes),
-            user_errors=[],
-        )
+        return login_payload(issued)
+
+    @strawberry.mutation(description="The second step of a login with a second factor.")
+    async def login_mfa(self, info: Info, input: LoginMfaInput) -> LoginPayload:
+        ctx = info.context
+        try:
+            issued = await signin.login_mfa(
+                ctx.db,
+                ctx.settings.redis_url,
+                mfa_token=input.mfa_token,
+                code=input.code,
+                settings=identity_settings(ctx),
+            )
+        except UserInputError as exc:
+            return login_refused(exc)
+        return login_payload(issued)
+
+    @strawberry.mutation(
+        description="Set up a TOTP authenticator (signed in, or during a login that requires it)."
+    )
+    async def totp_enroll(self, info: Info, input: TotpEnrollInput | None = None) -> TotpEnrollPayload:
+        ctx, settings = info.context, identity_settings(info.context)
+        try:
+            if input is not None and input.mfa_token:
+                enrolled = await signin.enroll_during_login(
+                    ctx.db, ctx.settings.redis_url, input.mfa_token, settings
+                )
+            else:
+                tenant_id, user_id = _signed_in_user(info)
+                async with ctx.session() as session:
+                    user = await session.get(models.User, user_id)
+                    if user is None:
+                        raise UserInputError([FieldError((), "no such user", "NOT_FOUND")])
+                    enrolled = await mfa.enroll(session, tenant_id, user, settings)
+        except UserInputError as exc:
+            return TotpEnrollPayload(secret=None, otpauth_uri=None, user_errors=user_errors(exc))
+        return TotpEnrollPayload(secret=enrolled.secret, otpauth_uri=enrolled.uri, user_errors=[])
+
+    @strawberry.mutation(description="Activate the authenticator with a first code; returns recovery codes.")
+    async def totp_confirm(self, info: Info, input: TotpConfirmInput) -> TotpConfirmPayload:
+        ctx, settings = info.context, identity_settings(info.context)
+        login = None
+        try:
+            if input.mfa_token:
+                codes, issued = await signin.confirm_during_login(
+                    ctx.db, ctx.settings.redis_url, input.mfa_token, input.code, settings
+                )
+                login = login_payload(issued)
+            else:
+                tenant_id, user_id = _signed_in_user(info)
+                async with ctx.session() as session:
+                    codes = await mfa.confirm(session, tenant_id, user_id, input.code, settings)
+        except UserInputError as exc:
+            return TotpConfirmPayload(recovery_codes=[], login=None, user_errors=user_errors(exc))
+        return TotpConfirmPayload(recovery_codes=codes, login=login, user_errors=[])
+
+    @strawberry.mutation(description="Remove your second factor (not when your organization requires one).")
+    async def totp_disable(self, info: Info, input: TotpDisableInput) -> identity_gql.IdentityPayload:
+        _, user_id = _signed_in_user(info)
+        try:
+            async with info.context.session() as session:
+                await mfa.disable(session, user_id, input.code)
+        except UserInputError as exc:
+            return identity_gql.IdentityPayload(ok=False, user_errors=user_errors(exc))
+        return identity_gql.OK
+
+    @strawberry.federation.mutation(
+        requires_scopes=ADMIN,
+        description="Require a second factor of the organization's and its units' members.",
+    )
+    async def organization_mfa_policy_set(
+        self, info: Info, input: OrganizationMfaPolicyInput
+    ) -> identity_gql.IdentityPayload:
+        tenant_id, actor = _admin(info)
+        org_id = _uuid_or_none(input.organization_id)
+        async with info.context.session() as session:
+            scope = await access.scope_of(session, info.context.principal)
+            org = await session.get(models.Organization, org_id) if org_id is not None else None
+            if org is None or not scope.allows(org.id):
+                error = FieldError(("organizationId",), "no such organization", "NOT_FOUND")
+                return identity_gql.IdentityPayload(
+                    ok=False, user_errors=user_errors(UserInputError([error]))
+                )
+            org.require_mfa = input.required
+            data = {"require_mfa": input.required}
+            await audit.record(session, tenant_id, actor, "mfa_policy_changed", "organization", org.id, data)
+        return identity_gql.OK
 
     @strawberry.federation.mutation(requires_scopes=ADMIN)
     async def role_create(self, info: Info, input: RoleCreateInput) -> RolePayload:

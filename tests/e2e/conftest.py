@@ -284,6 +284,7 @@ async def _serve_stack(service_urls: ServiceUrls, secret: str) -> AsyncIterator[
             redis_url=service_urls.redis_url,
             graphiql=False,
             subgraph_timeout=20.0,
+            trusted_proxies=["127.0.0.1/32"],  # the tests play the load balancer (test_e2e_identity.py)
         )
         gateway = Gateway.from_supergraph_sdl(supergraph, subgraph_timeout=config.subgraph_timeout)
         gateway_base = await stack.enter_async_context(serve_asgi(create_app(gateway, config)))

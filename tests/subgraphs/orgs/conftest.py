@@ -13,8 +13,11 @@ from devstack.seed import seed_all
 from shared.db import Database, app_database_url
 from shared.settings import Settings
 from subgraphs.orgs.app import create_app
+from subgraphs.orgs.identity.config import IdentitySettings
 from subgraphs.orgs.models import Membership, Organization, Tenant, User
 from tests.subgraphs.orgs.helpers import PASSWORD_HASH, World
+
+RUN = uuid.uuid4().hex[:12]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,10 @@ async def app_db(service_urls) -> AsyncIterator[Database]:  # type: ignore[no-un
 
 @pytest.fixture
 async def orgs_url(seeded: str, app_db: Database, serve_app: Callable[[Any], Awaitable[str]]) -> str:
-    return await serve_app(create_app(Settings(), database=app_db))
+    app = create_app(Settings(), database=app_db)
+    # Throttle counters of this run only (Redis outlives test runs; demo accounts are shared).
+    app.state.identity_settings = IdentitySettings(login_throttle_prefix=f"test:{RUN}:orgs:login:")
+    return await serve_app(app)
 
 
 @pytest.fixture
