@@ -108,6 +108,8 @@ class GraphQLEndpoint:
         self._persisted = self.safety.persisted is not None
         self.documents = DocumentStore(self.schema, parse_cache_size=config.parse_cache_size,
                                        validation_cache_size=config.validation_cache_size,
+                                       parse_cache_bytes=mib(config.parse_cache_mib),
+                                       validation_cache_bytes=mib(config.validation_cache_mib),
                                        max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
         self.active = 0  # requests being answered
@@ -342,6 +344,10 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
 
+def mib(value: float) -> int:
+    return int(value * (1 << 20))
+
+
 def _endpoint(gateway: Gateway, config: GatewayConfig) -> GraphQLEndpoint:
     if config.auth and gateway.auth is None:
         gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
@@ -355,7 +361,9 @@ def build_gateway(sdl: str, config: GatewayConfig) -> Gateway:
                                        subgraph_headers=config.subgraph_headers,
                                        subgraph_connections=config.subgraph_connections,
                                        subgraph_dedup=config.subgraph_dedup,
-                                       inbound_dedup=config.inbound_dedup)
+                                       inbound_dedup=config.inbound_dedup,
+                                       plan_cache_bytes=mib(config.plan_cache_mib),
+                                       shape_cache_bytes=mib(config.shape_cache_mib))
 
 
 def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
