@@ -329,8 +329,9 @@ def run_scenario(name: str, *, requests: int | None = None, only: set[str] | Non
     table = render(name, results)
     if name.startswith("many-plans") and any(r.gateway.startswith("ours") for r in results):
         figures = planning_ms()
+        kib = figures["plan_bytes"] / 1024
         table += (f"\nours, planner alone (in-process, distinct aliases): {figures['planning_ms_p50']} ms"
-                  f" median per cold plan; one plan holds ~{figures['plan_bytes'] / 1024:.0f} KiB (estimated)")
+                  f" median per cold plan; one plan holds ~{kib:.0f} KiB (estimated)")
     document = {"scenario": name, "started_utc": stamp, "load_avg": list(psutil.getloadavg()),
                 "peer_versions": install.versions, "peer_install_error": install.error,
                 "results": [r.row() for r in results], "table": table,

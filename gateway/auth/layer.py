@@ -162,6 +162,9 @@ class GatewayAuth:
             cache_size, max_bytes=max(1, cache_bytes // 16), sizer=_entry_bytes)
         self._introspection = IntrospectionSchemas(api_schema, self.decider)
 
+    def caches(self) -> dict[str, LRUCache[Any, Any]]:
+        return {"prepared": self._prepared, "conditions": self._conditions}
+
     @classmethod
     def from_config(
         cls,

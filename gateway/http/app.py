@@ -45,6 +45,7 @@ from gateway.http.errors import (
     ensure_error_codes,
 )
 from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
+from gateway.http.lru import LRUCache
 from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
@@ -113,6 +114,19 @@ class GraphQLEndpoint:
                                        max_tokens=config.max_query_tokens, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
         self.active = 0  # requests being answered
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        """Entries and accounted bytes of every cache keyed by query text in this process."""
+        def lru(cache: LRUCache[Any, Any]) -> dict[str, int]:
+            return {"entries": len(cache), "bytes": cache.bytes, "max_bytes": cache.max_bytes or 0,
+                    "evictions": cache.evictions}
+
+        stats = {"parse": lru(self.documents.parsed), "validation": lru(self.documents.validated),
+                 **{f"limits_{n}": lru(c) for n, c in self.safety.limiter.caches().items()},
+                 **self.gateway.cache_stats()}
+        if self.gateway.auth is not None:
+            stats.update({f"auth_{n}": lru(c) for n, c in self.gateway.auth.caches().items()})
+        return stats
 
     async def handle(self, request: Request) -> Response:
         if not tracing.enabled():

@@ -289,6 +289,9 @@ class OperationLimiter:
             cache_size, max_bytes=max_bytes // 2, sizer=_entry_bytes)
         self.refused = 0
 
+    def caches(self) -> dict[str, LRUCache[Any, Any]]:
+        return {"verdicts": self._verdicts, "costs": self._costs}
+
     def errors(self, query: str, document: ast.DocumentNode, operation: ast.OperationDefinitionNode,
                variables: Mapping[str, Any] | None) -> tuple[graphql.GraphQLError, ...]:
         name = operation.name.value if operation.name is not None else None
