@@ -79,8 +79,8 @@ async def test_distinct_large_operations_stay_within_budget(
                 answer = orjson.loads(await r.read())
             assert answer == {"data": {f"a{i}": node}}, str(answer)[:300]
             subgraphs.memo.clear()  # the stand-in subgraphs' own memo is not the gateway's memory
-            for name, stats in endpoint.cache_stats().items():
-                assert stats["bytes"] <= stats["max_bytes"], (name, stats)
+            for name, cache in endpoint.cache_stats().items():
+                assert cache["bytes"] <= cache["max_bytes"], (name, cache)
             if i in (30, total - 1):
                 gc.collect()
                 rss[i] = process.memory_info().rss / (1 << 20)
