@@ -121,7 +121,10 @@ class ShapeCompiler:
         if i < len(wrap) and wrap[i] == "!":
             return _non_null(self._complete(f, i + 1), f.name)
         if i < len(wrap) and wrap[i] == "[":
-            return _list(self._complete(f, i + 1), f.name)
+            slow = _list(self._complete(f, i + 1), f.name)
+            if f.sub is None and f.type_name not in self.enum_values and wrap[i + 1:] in ((), ("!",)):
+                return _scalar_list(slow, wrap[i + 1:] == ("!",))
+            return slow
         if f.sub is None:
             allowed = self.enum_values.get(f.type_name)
             return _scalar if allowed is None else _enum(f.type_name, allowed)
@@ -203,6 +206,20 @@ def _list(inner: Complete, name: str) -> Complete:
                 return None
             items.append(r)
         return items
+
+    return complete
+
+
+def _scalar_list(slow: Complete, items_non_null: bool) -> Complete:
+    """A list of scalars passes through as the subgraph sent it (scalars are not coerced: ``_scalar``), with
+    no per-item call and no copy; a list that holds a null where none is allowed (or is no list) takes
+    the general path, for its errors."""
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if v is None:
+            return None
+        if type(v) is list and not (items_non_null and None in v):
+            return v
+        return slow(v, path, errors)
 
     return complete
 
