@@ -48,7 +48,7 @@ class GatewayConfig(BaseSettings):
     parse_cache_size: int = Field(default=1_000, ge=0)
     validation_cache_size: int = Field(default=1_000, ge=0)
     # Byte budgets of those caches (estimated bytes of what each entry keeps alive; LRU eviction by bytes).
-    # Their sum (128 MiB; the process's real growth is ~1.75x the estimate) keeps a process under ~400 MiB
+    # Their sum (128 MiB; the process grows ~1.75-2.2x the estimate) keeps a process under ~400 MiB
     # RSS however many distinct operations arrive (docs/performance.md, "Memory").
     parse_cache_mib: float = Field(default=24, gt=0)  # parsed documents
     validation_cache_mib: float = Field(default=4, gt=0)  # validation errors
