@@ -9,6 +9,7 @@ from types import FrameType
 
 from bench.federation.latency import run_latency
 from bench.federation.runner import ALL_PASSES, LoadProfile, run_federation
+from bench.grafbase.run import SCENARIOS, run_scenario
 from bench.runlock import exclusive_run
 
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="sample our gateway with py-spy during each measured run (summary printed)")
     parser.add_argument("--latency-requests", type=int, help="sequential requests each way (default 2000)")
+    parser.add_argument("--scenario", choices=[*SCENARIOS, "all"],
+                        help="a grafbase scenario (docs/benchmarks.md) instead of the federation benchmark")
+    parser.add_argument("--requests", type=int, help="measured requests of --scenario (default per scenario)")
+    parser.add_argument("--workers", type=int, default=1, help="our gateway's --workers for --scenario")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
@@ -39,7 +44,16 @@ def main(argv: list[str] | None = None) -> int:
                           duration_s=args.duration if args.duration is not None else profile.duration_s,
                           connections=args.connections, checks=profile.checks, profile=args.profile)
     with exclusive_run():
-        _run(args, profile)
+        if args.scenario:
+            names = ([s for s in SCENARIOS if s != "distinct-memory"] if args.scenario == "all"
+                     else [args.scenario])
+            only = set(args.only.split(",")) if args.only else None
+            for name in names:
+                document = run_scenario(name, requests=args.requests, only=only, skip_peers=args.no_peers,
+                                        workers=args.workers)
+                print("\n" + document["table"])
+        else:
+            _run(args, profile)
     return 0
 
 

@@ -50,6 +50,16 @@ class GatewayConfig(BaseSettings):
     # Caches keyed by query text (the schema never changes during a process's life).
     parse_cache_size: int = Field(default=1_000, ge=0)
     validation_cache_size: int = Field(default=1_000, ge=0)
+    # Byte budgets of those caches (estimated bytes of what each entry keeps alive; LRU eviction by bytes).
+    # Their sum (128 MiB; the process grows ~1.75-2.2x the estimate) keeps a process under ~400 MiB
+    # RSS however many distinct operations arrive (docs/performance.md, "Memory").
+    parse_cache_mib: float = Field(default=24, gt=0)  # parsed documents
+    validation_cache_mib: float = Field(default=4, gt=0)  # validation errors
+    plan_cache_mib: float = Field(default=48, gt=0)  # query plans (+ 1/16 for @skip/@include variables)
+    shape_cache_mib: float = Field(default=24, gt=0)  # compiled response shaping
+    limits_cache_mib: float = Field(default=4, gt=0)  # operation-limit verdicts and costs
+    auth_cache_mib: float = Field(default=16, gt=0)  # documents filtered per set of rights
+    apq_cache_mib: float = Field(default=8, gt=0)  # persisted query texts (local copy of Redis)
 
     # Performance (docs/performance.md).
     inbound_dedup: bool = False  # identical in-flight queries of principals with equal rights share one run

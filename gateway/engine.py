@@ -20,8 +20,10 @@ from gateway.document_keys import condition_variables, document_key
 from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
+from gateway.http.lru import LRUCache
 from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
 from gateway.planning.planner import Planner, PlanningError
+from gateway.sizing import estimate_bytes, register_shared
 from gateway.supergraph.api_schema import build_api_schema
 from gateway.supergraph.model import Supergraph, parse_supergraph
 
@@ -62,6 +64,8 @@ class Gateway:
         subgraph_connections: int = 64,
         subgraph_dedup: bool = True,
         inbound_dedup: bool = False,
+        plan_cache_bytes: int = 64 << 20,
+        shape_cache_bytes: int = 32 << 20,
     ) -> None:
         self.api_schema = build_api_schema(supergraph_document)
         self.supergraph: Supergraph = parse_supergraph(supergraph_document)
@@ -86,9 +90,14 @@ class Gateway:
         self.api_objects = frozenset(
             name for name, t in self.api_schema.type_map.items() if isinstance(t, graphql.GraphQLObjectType)
         )
-        self.shapes = ShapeCompiler(self.enum_values, self.api_objects)  # shaping compiled per plan
-        self._plans: dict[tuple[Any, ...], QueryPlan] = {}
-        self._cond_vars: dict[str, tuple[str, ...]] = {}
+        # shaping compiled per plan
+        self.shapes = ShapeCompiler(self.enum_values, self.api_objects, max_bytes=shape_cache_bytes)
+        # Plans and condition variables are bounded by estimated bytes (docs/performance.md, "Memory").
+        register_shared(*_supergraph_model_classes())
+        self._plans: LRUCache[tuple[Any, ...], QueryPlan] = LRUCache(
+            _PLAN_CACHE_SIZE, max_bytes=plan_cache_bytes, sizer=_entry_bytes)
+        self._cond_vars: LRUCache[str, tuple[str, ...]] = LRUCache(
+            _PLAN_CACHE_SIZE, max_bytes=max(1, plan_cache_bytes // 16), sizer=_entry_bytes)
         # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
         self.auth: GatewayAuth | None = None
 
@@ -121,18 +130,20 @@ class Gateway:
         dkey = cache_key or document_key(document)
         cond = self._cond_vars.get(dkey)
         if cond is None:
-            if len(self._cond_vars) >= _PLAN_CACHE_SIZE:
-                self._cond_vars.clear()
-            cond = self._cond_vars[dkey] = condition_variables(document)
+            cond = condition_variables(document)
+            self._cond_vars.put(dkey, cond)
         variables = variables or {}
         key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
         plan = self._plans.get(key)
         if plan is None:
             plan = self.planner.plan(document, operation_name, dict(variables))
-            if len(self._plans) >= _PLAN_CACHE_SIZE:
-                self._plans.pop(next(iter(self._plans)))
-            self._plans[key] = plan
+            self._plans.put(key, plan)
         return plan
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        """Entries and accounted bytes of the engine's caches (plans, condition variables, shaping)."""
+        return {"plans": _stats(self._plans), "condition_variables": _stats(self._cond_vars),
+                "shapes": self.shapes.stats()}
 
     async def execute(
         self, request: OperationRequest, *, extra_subgraph_headers: Mapping[str, str] | None = None
@@ -288,6 +299,21 @@ class Gateway:
     async def close(self) -> None:
         """Close pooled connections (the aiohttp session is created lazily in the running loop)."""
         await self.client.close()
+
+
+def _entry_bytes(key: Any, value: Any) -> int:
+    return estimate_bytes(key) + estimate_bytes(value)
+
+
+def _stats(cache: LRUCache[Any, Any]) -> dict[str, int]:
+    return {"entries": len(cache), "bytes": cache.bytes, "max_bytes": cache.max_bytes or 0,
+            "evictions": cache.evictions}
+
+
+def _supergraph_model_classes() -> tuple[type, ...]:
+    from gateway.supergraph import model
+
+    return tuple(v for v in vars(model).values() if isinstance(v, type) and v.__module__ == model.__name__)
 
 
 def _subgraph_identity(

@@ -42,6 +42,7 @@ from gateway.document_keys import condition_variables, document_key
 from gateway.http.lru import LRUCache
 from gateway.planning.operation import NField
 from gateway.planning.planner import with_variable_defaults
+from gateway.sizing import estimate_bytes
 from shared.gateway_context import HEADER as CONTEXT_HEADER
 from shared.gateway_context import sign_context
 
@@ -132,6 +133,7 @@ class GatewayAuth:
         reject_unauthorized: bool = False,
         introspection: bool = True,
         cache_size: int = 2048,
+        cache_bytes: int = 24 << 20,
     ) -> None:
         self.api_schema = api_schema
         self.supergraph_schema = supergraph_schema
@@ -153,9 +155,15 @@ class GatewayAuth:
             and "tenantId" in t.fields
             and not name.startswith("__")
         )
-        self._prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(cache_size)
-        self._conditions: LRUCache[str, tuple[str, ...]] = LRUCache(cache_size)
+        # keyed by documents: bounded by estimated bytes too (docs/performance.md, "Memory")
+        self._prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(
+            cache_size, max_bytes=cache_bytes, sizer=_entry_bytes)
+        self._conditions: LRUCache[str, tuple[str, ...]] = LRUCache(
+            cache_size, max_bytes=max(1, cache_bytes // 16), sizer=_entry_bytes)
         self._introspection = IntrospectionSchemas(api_schema, self.decider)
+
+    def caches(self) -> dict[str, LRUCache[Any, Any]]:
+        return {"prepared": self._prepared, "conditions": self._conditions}
 
     @classmethod
     def from_config(
@@ -213,6 +221,7 @@ class GatewayAuth:
             context_ttl=config.context_ttl,
             reject_unauthorized=config.reject_unauthorized,
             introspection=config.introspection,
+            cache_bytes=int(config.auth_cache_mib * (1 << 20)),
         )
 
     # ---- authentication --------------------------------------------------------------------------
@@ -357,3 +366,7 @@ class GatewayAuth:
 
 
 __all__ = ["UNAUTHORIZED", "GatewayAuth", "PreparedOperation"]
+
+
+def _entry_bytes(key: Any, value: Any) -> int:
+    return estimate_bytes(key) + estimate_bytes(value)

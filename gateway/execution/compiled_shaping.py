@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.execution.shaping import BUBBLE, Path, completion_error, explained, path_list
+from gateway.http.lru import LRUCache
 from gateway.planning.operation import NField
+from gateway.sizing import estimate_bytes
 
 Errors = list[dict[str, Any]]
 Complete = Callable[[Any, Path, Errors], Any]  # value, its path, the response's errors -> shaped | BUBBLE
@@ -36,23 +38,72 @@ class CompiledShape:
 
 
 class ShapeCompiler:
-    """Compiles (and caches, by identity of the cached plan's field tuple) the shaping of a selection."""
+    """Compiles (and caches, by identity of the cached plan's field tuple) the shaping of a selection.
 
-    def __init__(self, enum_values: dict[str, frozenset[str]], api_objects: frozenset[str]) -> None:
+    Selections of the same shape (same keys, fields, types, sub-selections) share one compiled function
+    across plans: operations that differ only by an alias or a root field reuse every other selection's
+    code. Both caches are bounded by estimated bytes (each entry counts all it reaches, so the shared
+    functions are counted in full in each: the real memory stays below the sum of the two budgets)."""
+
+    def __init__(self, enum_values: dict[str, frozenset[str]], api_objects: frozenset[str], *,
+                 max_bytes: int = 32 << 20) -> None:
         self.enum_values = enum_values
         self.api_objects = api_objects
-        self._cache: dict[tuple[int, str], CompiledShape] = {}
+        self._cache: LRUCache[tuple[int, str], CompiledShape] = LRUCache(
+            _CACHE_SIZE, max_bytes=max_bytes // 2, sizer=lambda _k, v: estimate_bytes(v.root))
+        # structural key -> (the same key, kept as the canonical copy that parents' keys reuse; the function)
+        self._selections: LRUCache[tuple[Any, ...], tuple[tuple[Any, ...], ObjectShape]] = LRUCache(
+            8 * _CACHE_SIZE, max_bytes=max_bytes // 2,
+            sizer=lambda k, v: estimate_bytes(k) + estimate_bytes(v))
+        # structural keys by identity of the field list, during one compilation
+        self._keys: dict[tuple[int, str], tuple[Any, tuple[Any, ...]]] = {}
 
     def get(self, fields: tuple[NField, ...], root_type: str) -> CompiledShape:
         key = (id(fields), root_type)
         compiled = self._cache.get(key)
         if compiled is None or compiled.fields is not fields:
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.clear()
-            compiled = self._cache[key] = CompiledShape(fields, self._object(fields, root_type))
+            try:
+                compiled = CompiledShape(fields, self._object(fields, root_type))
+            finally:
+                self._keys.clear()
+            self._cache.put(key, compiled)
         return compiled
 
+    def stats(self) -> dict[str, int]:
+        return {"entries": len(self._cache) + len(self._selections),
+                "bytes": self._cache.bytes + self._selections.bytes,
+                "max_bytes": (self._cache.max_bytes or 0) + (self._selections.max_bytes or 0),
+                "evictions": self._cache.evictions + self._selections.evictions}
+
+    def _shape_key(self, fields: Any, type_name: str) -> tuple[Any, ...]:
+        memo_key = (id(fields), type_name)
+        memo = self._keys.get(memo_key)
+        if memo is not None and memo[0] is fields:
+            return memo[1]
+        parts: list[Any] = [type_name]
+        for f in fields:
+            sub = None
+            if f.sub is not None:
+                sub = tuple(sorted((tn, self._shape_key(fl, tn or f.type_name))
+                                   for tn, fl in f.sub.items()))
+            parts.append((f.out_key, f.key, f.name, f.type_name, f.wrap, f.is_abstract, sub))
+        key = tuple(parts)
+        known = self._selections.get(key)
+        if known is not None:
+            key = known[0]
+        self._keys[memo_key] = (fields, key)  # the fields kept alive: their id stays theirs
+        return key
+
     def _object(self, fields: Any, type_name: str) -> ObjectShape:
+        key = self._shape_key(fields, type_name)
+        known = self._selections.get(key)
+        if known is not None:
+            return known[1]
+        shape = self._compile_object(fields, type_name)
+        self._selections.put(key, (key, shape))
+        return shape
+
+    def _compile_object(self, fields: Any, type_name: str) -> ObjectShape:
         steps: list[tuple[str, str, int, Any]] = []
         for f in fields:
             if f.name == "__typename":
@@ -70,7 +121,10 @@ class ShapeCompiler:
         if i < len(wrap) and wrap[i] == "!":
             return _non_null(self._complete(f, i + 1), f.name)
         if i < len(wrap) and wrap[i] == "[":
-            return _list(self._complete(f, i + 1), f.name)
+            slow = _list(self._complete(f, i + 1), f.name)
+            if f.sub is None and f.type_name not in self.enum_values and wrap[i + 1:] in ((), ("!",)):
+                return _scalar_list(slow, wrap[i + 1:] == ("!",))
+            return slow
         if f.sub is None:
             allowed = self.enum_values.get(f.type_name)
             return _scalar if allowed is None else _enum(f.type_name, allowed)
@@ -152,6 +206,20 @@ def _list(inner: Complete, name: str) -> Complete:
                 return None
             items.append(r)
         return items
+
+    return complete
+
+
+def _scalar_list(slow: Complete, items_non_null: bool) -> Complete:
+    """A list of scalars passes through as the subgraph sent it (scalars are not coerced: ``_scalar``), with
+    no per-item call and no copy; a list that holds a null where none is allowed (or is no list) takes
+    the general path, for its errors."""
+    def complete(v: Any, path: Path, errors: Errors) -> Any:
+        if v is None:
+            return None
+        if type(v) is list and not (items_non_null and None in v):
+            return v
+        return slow(v, path, errors)
 
     return complete
 

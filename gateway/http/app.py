@@ -45,6 +45,7 @@ from gateway.http.errors import (
     ensure_error_codes,
 )
 from gateway.http.graphiql import ASSETS_DIR, ASSETS_PATH, graphiql_html
+from gateway.http.lru import LRUCache
 from gateway.http.media import GRAPHQL_RESPONSE_JSON, JSON, negotiate_response_type, prefers_html
 from gateway.http.operations import execute_introspection, is_introspection_only, select_operation
 from gateway.http.params import GraphQLParams, params_from_body, params_from_query_string
@@ -109,10 +110,25 @@ class GraphQLEndpoint:
         self._persisted = self.safety.persisted is not None
         self.documents = DocumentStore(self.schema, parse_cache_size=config.parse_cache_size,
                                        validation_cache_size=config.validation_cache_size,
+                                       parse_cache_bytes=mib(config.parse_cache_mib),
+                                       validation_cache_bytes=mib(config.validation_cache_mib),
                                        max_tokens=config.max_query_tokens,
                                        suggestions=config.field_suggestions, precheck=self.safety.precheck)
         self._graphiql_page = graphiql_html()
         self.active = 0  # requests being answered
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        """Entries and accounted bytes of every cache keyed by query text in this process."""
+        def lru(cache: LRUCache[Any, Any]) -> dict[str, int]:
+            return {"entries": len(cache), "bytes": cache.bytes, "max_bytes": cache.max_bytes or 0,
+                    "evictions": cache.evictions}
+
+        stats = {"parse": lru(self.documents.parsed), "validation": lru(self.documents.validated),
+                 **{f"limits_{n}": lru(c) for n, c in self.safety.limiter.caches().items()},
+                 **self.gateway.cache_stats()}
+        if self.gateway.auth is not None:
+            stats.update({f"auth_{n}": lru(c) for n, c in self.gateway.auth.caches().items()})
+        return stats
 
     async def handle(self, request: Request) -> Response:
         if not tracing.enabled():
@@ -350,6 +366,10 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
 
+def mib(value: float) -> int:
+    return int(value * (1 << 20))
+
+
 def _endpoint(gateway: Gateway, config: GatewayConfig) -> GraphQLEndpoint:
     if config.auth and gateway.auth is None:
         gateway.auth = GatewayAuth.from_config(gateway.api_schema, gateway.supergraph_schema, config)
@@ -363,7 +383,9 @@ def build_gateway(sdl: str, config: GatewayConfig) -> Gateway:
                                        subgraph_headers=config.subgraph_headers,
                                        subgraph_connections=config.subgraph_connections,
                                        subgraph_dedup=config.subgraph_dedup,
-                                       inbound_dedup=config.inbound_dedup)
+                                       inbound_dedup=config.inbound_dedup,
+                                       plan_cache_bytes=mib(config.plan_cache_mib),
+                                       shape_cache_bytes=mib(config.shape_cache_mib))
 
 
 def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,

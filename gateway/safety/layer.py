@@ -43,13 +43,15 @@ class SafetyLayer:
             max_aliases=config.max_aliases, max_root_fields=config.max_root_fields,
             max_directives=config.max_directives, max_cost=config.max_cost,
             default_list_size=config.default_list_size)
-        self.limiter = OperationLimiter(schema, limits, cache_size=max(config.validation_cache_size, 100))
+        self.limiter = OperationLimiter(schema, limits, cache_size=max(config.validation_cache_size, 100),
+                                         max_bytes=int(config.limits_cache_mib * (1 << 20)))
         self.max_tokens = config.max_query_tokens
         self.csrf = CsrfPrevention(config.csrf_required_headers) if config.csrf_prevention else None
         self.persisted: PersistedQueries | None = None
         if config.persisted_only or config.apq:
             manifest = load_manifest(config.persisted_manifest) if config.persisted_manifest else None
             store = (ApqStore(_redis_url(config), self.metrics, cache_size=config.apq_cache_size,
+                              max_bytes=int(config.apq_cache_mib * (1 << 20)),
                               ttl=config.apq_ttl) if config.apq and not config.persisted_only else None)
             self.persisted = PersistedQueries(store, self.metrics, manifest=manifest,
                                               only=config.persisted_only)

@@ -31,6 +31,7 @@ from graphql import language as ast
 
 from gateway.http.errors import GraphQLRequestError
 from gateway.http.lru import LRUCache
+from gateway.sizing import estimate_bytes
 
 MAX_DEPTH = "MAX_DEPTH_LIMIT"
 MAX_ALIASES = "MAX_ALIASES_LIMIT"
@@ -277,12 +278,19 @@ class _Verdict:
 class OperationLimiter:
     """Checks operations against ``OperationLimits``; verdicts cached per query text and operation."""
 
-    def __init__(self, schema: graphql.GraphQLSchema, limits: OperationLimits, cache_size: int) -> None:
+    def __init__(self, schema: graphql.GraphQLSchema, limits: OperationLimits, cache_size: int,
+                 max_bytes: int = 8 << 20) -> None:
         self.schema = schema
         self.limits = limits
-        self._verdicts: LRUCache[tuple[str, str | None], _Verdict] = LRUCache(cache_size)
-        self._costs: LRUCache[tuple[str, str | None, Hashable], int] = LRUCache(cache_size)
+        # keyed by query text: bounded by estimated bytes too (the key's text dominates)
+        self._verdicts: LRUCache[tuple[str, str | None], _Verdict] = LRUCache(
+            cache_size, max_bytes=max_bytes // 2, sizer=_entry_bytes)
+        self._costs: LRUCache[tuple[str, str | None, Hashable], int] = LRUCache(
+            cache_size, max_bytes=max_bytes // 2, sizer=_entry_bytes)
         self.refused = 0
+
+    def caches(self) -> dict[str, LRUCache[Any, Any]]:
+        return {"verdicts": self._verdicts, "costs": self._costs}
 
     def errors(self, query: str, document: ast.DocumentNode, operation: ast.OperationDefinitionNode,
                variables: Mapping[str, Any] | None) -> tuple[graphql.GraphQLError, ...]:
@@ -324,6 +332,10 @@ class OperationLimiter:
         if self.limits.max_cost and metrics.cost > self.limits.max_cost:
             errors.append(_exceeded("estimated cost", metrics.cost, self.limits.max_cost, MAX_COST))
         return _Verdict(tuple(errors), ())
+
+
+def _entry_bytes(key: Any, value: Any) -> int:
+    return estimate_bytes(key) + estimate_bytes(value)
 
 
 def _hashable(value: Any) -> Hashable:

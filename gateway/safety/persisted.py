@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,10 @@ class ApqStore:
     """Registered queries: an in-process LRU in front of Redis (``<prefix><sha256>`` -> query text)."""
 
     def __init__(self, redis_url: str | None, metrics: SafetyMetrics, *, cache_size: int = 1000,
-                 ttl: int = 7 * 24 * 3600, prefix: str = "gateway:apq:", timeout: float = 0.5) -> None:
-        self.local: LRUCache[str, str] = LRUCache(cache_size)
+                 ttl: int = 7 * 24 * 3600, prefix: str = "gateway:apq:", timeout: float = 0.5,
+                 max_bytes: int = 8 << 20) -> None:
+        self.local: LRUCache[str, str] = LRUCache(cache_size, max_bytes=max_bytes,
+                                                  sizer=lambda k, v: sys.getsizeof(k) + sys.getsizeof(v))
         self.redis = (aioredis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
                       if redis_url else None)
         self.metrics = metrics

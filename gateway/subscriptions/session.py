@@ -46,6 +46,7 @@ from gateway.planning.planner import PlanningError
 from gateway.safety.layer import SafetyLayer
 from gateway.safety.limits import OperationLimiter
 from gateway.safety.tokens import token_limit_error
+from gateway.sizing import estimate_bytes
 from gateway.subscriptions.cursor import (
     CURSOR_VARIABLE,
     UpstreamOperation,
@@ -114,7 +115,8 @@ class OperationRunner:
         self.settings = settings or SubscriptionSettings()
         self.limiter = limiter  # the safety layer's operation limits (depth, aliases, cost), as over HTTP
         self.safety: SafetyLayer | None = None  # the HTTP endpoint's, see attach()
-        self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(1024)
+        self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(
+            1024, max_bytes=16 << 20, sizer=lambda k, v: estimate_bytes(k) + estimate_bytes(v))
         self.active_upstreams = 0  # open subgraph subscriptions (tests, diagnostics)
 
     def attach(self, scope: Mapping[str, Any]) -> None:

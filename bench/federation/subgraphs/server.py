@@ -24,8 +24,11 @@ MEMO_LIMIT = 10_000  # distinct bodies kept; the scenario needs a few dozen
 class SubgraphApp:
     """What the server answers, without the HTTP: GraphQL execution, memo and counters."""
 
-    def __init__(self, *, use_requires: bool = False) -> None:
-        self.schemas = {f"/{name}": schema for name, schema in build_all(use_requires=use_requires).items()}
+    def __init__(self, *, use_requires: bool = False,
+                 schemas: dict[str, graphql.GraphQLSchema] | None = None) -> None:
+        """``schemas``: name -> executable schema (default: the Guild scenario's four)."""
+        built = schemas if schemas is not None else build_all(use_requires=use_requires)
+        self.schemas = {f"/{name}": schema for name, schema in built.items()}
         self.memo: dict[tuple[str, bytes], bytes] = {}
         self.counts: Counter[str] = Counter()
 

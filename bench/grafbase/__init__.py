@@ -1,0 +1,1 @@
+"""grafbase/graphql-federation-benchmarks scenarios (docs/benchmarks.md)."""
