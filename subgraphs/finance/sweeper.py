@@ -3,13 +3,13 @@ tenant transaction: RLS applies to the sweeper as to requests)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
 from sqlalchemy import select
 
 from shared.db import Database, utcnow
+from shared.lease import run_leased
 from subgraphs.finance import invoices, settlement
 from subgraphs.finance.models import KnownTenant
 
@@ -32,11 +32,10 @@ async def sweep_once(db: Database, now: datetime | None = None) -> tuple[int, in
 
 
 async def run(db: Database, interval: float) -> None:
-    while True:
-        try:
-            await sweep_once(db)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("finance sweep failed")
-        await asyncio.sleep(interval)
+    """Sweep every `interval` seconds in the one replica that holds the lease `finance-sweeps`
+    (shared.lease: several replicas, one sweep per tick)."""
+
+    async def tick() -> None:
+        await sweep_once(db)
+
+    await run_leased(db, "finance-sweeps", tick, every=interval)
