@@ -70,7 +70,8 @@ def gateways(
             procs.append(proc)
             urls.append(f"http://{LOOPBACK}:{port}")
         for proc, url in zip(procs, urls, strict=True):
-            if not wait_until(functools.partial(_get_ok, f"{url}/healthcheck"), proc, timeout=90, interval=0.2):
+            healthy = functools.partial(_get_ok, f"{url}/healthcheck")
+            if not wait_until(healthy, proc, timeout=90, interval=0.2):
                 pytest.fail(f"{proc.name} did not start:\n{proc.log_tail(30)}")
         yield urls
     finally:
