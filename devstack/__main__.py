@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--pg-port", type=int, help="PostgreSQL port (default: a free one)")
         sub.add_argument("--nats-port", type=int, help="NATS port (default: a free one)")
         sub.add_argument("--redis-port", type=int, help="Redis port (default: a free one)")
+        sub.add_argument(
+            "--nats-cluster",
+            type=int,
+            default=1,
+            metavar="N",
+            help="a JetStream cluster of N nodes (3: streams with 3 replicas) instead of one server",
+        )
         if name == "up":
             sub.add_argument(
                 "--gateway-port",
@@ -44,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _services_only(data_dir: Path, ports: ServicePorts) -> int:
+def _services_only(data_dir: Path, ports: ServicePorts, nats_cluster: int) -> int:
     try:
-        with start_services(data_dir, persistent=True, ports=ports) as services:
+        with start_services(data_dir, persistent=True, ports=ports, nats_cluster=nats_cluster) as services:
             for note in services.notes:
                 say(note)
             for key, value in services.env().items():
@@ -69,9 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return supergraph(args.out, args.subgraphs, args.timeout)
     ports = ServicePorts(postgres=args.pg_port, nats=args.nats_port, redis=args.redis_port)
     if args.command == "services":
-        return _services_only(args.data_dir, ports)
+        return _services_only(args.data_dir, ports, args.nats_cluster)
     options = LaunchOptions(
-        data_dir=args.data_dir, gateway_port=args.gateway_port, service_ports=ports, seed=not args.no_seed
+        data_dir=args.data_dir,
+        gateway_port=args.gateway_port,
+        service_ports=ports,
+        seed=not args.no_seed,
+        nats_cluster=args.nats_cluster,
     )
     return up(options)
 

@@ -47,6 +47,7 @@ class LaunchOptions:
     gateway_port: int | None = None  # None: the registry default, or a free port if it is taken
     service_ports: ServicePorts = field(default_factory=ServicePorts)
     seed: bool = True
+    nats_cluster: int = 1  # > 1: a JetStream cluster of that many nodes (devstack.nats_cluster)
 
 
 @dataclass
@@ -437,7 +438,9 @@ def up(options: LaunchOptions) -> int:
             gateway_port = _choose_port("gateway", options.gateway_port or _default_gateway_port(), explicit)
         say(f"starting services (data in {data_dir})")
         started_pg = not os.environ.get("DATABASE_URL")
-        services = start_services(data_dir, persistent=True, ports=options.service_ports)
+        services = start_services(
+            data_dir, persistent=True, ports=options.service_ports, nats_cluster=options.nats_cluster
+        )
         for note in services.notes:
             say(note)
         database_url = _database_url_for_app(services, started_pg)

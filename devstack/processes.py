@@ -104,8 +104,10 @@ def spawn(
     cwd: Path | None = None,
     stop_signal: int = signal.SIGTERM,
     user: str | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> ManagedProcess:
-    """Start `argv` in a new process group; output goes to `log_path` (appended) or `stdout`."""
+    """Start `argv` in a new process group; output goes to `log_path` (appended) or `stdout`.
+    `pass_fds`: descriptors the child inherits (a listening socket shared by replicas)."""
     install_exit_handlers()
     log_file: IO[bytes] | None = None
     if log_path is not None:
@@ -128,6 +130,7 @@ def spawn(
             cwd=cwd,
             process_group=0,
             preexec_fn=_parent_death_signal(stop_signal),
+            pass_fds=tuple(pass_fds),
             **kwargs,
         )
     finally:

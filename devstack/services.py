@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devstack.nats_cluster import NatsCluster, NatsClusterError
 from devstack.pg_placement import (
     PlacementError,
     hand_over,
@@ -79,6 +80,7 @@ class ServiceSet:
     processes: list[ManagedProcess] = field(default_factory=list)
     leftovers: list[Path] = field(default_factory=list)  # folders of ours outside data_dir, removed at stop
     notes: list[str] = field(default_factory=list)  # what the user should know (e.g. where data went)
+    nats_cluster: NatsCluster | None = None  # when started with nats_cluster > 1 (nodes can be restarted)
 
     @property
     def pids(self) -> list[int]:
@@ -92,13 +94,18 @@ class ServiceSet:
                 proc.stop()
             except BaseException as exc:  # keep stopping the others, re-raise afterwards
                 errors.append(exc)
+        if self.nats_cluster is not None:
+            self.nats_cluster.stop()  # nodes restarted since the start are not in `processes`
         for path in self.leftovers:
             shutil.rmtree(path, ignore_errors=True)
         if errors:
             raise errors[0]
 
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "REDIS_URL": self.redis_url}
+        env = {"DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, "REDIS_URL": self.redis_url}
+        if self.nats_cluster is not None:
+            env["B2B_EVENT_STREAM_REPLICAS"] = str(self.nats_cluster.stream_replicas)
+        return env
 
     def __enter__(self) -> ServiceSet:
         return self
@@ -115,8 +122,10 @@ def start_services(
     persistent: bool,
     ports: ServicePorts | None = None,
     env: Mapping[str, str] | None = None,
+    nats_cluster: int = 1,
 ) -> ServiceSet:
     """Start the services whose URL is not in `env` (default: os.environ) and wait until ready.
+    `nats_cluster` > 1: a JetStream cluster of that many nodes instead of one server.
 
     Raises ServiceStartError (one-line message) when a preferred port is taken or a server fails.
     """
@@ -134,9 +143,19 @@ def start_services(
             ports.postgres,
             "PostgreSQL",
         )
-        nats_url = env.get("NATS_URL") or _start(
-            started, lambda port: _start_nats(data_dir, port), ports.nats, "NATS"
-        )
+        cluster: NatsCluster | None = None
+        if env.get("NATS_URL"):
+            nats_url = env["NATS_URL"]
+        elif nats_cluster > 1:
+            cluster = NatsCluster(data_dir / "nats-cluster", nats_cluster, logs=data_dir / "logs")
+            try:
+                cluster.start()
+            except NatsClusterError as exc:
+                raise ServiceStartError(str(exc)) from None
+            started.extend(cluster.processes)
+            nats_url = cluster.url
+        else:
+            nats_url = _start(started, lambda port: _start_nats(data_dir, port), ports.nats, "NATS")
         redis_url = env.get("REDIS_URL") or _start(
             started, lambda port: _start_redis(data_dir, port, persistent), ports.redis, "Redis"
         )
@@ -146,7 +165,7 @@ def start_services(
         for path in leftovers:
             shutil.rmtree(path, ignore_errors=True)
         raise
-    return ServiceSet(database_url, nats_url, redis_url, started, leftovers, notes)
+    return ServiceSet(database_url, nats_url, redis_url, started, leftovers, notes, cluster)
 
 
 class _PortLost(Exception):

@@ -201,7 +201,7 @@ async def _run_events(
     while True:
         try:
             nc = await nats.connect(
-                settings.nats_url,
+                settings.nats_servers,
                 name=f"subgraph-{runtime.name}",
                 max_reconnect_attempts=-1,
                 connect_timeout=2,
@@ -228,7 +228,12 @@ async def _run_events(
 
             async def run_relay() -> None:
                 # Inside the supervised loop: a NATS without JetStream (yet) is retried, not fatal.
-                await ensure_stream(js, runtime.name, duplicate_window=settings.event_duplicate_window)
+                await ensure_stream(
+                    js,
+                    runtime.name,
+                    duplicate_window=settings.event_duplicate_window,
+                    replicas=settings.event_stream_replicas,
+                )
                 await relay.run()
 
             children.append(asyncio.create_task(_supervise(f"{runtime.name} outbox relay", run_relay)))

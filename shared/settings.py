@@ -61,10 +61,18 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 100
     # JetStream duplicate window: a re-published event id inside it is dropped by the server.
     event_duplicate_window: float = 120.0
+    # Copies of each stream in a JetStream cluster (3 on a 3-node cluster: a node may die); 1 alone.
+    event_stream_replicas: int = Field(default=1, ge=1, le=5)
 
     # Relay connections: default and maximum page sizes.
     page_size_default: int = 20
     page_size_max: int = 100
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """`NATS_URL` may list several servers of one cluster, comma-separated; clients try each
+        (and learn the rest of the cluster from the first one that answers)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     @property
     def gateway_secret_bytes(self) -> bytes:

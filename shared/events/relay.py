@@ -3,6 +3,11 @@
 Delivery is at-least-once from the relay (a crash between publish and mark republishes the row)
 and exactly-once in the stream, because each message carries `Nats-Msg-Id` = event id and the
 stream drops ids it has already stored inside its duplicate window.
+
+Every replica of a subgraph runs a relay; they take turns on a transaction-scoped advisory lock
+per outbox schema (`shared.lease.transaction_lock`), one batch each, so a second replica neither
+publishes the same rows nor reorders the stream, and a replica that dies mid-batch frees the
+lock with its connection (its batch stays pending and the next holder publishes it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from sqlalchemy import text
 from shared.db import Database
 from shared.events.envelope import EventEnvelope
 from shared.events.outbox import TRACE_KEY, register_relay_waker, unregister_relay_waker
+from shared.lease import transaction_lock
 from shared.migrations_helpers import sql_ident
 from shared.observability.event_metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
@@ -41,6 +47,7 @@ class OutboxRelay:
         after_publish: PublishHook | None = None,
         retention: float = 7 * 24 * 3600.0,
         prune_every: float = 3600.0,
+        lock_wait: float = 30.0,
     ) -> None:
         self.db = db
         self.js = js
@@ -55,6 +62,7 @@ class OutboxRelay:
         self.retention = retention
         self.prune_every = prune_every
         self._last_prune = 0.0
+        self.lock_wait = lock_wait  # how long a replica waits for another's batch before retrying
         self._last_backlog = 0.0
 
     def wake(self) -> None:
@@ -66,6 +74,9 @@ class OutboxRelay:
         published: list[int] = []
         async with self.db.session() as session:
             await session.execute(text("SELECT set_config('app.outbox_relay', 'on', true)"))
+            # Replicas take turns, one batch each: waiting here (not skipping rows) keeps the stream
+            # in outbox order, and the batch after the wait sees what the other one marked published.
+            await transaction_lock(session, f"outbox:{self.schema}", timeout_ms=int(self.lock_wait * 1000))
             rows = (
                 await session.execute(
                     text(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
+from shared.lease import run_leased
 from subgraphs.finance import consolidation, invoices, leases, reconciliation, settlement
 from subgraphs.finance.models import KnownTenant
 from subgraphs.finance.providers import PaymentProvider, providers
@@ -97,18 +98,17 @@ async def reconciliation_tick(
 
 
 async def run(db: Database, interval: float) -> None:
-    # The lease outlives a tick, so the holder keeps it while it lives and others wait.
+    """Sweep every `interval` seconds in the one replica that holds the lease `finance-sweeps`
+    (shared.lease: several replicas, one sweep per tick); the daily reconciliation also takes its own
+    dated lease (leases.py), which outlives a tick, so a run is never repeated by a new holder."""
     lease = max(interval * 3, 30.0)
+
+    async def tick() -> None:
+        await sweep(db)
+        await reconciliation_tick(db, lease)
+
     try:
-        while True:
-            try:
-                await sweep(db)
-                await reconciliation_tick(db, lease)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("finance sweep failed")
-            await asyncio.sleep(interval)
+        await run_leased(db, "finance-sweeps", tick, every=interval)
     finally:
         try:
             await asyncio.shield(leases.release(db, RECONCILIATION_LEASE))

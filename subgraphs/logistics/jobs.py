@@ -12,7 +12,6 @@ oldest queued shipment has waited `wave_interval_seconds` (trigger INTERVAL).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections import defaultdict
@@ -23,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from shared.db import Database
 from shared.events import add_event
+from shared.lease import run_leased
 from subgraphs.logistics import events, service
 from subgraphs.logistics.models import SCHEMA, JobTenant, PickWave, Shipment
 from subgraphs.logistics.shipment_states import ShipmentStatus
@@ -177,8 +177,10 @@ async def sweep_stale_shipments(db: Database, *, now: datetime | None = None, li
 
 
 async def run_forever(db: Database, *, every: float = 30.0) -> None:
-    """The jobs loop a subgraph process runs in the background (several processes may)."""
-    while True:
+    """The jobs loop every subgraph process runs in the background; one replica at a time runs
+    the jobs, the one holding the lease `logistics-jobs` (shared.lease)."""
+
+    async def tick() -> None:
         for job in (release_waves, sweep_stale_shipments):
             try:
                 await job(db)
@@ -186,5 +188,5 @@ async def run_forever(db: Database, *, every: float = 30.0) -> None:
                 raise
             except Exception:
                 log.exception("logistics job %s failed", job.__name__)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.sleep(every)
+
+    await run_leased(db, "logistics-jobs", tick, every=every)

@@ -150,7 +150,10 @@ class PricingResponder:
         while True:
             try:
                 nc = await nats.connect(
-                    self.settings.nats_url, name="pricing-rpc", max_reconnect_attempts=-1, connect_timeout=2
+                    self.settings.nats_servers,
+                    name="pricing-rpc",
+                    max_reconnect_attempts=-1,
+                    connect_timeout=2,
                 )
                 break
             except Exception as exc:

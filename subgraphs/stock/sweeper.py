@@ -8,7 +8,6 @@ two sweepers (or a sweeper and a consumer) never release the same reservation tw
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime
@@ -16,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from shared.db import Database, utcnow
+from shared.lease import run_leased
 from subgraphs.stock import reservations
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,12 @@ async def sweep_once(db: Database, *, batch: int = 200, now: datetime | None = N
 
 
 async def run_sweeper(db: Database, *, interval: float = 5.0) -> None:
-    """Sweep every `interval` seconds until cancelled (errors are logged and retried)."""
-    while True:
-        try:
-            released = await sweep_once(db)
-            if released:
-                log.info("stock sweeper released %d expired reservations", released)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("stock sweeper failed; retrying")
-        await asyncio.sleep(interval)
+    """Sweep every `interval` seconds until cancelled, in the one replica that holds the lease
+    `stock-expiry` (shared.lease; the others stand by and take over when it dies)."""
+
+    async def tick() -> None:
+        released = await sweep_once(db)
+        if released:
+            log.info("stock sweeper released %d expired reservations", released)
+
+    await run_leased(db, "stock-expiry", tick, every=interval)
