@@ -16,10 +16,11 @@ import graphql
 import orjson
 from graphql import language as ast
 
-from gateway.document_keys import condition_variables, document_key
+from gateway.document_keys import document_key
 from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
+from gateway.planning.conditions import FieldPruner
 from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
 from gateway.planning.planner import Planner, PlanningError
 from gateway.supergraph.api_schema import build_api_schema
@@ -87,7 +88,7 @@ class Gateway:
         )
         self.shapes = ShapeCompiler(self.enum_values, self.api_objects)  # shaping compiled per plan
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
-        self._cond_vars: dict[str, tuple[str, ...]] = {}
+        self._pruner = FieldPruner()  # the client's selection per @skip/@include values, for shaping
         # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
         self.auth: GatewayAuth | None = None
 
@@ -116,18 +117,12 @@ class Gateway:
         cache_key: str | None = None,
     ) -> QueryPlan:
         """The (cached) plan of an operation; ``cache_key`` replaces the document's own key (auth: the
-        document as filtered for one set of rights)."""
-        dkey = cache_key or document_key(document)
-        cond = self._cond_vars.get(dkey)
-        if cond is None:
-            if len(self._cond_vars) >= _PLAN_CACHE_SIZE:
-                self._cond_vars.clear()
-            cond = self._cond_vars[dkey] = condition_variables(document)
-        variables = variables or {}
-        key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
+        document as filtered for one set of rights).  One plan serves every value of the variables:
+        ``@skip``/``@include`` on variables are evaluated at execution (``Condition`` nodes)."""
+        key = (cache_key or document_key(document), operation_name)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self.planner.plan(document, operation_name, dict(variables))
+            plan = self.planner.plan(document, operation_name, dict(variables or {}))
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.pop(next(iter(self._plans)))
             self._plans[key] = plan
@@ -206,6 +201,7 @@ class Gateway:
                 ]
             }
         dedup_key = identity if plan.operation_kind == "query" else None
+        variables = plan.condition_variables(variables)
         state = ExecutionState(variables, extra_subgraph_headers, dedup_key)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
@@ -221,6 +217,7 @@ class Gateway:
         if auth is not None and prepared is not None:
             principal = request.principal or _anonymous()
             fields = auth.finish(prepared, fields, state.data, state.errors, principal)
+        fields = self._pruner.get(fields, variables)
         data = self.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
         response: dict[str, Any] = {"data": data}
         if state.errors:
@@ -243,7 +240,8 @@ class Gateway:
         ``Subscription`` fetch (``{"data": ..., "errors": ...}``); the rest of the plan (entity fetches)
         runs on it and the result is shaped like ``execute`` does. ``prepared`` (``auth.prepare``'s, for
         ``principal``): the tenant guard and per-field authorization errors apply to this event too."""
-        state = ExecutionState(variables or {}, extra_subgraph_headers)
+        variables = plan.condition_variables(variables or {})
+        state = ExecutionState(variables, extra_subgraph_headers)
         data = event.get("data")
         if isinstance(data, dict):
             state.data.update(data)
@@ -261,7 +259,7 @@ class Gateway:
         fields = plan.root_fields
         if self.auth is not None and prepared is not None:
             fields = self.auth.finish(prepared, fields, state.data, state.errors, principal or _anonymous())
-        shape = self.shapes.get(fields, plan.root_type)
+        shape = self.shapes.get(self._pruner.get(fields, variables), plan.root_type)
         response: dict[str, Any] = {"data": shape.shape(state.data, state.errors)}
         if state.errors:
             response["errors"] = state.errors
