@@ -62,11 +62,22 @@ def variables_of(cond: Cond) -> set[str]:
     return {v for alt in cond for v, _ in alt}
 
 
-def directives(alternative: frozenset[Literal]) -> str:
-    """The directives that express one alternative on a field of a subgraph operation."""
-    return "".join(
-        f" @include(if: ${v})" if val else f" @skip(if: ${v})" for v, val in sorted(alternative)
-    )
+def _layer(include: str | None, skip: str | None) -> str:
+    return (f" @include(if: ${include})" if include else "") + (f" @skip(if: ${skip})" if skip else "")
+
+
+def with_directives(field_text: str, head_len: int, alternative: frozenset[Literal]) -> str:
+    """``field_text`` (its name, alias and arguments being the first ``head_len`` characters) under one
+    alternative: @include/@skip are not repeatable, so the first literal of each kind goes on the field
+    and the others on inline fragments around it (``... @include(if: $b) { field @include(if: $a) }``)."""
+    inc = sorted(v for v, val in alternative if val)
+    skip = sorted(v for v, val in alternative if not val)
+    text = field_text[:head_len] + _layer(inc[0] if inc else None, skip[0] if skip else None)
+    text += field_text[head_len:]
+    for i in range(1, max(len(inc), len(skip))):
+        layer = _layer(inc[i] if i < len(inc) else None, skip[i] if i < len(skip) else None)
+        text = f"...{layer} {{ {text} }}"
+    return text
 
 
 def condition_variables(fields: Iterable[NField]) -> tuple[str, ...]:

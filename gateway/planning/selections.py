@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 
-from gateway.planning.conditions import TRUE, Cond, directives, or_, variables_of
+from gateway.planning.conditions import TRUE, Cond, or_, variables_of, with_directives
 from gateway.planning.operation import NField, print_args
 from gateway.planning.plan import Renames, SelectionTree
 
@@ -72,7 +72,7 @@ class OutSel:
             if f.cond == TRUE:
                 parts.append(head + body)
             else:  # one copy per alternative: GraphQL merges them, each with its own directives
-                parts.extend(head + directives(alt) + body for alt in sorted(f.cond, key=sorted))
+                parts.extend(with_directives(head + body, len(head), alt) for alt in sorted(f.cond, key=sorted))
         for c, s in self.frags.items():
             if s.fields or s.frags:
                 parts.append(f"... on {c} {{ {s.text()} }}")

@@ -143,3 +143,25 @@ async def test_variable_defaults_decide_conditions(gateway: Gateway, shop_env: S
     assert shop_env.subgraphs["inventory"].requests == []
     res = await run(gateway, query, {"a": True})
     assert res == {"data": {"product": {"name": "Nitrile gloves", "inStock": True}}}
+
+
+def test_directives_are_not_repeated_on_a_field() -> None:
+    from gateway.planning.conditions import with_directives
+
+    alt = frozenset({("a", True), ("b", True), ("c", False)})
+    text = with_directives("x(n: 1) { y }", len("x(n: 1)"), alt)
+    assert text == "... @include(if: $b) { x(n: 1) @include(if: $a) @skip(if: $c) { y } }"
+
+
+async def test_nested_conditions_of_one_kind(gateway: Gateway, shop_env: Shop) -> None:
+    # product's two nodes apply under different conditions: inStock's is $a and $b (two @include).
+    query = (
+        'query($a: Boolean!, $b: Boolean!) { product(id: "p1") @include(if: $a) { inStock @include(if: $b) } '
+        'product(id: "p1") { name } }'
+    )
+    for a, b in itertools.product((True, False), repeat=2):
+        res = await run(gateway, query, {"a": a, "b": b})
+        want: dict[str, Any] = {"name": "Nitrile gloves"}
+        if a and b:
+            want["inStock"] = True
+        assert res == {"data": {"product": want}}, (a, b, res)
