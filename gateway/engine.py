@@ -88,6 +88,8 @@ class Gateway:
         )
         self.shapes = ShapeCompiler(self.enum_values, self.api_objects)  # shaping compiled per plan
         self._plans: dict[tuple[Any, ...], QueryPlan] = {}
+        # Condition variables (with defaults) that plans are made per value of (on @requires fields).
+        self._static: dict[tuple[Any, ...], tuple[tuple[str, Any], ...]] = {}
         self._pruner = FieldPruner()  # the client's selection per @skip/@include values, for shaping
         # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
         self.auth: GatewayAuth | None = None
@@ -119,10 +121,19 @@ class Gateway:
         """The (cached) plan of an operation; ``cache_key`` replaces the document's own key (auth: the
         document as filtered for one set of rights).  One plan serves every value of the variables:
         ``@skip``/``@include`` on variables are evaluated at execution (``Condition`` nodes)."""
-        key = (cache_key or document_key(document), operation_name)
+        base = (cache_key or document_key(document), operation_name)
+        variables = variables or {}
+        static = self._static.get(base)
+        key = base if not static else (*base, *(variables.get(v, d) is True for v, d in static))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self.planner.plan(document, operation_name, dict(variables or {}))
+            plan = self.planner.plan(document, operation_name, dict(variables))
+            if plan.static_conditions:  # conditions on @requires fields are decided at planning
+                if len(self._static) >= _PLAN_CACHE_SIZE:
+                    self._static.clear()
+                defaults = dict(plan.condition_defaults)
+                static = self._static[base] = tuple((v, defaults.get(v)) for v in plan.static_conditions)
+                key = (*base, *(variables.get(v, d) is True for v, d in static))
             if len(self._plans) >= _PLAN_CACHE_SIZE:
                 self._plans.pop(next(iter(self._plans)))
             self._plans[key] = plan

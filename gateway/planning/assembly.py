@@ -11,9 +11,11 @@ from __future__ import annotations
 import graphql
 from graphql import language as ast
 
+from gateway.planning.conditions import TRUE, variables_of
 from gateway.planning.conditions import condition_variables as condition_variables_of
 from gateway.planning.fetch_groups import Group, inputs_clash, same_inputs_parts
 from gateway.planning.merge import Slot, fold_later_fetches
+from gateway.planning.operation import NField, Normalizer
 from gateway.planning.path_finding import PathFinder
 from gateway.planning.plan import (
     Condition,
@@ -66,6 +68,12 @@ class PlanBuilder(PathFinder):
         root_type = self.p.schema.get_type(root_name)
         assert root_type is not None
         fields = self.norm.fields_for(root_type, [self.op.selection_set])
+        static = self._requires_conditions(root_name, fields)
+        if static:
+            # A @requires field's inputs join the representations of its objects: whether it is in the
+            # operation changes what a subgraph is sent, so its condition is decided at planning.
+            self.norm = Normalizer(self.p.schema, self.frags, self.norm.variables, static)
+            fields = self.norm.fields_for(root_type, [self.op.selection_set])
         for i, f in enumerate(fields):
             if f.name.startswith("__"):
                 continue  # __typename / introspection are answered by the gateway itself
@@ -73,7 +81,7 @@ class PlanBuilder(PathFinder):
         node = self._assemble(kind)
         defaults = tuple(
             (v, graphql.value_from_ast_untyped(d.default_value))
-            for v in condition_variables_of(fields)
+            for v in sorted({*condition_variables_of(fields), *static})
             if (d := self.var_defs.get(v)) is not None and d.default_value is not None
         )
         return QueryPlan(
@@ -82,7 +90,30 @@ class PlanBuilder(PathFinder):
             root_fields=tuple(fields),
             operation_kind=kind,
             condition_defaults=defaults,
+            static_conditions=tuple(sorted(static)),
         )
+
+    def _requires_conditions(self, type_name: str, fields: list[NField]) -> frozenset[str]:
+        """Variables of the conditions on fields that have a @requires in some subgraph."""
+        out: set[str] = set()
+        for f in fields:
+            if f.cond != TRUE and self._has_requires(type_name, f.name):
+                out |= variables_of(f.cond)
+            for t, sub in (f.sub or {}).items():
+                out |= self._requires_conditions(t or f.type_name, sub)
+        return frozenset(out)
+
+    def _has_requires(self, type_name: str, name: str) -> bool:
+        names = [type_name]
+        named = self.p.schema.get_type(type_name)
+        if isinstance(named, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+            names += [t.name for t in self.p.schema.get_possible_types(named)]
+        for n in names:
+            ti = self.sg.types.get(n)
+            fi = ti.fields.get(name) if ti is not None else None
+            if fi is not None and any(jf.requires for jf in fi.join_fields):
+                return True
+        return False
 
     def _levels(self) -> dict[int, int]:
         level: dict[int, int] = {}

@@ -77,10 +77,13 @@ class Normalizer:
         schema: graphql.GraphQLSchema,
         fragments: dict[str, ast.FragmentDefinitionNode],
         variables: dict[str, Any],
+        static: frozenset[str] = frozenset(),
     ) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables  # kept for subclasses; conditions are evaluated at execution
+        self.variables = variables
+        # Condition variables decided now, from ``variables`` (the others are evaluated at execution).
+        self.static = static
         self._bases: dict[int, Cond] = {}
 
     def _condition(self, node: Any) -> Cond:
@@ -91,10 +94,10 @@ class Normalizer:
             if name not in ("skip", "include"):
                 continue
             arg = next((a.value for a in d.arguments or () if a.name.value == "if"), None)
-            if isinstance(arg, ast.VariableNode):
+            if isinstance(arg, ast.VariableNode) and arg.name.value not in self.static:
                 cond = and_(cond, literal(arg.name.value, name == "include"))
                 continue
-            val: Any = True if arg is None else graphql.value_from_ast(arg, graphql.GraphQLBoolean, {})
+            val: Any = True if arg is None else graphql.value_from_ast(arg, graphql.GraphQLBoolean, self.variables)
             if (name == "skip") == (val is True):
                 return FALSE
         return cond

@@ -90,6 +90,8 @@ class QueryPlan:
     operation_kind: str
     # Default values of the variables @skip/@include use, for evaluating conditions at execution.
     condition_defaults: tuple[tuple[str, Any], ...] = ()
+    # Condition variables the plan was made for (on @requires fields): part of its cache key.
+    static_conditions: tuple[str, ...] = ()
 
     def condition_variables(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
         """``variables`` with the defaults of condition variables the request leaves out."""
