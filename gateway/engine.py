@@ -212,8 +212,8 @@ class Gateway:
                 ]
             }
         dedup_key = identity if plan.operation_kind == "query" else None
-        variables = plan.condition_variables(variables)
-        state = ExecutionState(variables, extra_subgraph_headers, dedup_key)
+        run_variables = plan.condition_variables(variables)
+        state = ExecutionState(run_variables, extra_subgraph_headers, dedup_key)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
         try:
@@ -228,7 +228,7 @@ class Gateway:
         if auth is not None and prepared is not None:
             principal = request.principal or _anonymous()
             fields = auth.finish(prepared, fields, state.data, state.errors, principal)
-        fields = self._pruner.get(fields, variables)
+        fields = self._pruner.get(fields, run_variables)
         data = self.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
         response: dict[str, Any] = {"data": data}
         if state.errors:

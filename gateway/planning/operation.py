@@ -2,7 +2,9 @@
 concrete type.
 
 Planning and response shaping both walk this tree.  ``@skip``/``@include`` with a literal are applied;
-with a variable they become the field's ``cond`` (``conditions.py``), so one plan serves every value.  A composite field holds, for every object type it
+with a variable they become the field's ``cond`` (``conditions.py``), so one plan serves every value.
+
+A composite field holds, for every object type it
 may return, the fields collected for that type (GraphQL CollectFields), so the planner always knows the
 concrete type it is placing fields for, and the shaper picks the list by the runtime ``__typename``.
 """
@@ -97,7 +99,9 @@ class Normalizer:
             if isinstance(arg, ast.VariableNode) and arg.name.value not in self.static:
                 cond = and_(cond, literal(arg.name.value, name == "include"))
                 continue
-            val: Any = True if arg is None else graphql.value_from_ast(arg, graphql.GraphQLBoolean, self.variables)
+            val: Any = True
+            if arg is not None:
+                val = graphql.value_from_ast(arg, graphql.GraphQLBoolean, self.variables)
             if (name == "skip") == (val is True):
                 return FALSE
         return cond

@@ -72,7 +72,8 @@ class OutSel:
             if f.cond == TRUE:
                 parts.append(head + body)
             else:  # one copy per alternative: GraphQL merges them, each with its own directives
-                parts.extend(with_directives(head + body, len(head), alt) for alt in sorted(f.cond, key=sorted))
+                alternatives = sorted(f.cond, key=sorted)
+                parts.extend(with_directives(head + body, len(head), alt) for alt in alternatives)
         for c, s in self.frags.items():
             if s.fields or s.frags:
                 parts.append(f"... on {c} {{ {s.text()} }}")

@@ -37,8 +37,8 @@ import graphql
 from graphql import language as ast
 
 from gateway.http.errors import GraphQLRequestError
-from gateway.supergraph.api_schema import ListSize
 from gateway.http.lru import LRUCache
+from gateway.supergraph.api_schema import ListSize
 
 MAX_DEPTH = "MAX_DEPTH_LIMIT"
 MAX_ALIASES = "MAX_ALIASES_LIMIT"
@@ -226,7 +226,8 @@ class _Measure:
             multiplier = self.default_list_size
         else:
             multiplier = 1
-        return min(CEILING, weight + multiplier * self.cost(node.selection_set, child_type, size_arg is not None))
+        below = self.cost(node.selection_set, child_type, size_arg is not None)
+        return min(CEILING, weight + multiplier * below)
 
     def _annotated_size(self, node: ast.FieldNode, field: graphql.GraphQLField, list_size: ListSize) -> int:
         """The list size ``@listSize`` gives for this use of the field."""
@@ -247,8 +248,9 @@ class _Measure:
             for name in list_size.slicing_arguments:
                 definition = field.args.get(name)
                 default = definition.default_value if definition is not None else None
-                if definition is not None and not isinstance(default, int) and definition.ast_node is not None:
-                    node_default = definition.ast_node.default_value
+                ast_node = definition.ast_node if definition is not None else None
+                if not isinstance(default, int) and ast_node is not None:
+                    node_default = ast_node.default_value
                     if isinstance(node_default, ast.IntValueNode):
                         default = int(node_default.value)
                 if isinstance(default, int) and not isinstance(default, bool):

@@ -160,7 +160,9 @@ def _cost_extensions(node: Any) -> dict[str, Any]:
             if weight is not None:
                 out["cost"] = weight
         elif d.name.value in _LIST_SIZE_NAMES:
-            require = next((a.value for a in d.arguments or () if a.name.value == "requireOneSlicingArgument"), None)
+            require = next(
+                (a.value for a in d.arguments or () if a.name.value == "requireOneSlicingArgument"), None
+            )
             out["listSize"] = ListSize(
                 assumed_size=_int_arg(d, "assumedSize"),
                 slicing_arguments=_strings_arg(d, "slicingArguments"),

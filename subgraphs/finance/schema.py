@@ -580,7 +580,9 @@ class Query:
             has_previous=args.after is not None,
         )
 
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=READ, description="The tenant's journal (finance staff).")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=READ, description="The tenant's journal (finance staff).")
     async def journal_entries(
         self,
         info: Info,

@@ -473,7 +473,9 @@ class Query:
         info.context.require_scope(READ)
         return await Shipment.resolve_reference(info, id)
 
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=[[READ]], description="Shipments, oldest first.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Shipments, oldest first.")
     async def shipments(
         self,
         info: Info,
@@ -485,7 +487,7 @@ class Query:
         info.context.require_scope(READ)
         return await _shipment_page(info, first, after, order_id=order_id, status=status)
 
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], 
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE],
         requires_scopes=[[READ]], description="The exception queue: shipments in EXCEPTION, oldest first."
     )
     async def shipment_exceptions(
@@ -494,7 +496,9 @@ class Query:
         info.context.require_scope(READ)
         return await _shipment_page(info, first, after, exceptions_only=True)
 
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=[[READ]], description="Carrier accounts, by code.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Carrier accounts, by code.")
     async def carriers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Carrier]:
@@ -509,7 +513,9 @@ class Query:
             has_previous=page.after is not None,
         )
 
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=[[READ]], description="Released pick waves, oldest first.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Released pick waves, oldest first.")
     async def pick_waves(
         self,
         info: Info,

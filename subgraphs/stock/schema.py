@@ -332,7 +332,9 @@ class StockSettings:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], authenticated=True, description="Locations of the tenant, by code.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        authenticated=True, description="Locations of the tenant, by code.")
     async def locations(
         self,
         info: Info,

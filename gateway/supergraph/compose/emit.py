@@ -234,7 +234,8 @@ def _cost_feature(used: Sequence[str]) -> tuple[str, list[str]]:
     if "listSize" in used:
         link = '@link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])'
         return link, [_COST_DIRECTIVE, "directive @listSize" + _LIST_SIZE_ARGS]
-    return '@link(url: "https://specs.apollo.dev/cost/v0.1")', [_COST_DIRECTIVE, "directive @cost__listSize" + _LIST_SIZE_ARGS]
+    link = '@link(url: "https://specs.apollo.dev/cost/v0.1")'
+    return link, [_COST_DIRECTIVE, "directive @cost__listSize" + _LIST_SIZE_ARGS]
 
 
 def print_supergraph(sg: Supergraph) -> str:

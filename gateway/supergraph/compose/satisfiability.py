@@ -101,7 +101,12 @@ class _Checker:
         return True
 
     def _gives_below(
-        self, graph: str, type_name: str, f: NField, provided: Provided | None, guard: frozenset[tuple[str, str]]
+        self,
+        graph: str,
+        type_name: str,
+        f: NField,
+        provided: Provided | None,
+        guard: frozenset[tuple[str, str]],
     ) -> bool:
         if not f.sub:
             return True
@@ -143,7 +148,9 @@ class _Checker:
             for target in self.sg.subgraphs:
                 keys = [] if target in seen else self._entry_keys(target, type_name)
                 for key_type, key in keys:
-                    if self._gives(cur.graph, type_name, self.qg.fieldset(key_type, key), self._prov(cur), guard):
+                    if self._gives(
+                        cur.graph, type_name, self.qg.fieldset(key_type, key), self._prov(cur), guard
+                    ):
                         seen[target] = _Alt(target, "")
                         queue.append(seen[target])
                         break
@@ -155,7 +162,9 @@ class _Checker:
 
     # ---- exploring -------------------------------------------------------------------------------
 
-    def children(self, graph: str, parent: str, field: str, return_type: str, provided: Provided | None) -> dict[str, set[_Alt]]:
+    def children(
+        self, graph: str, parent: str, field: str, return_type: str, provided: Provided | None
+    ) -> dict[str, set[_Alt]]:
         """Concrete types the field may return from ``graph``, each with the alternative it starts as."""
         child_prov: Provided | None = None
         if provided is not None and field in provided.get(parent, {}):
@@ -209,16 +218,18 @@ class _Checker:
                         if not self.qg.resolvable(g, node.type_name, fname, self._prov(start)):
                             continue
                         found = True
-                        for c, alts in self.children(g, node.type_name, fname, ret, self._prov(start)).items():
-                            child_alts.setdefault(c, set()).update(alts)
+                        for c, more in self.children(
+                            g, node.type_name, fname, ret, self._prov(start)
+                        ).items():
+                            child_alts.setdefault(c, set()).update(more)
                 if not found:
                     if (node.type_name, fname) not in reported:
                         reported.add((node.type_name, fname))
                         self._report(issues, node, path, fname, moves)
                     continue
-                for c, alts in child_alts.items():
+                for c, found_alts in child_alts.items():
                     step = (fname, "" if c == ret else c)
-                    queue.append((_Node(c, frozenset(alts)), (*path, step)))
+                    queue.append((_Node(c, frozenset(found_alts)), (*path, step)))
 
     def _report(
         self,
@@ -235,7 +246,7 @@ class _Checker:
             tried = sorted(self.name(g) for g in reach)
             lines.append(
                 f'  - cannot find field "{node.type_name}.{fname}" in subgraph'
-                f'{"s" if len(tried) > 1 else ""} {", ".join(repr(t) for t in tried)}.'
+                f"{'s' if len(tried) > 1 else ''} {', '.join(repr(t) for t in tried)}."
             )
             for src, dst, key_type, key in failed:
                 if self.qg.resolvable(dst, node.type_name, fname, None):

@@ -170,9 +170,12 @@ class _Upgrader:
             elif not isinstance(sel, ast.InlineFragmentNode):
                 continue
             child = self._child(parent, sel)
-            if sel.selection_set is not None and child is not None:
-                if self._selects_non_external_leaf(child, sel.selection_set):
-                    return True
+            if (
+                sel.selection_set is not None
+                and child is not None
+                and self._selects_non_external_leaf(child, sel.selection_set)
+            ):
+                return True
         return False
 
     def _without_non_external_leaves(
@@ -185,7 +188,8 @@ class _Upgrader:
             ):
                 kept.append(sel)
                 continue
-            child = self._child(parent, sel) if isinstance(sel, ast.FieldNode | ast.InlineFragmentNode) else None
+            composite = isinstance(sel, ast.FieldNode | ast.InlineFragmentNode)
+            child = self._child(parent, sel) if composite else None
             if sel.selection_set is not None and child is not None:  # type: ignore[attr-defined]
                 inner = self._without_non_external_leaves(child, sel.selection_set)  # type: ignore[attr-defined]
                 if inner is not None:

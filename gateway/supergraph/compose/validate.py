@@ -9,7 +9,6 @@ from .fieldset import FieldSetError, Visit, parse_field_set, walk
 from .metadata import Metadata
 from .model import Field, Key, Kind, Subgraph, TypeDef, named_type
 
-
 # A @provides on a field that cannot carry one ends Apollo's validation of the subgraph at once (it
 # throws): that error is then the subgraph's only one, and so it is here.
 _FATAL = frozenset({"PROVIDES_ON_NON_OBJECT_FIELD", "EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE"})

@@ -49,7 +49,8 @@ def bases() -> list[Case]:
         urls = _urls((BENCH / "supergraph.graphql").read_text())
         for variant in ("", ".fed1"):
             subs = tuple(
-                (n, u, (BENCH / "subgraphs" / f"{n}{variant}.graphql").read_text()) for n, u in sorted(urls.items())
+                (n, u, (BENCH / "subgraphs" / f"{n}{variant}.graphql").read_text())
+                for n, u in sorted(urls.items())
             )
             out.append(Case(f"bench{variant or '.fed2'}", subs))
     domain = tuple(
@@ -118,7 +119,9 @@ def _keyed(doc: ast.DocumentNode) -> list[tuple[ast.Node, ast.DirectiveNode]]:
     return out
 
 
-def change_key(doc: ast.DocumentNode, rng: random.Random, *, unknown: bool = False) -> ast.DocumentNode | None:
+def change_key(
+    doc: ast.DocumentNode, rng: random.Random, *, unknown: bool = False
+) -> ast.DocumentNode | None:
     keyed = [(t, k) for t, k in _keyed(doc) if getattr(t, "fields", None)]
     if not keyed:
         return None
@@ -130,7 +133,9 @@ def change_key(doc: ast.DocumentNode, rng: random.Random, *, unknown: bool = Fal
     ]
     field_set = "doesNotExist" if unknown or not scalars else rng.choice(scalars)
     args = tuple(
-        ast.ArgumentNode(name=a.name, value=ast.StringValueNode(value=field_set)) if a.name.value == "fields" else a
+        ast.ArgumentNode(name=a.name, value=ast.StringValueNode(value=field_set))
+        if a.name.value == "fields"
+        else a
         for a in key.arguments or ()
     )
     new_key = ast.DirectiveNode(name=key.name, arguments=args)
@@ -159,7 +164,9 @@ def change_type(doc: ast.DocumentNode, rng: random.Random) -> ast.DocumentNode |
     return _replace_def(doc, t, _with_fields(t, tuple(new_field if x is f else x for x in t.fields)))
 
 
-def _drop_directive(doc: ast.DocumentNode, rng: random.Random, names: tuple[str, ...]) -> ast.DocumentNode | None:
+def _drop_directive(
+    doc: ast.DocumentNode, rng: random.Random, names: tuple[str, ...]
+) -> ast.DocumentNode | None:
     spots = [
         (t, f)
         for t in _objects(doc)

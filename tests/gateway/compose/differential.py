@@ -47,7 +47,8 @@ def reference(cases: list[Case]) -> dict[str, dict[str, object]]:
     if exe is None:
         raise RuntimeError("node is missing: make install")
     payload = [
-        {"name": c.name, "subgraphs": [{"name": n, "url": u, "sdl": s} for n, u, s in c.subgraphs]} for c in cases
+        {"name": c.name, "subgraphs": [{"name": n, "url": u, "sdl": s} for n, u, s in c.subgraphs]}
+        for c in cases
     ]
     proc = subprocess.run(
         [exe, str(SCRIPT)],
@@ -101,7 +102,10 @@ def main() -> int:
     results = outcomes(corpus())
     bad = [o for o in results if not o.agrees]
     for o in bad:
-        print(f"== {o.name}: ours ok={o.ours_ok} {sorted(o.ours_codes)} / apollo ok={o.theirs_ok} {sorted(o.theirs_codes)}")
+        print(
+            f"== {o.name}: ours ok={o.ours_ok} {sorted(o.ours_codes)}"
+            f" / apollo ok={o.theirs_ok} {sorted(o.theirs_codes)}"
+        )
         for d in o.supergraph_diffs[:5]:
             print("   diff:", d)
         for m in o.ours_messages[:3]:

@@ -23,7 +23,10 @@ def test_key_the_source_cannot_give_is_refused_with_names() -> None:
     message = next(i.message for i in exc.issues if '"P.name"' in i.message)
     assert "{\n  p {\n    name\n  }\n}" in message  # an example query
     assert 'from subgraph "a"' in message
-    assert 'cannot move to subgraph "b", which has field "P.name", using @key(fields: "id sku") of "P"' in message
+    assert (
+        'cannot move to subgraph "b", which has field "P.name", using @key(fields: "id sku") of "P"'
+        in message
+    )
 
 
 def test_key_fetched_from_a_third_subgraph_is_satisfiable() -> None:
@@ -48,7 +51,7 @@ def test_provides_and_interfaces_are_followed() -> None:
     # an abstract entry: objects of U behind Node move to b with U's key
     exc = errors(
         a=fed2(
-            'type Query { node: Node }\ninterface Node { id: ID! }\n'
+            "type Query { node: Node }\ninterface Node { id: ID! }\n"
             'type U implements Node @key(fields: "id") { id: ID! }'
         ),
         b=fed2('type U @key(fields: "name") { name: String! @shareable extra: Int }'),

@@ -62,16 +62,30 @@ async def test_one_plan_for_every_value(gateway: Gateway) -> None:
 CASES = [
     # (operation, variable names)
     ("query($s: Boolean!) { products { id inStock @skip(if: $s) } }", ["s"]),
-    ("query($a: Boolean!, $b: Boolean!) { product(id: \"p1\") @include(if: $a) { name inStock @include(if: $b) } "
-     "me @skip(if: $b) { name } }", ["a", "b"]),
+    (
+        'query($a: Boolean!, $b: Boolean!) { product(id: "p1") @include(if: $a) '
+        '{ name inStock @include(if: $b) } '
+        "me @skip(if: $b) { name } }",
+        ["a", "b"],
+    ),
     # the same response key under different conditions: the field is there if any node applies
-    ("query($a: Boolean!, $b: Boolean!) { product(id: \"p2\") { name @include(if: $a) ... on Product @include(if: $b) "
-     "{ name inStock } } }", ["a", "b"]),
+    (
+        'query($a: Boolean!, $b: Boolean!) { product(id: "p2") { name @include(if: $a) '
+        '... on Product @include(if: $b) '
+        "{ name inStock } } }",
+        ["a", "b"],
+    ),
     # a field selected twice, its subselections differing per condition
-    ("query($a: Boolean!) { latestReviews { product @include(if: $a) { inStock } product { name } } }", ["a"]),
+    (
+        "query($a: Boolean!) { latestReviews { product @include(if: $a) { inStock } product { name } } }",
+        ["a"],
+    ),
     # fragments and @requires below a condition
-    ("query($a: Boolean!, $b: Boolean!) { products { ...F @skip(if: $a) } } "
-     "fragment F on Product { shippingCost @include(if: $b) id }", ["a", "b"]),
+    (
+        "query($a: Boolean!, $b: Boolean!) { products { ...F @skip(if: $a) } } "
+        "fragment F on Product { shippingCost @include(if: $b) id }",
+        ["a", "b"],
+    ),
     # a default value decides when the request leaves the variable out
     ("query($a: Boolean = false) { products { id inStock @include(if: $a) } }", []),
     ("query($a: Boolean! = true) { topProducts { id shippingCost @include(if: $a) } }", []),
@@ -139,7 +153,7 @@ async def test_conditional_mutation_field(gateway: Gateway, shop_env: Shop) -> N
 
 
 async def test_variable_defaults_decide_conditions(gateway: Gateway, shop_env: Shop) -> None:
-    query = "query($a: Boolean = false) { product(id: \"p1\") { name inStock @include(if: $a) } }"
+    query = 'query($a: Boolean = false) { product(id: "p1") { name inStock @include(if: $a) } }'
     assert await run(gateway, query, {}) == {"data": {"product": {"name": "Nitrile gloves"}}}
     assert shop_env.subgraphs["inventory"].requests == []
     res = await run(gateway, query, {"a": True})
@@ -168,7 +182,9 @@ async def test_nested_conditions_of_one_kind(gateway: Gateway, shop_env: Shop) -
         assert res == {"data": {"product": want}}, (a, b, res)
 
 
-async def test_conditions_on_requires_fields_are_decided_at_planning(gateway: Gateway, shop_env: Shop) -> None:
+async def test_conditions_on_requires_fields_are_decided_at_planning(
+    gateway: Gateway, shop_env: Shop
+) -> None:
     # shippingCost @requires(price weight): its inputs go into the representations, so whether it is
     # asked changes what inventory is sent; such a condition is decided at planning (plan per value).
     query = "query($a: Boolean!) { products { id inStock shippingCost @include(if: $a) } }"

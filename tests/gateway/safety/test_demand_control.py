@@ -14,7 +14,9 @@ _LINK = (
     'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", '
     'import: ["@key", "@cost", "@listSize"])\n'
 )
-SHOP = _LINK + """
+SHOP = (
+    _LINK
+    + """
 type Query {
   items(first: Int = 20): ItemConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"])
   top: [Item!]! @listSize(assumedSize: 3)
@@ -26,6 +28,7 @@ type Edge { node: Item! }
 type Item @key(fields: "id") { id: ID! name: String }
 type Report { id: ID! }
 """
+)
 
 
 def _schema() -> graphql.GraphQLSchema:
