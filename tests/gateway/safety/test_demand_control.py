@@ -65,3 +65,19 @@ def test_cost_limit_refuses_by_the_annotated_sizes() -> None:
     [error] = limiter.errors(query, doc, op, {"n": 50})  # 1 + (1 + 50 * 3) = 152
     assert (error.extensions or {})["code"] == MAX_COST
     assert (error.extensions or {})["actual"] == 152
+
+
+def test_domain_connections_are_annotated() -> None:
+    from pathlib import Path
+
+    sdl = (Path(__file__).resolve().parents[3] / "schema" / "supergraph.graphql").read_text()
+    schema = build_api_schema(graphql.parse(sdl))
+    query = "{ organizations(first: 50) { edges { node { id } } } }"
+    doc = graphql.parse(query)
+    op = doc.definitions[0]
+    assert isinstance(op, ast.OperationDefinitionNode)
+    assert measure_operation(schema, doc, op).cost == 1 + (1 + 50 * 2)
+    unsliced = graphql.parse("{ organizations { edges { node { id } } } }")
+    op = unsliced.definitions[0]
+    assert isinstance(op, ast.OperationDefinitionNode)
+    assert measure_operation(schema, unsliced, op).cost == 1 + (1 + 20 * 2)  # assumedSize: a page
