@@ -94,14 +94,33 @@ class PlanBuilder(PathFinder):
         )
 
     def _requires_conditions(self, type_name: str, fields: list[NField]) -> frozenset[str]:
-        """Variables of the conditions on fields that have a @requires in some subgraph."""
+        """Variables of the conditions decided at planning: on fields that have a @requires in some
+        subgraph, and on fields of (or returning) types behind an @interfaceObject."""
         out: set[str] = set()
         for f in fields:
-            if f.cond != TRUE and self._has_requires(type_name, f.name):
+            if f.cond != TRUE and (
+                self._has_requires(type_name, f.name)
+                or self._near_interface_object(type_name)
+                or self._near_interface_object(f.type_name)
+            ):
                 out |= variables_of(f.cond)
             for t, sub in (f.sub or {}).items():
                 out |= self._requires_conditions(t or f.type_name, sub)
         return frozenset(out)
+
+    def _near_interface_object(self, type_name: str) -> bool:
+        """An interface some subgraph has as an @interfaceObject, or one of its implementations: their
+        entity fetches go through the interface, where conditions of different types meet."""
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return False
+        names = {type_name}
+        for s in ti.implements.values():
+            names |= s
+        return any(
+            (t := self.sg.types.get(n)) is not None and any(jt.is_interface_object for jt in t.join_types)
+            for n in names
+        )
 
     def _has_requires(self, type_name: str, name: str) -> bool:
         names = [type_name]
