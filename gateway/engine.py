@@ -16,11 +16,12 @@ import graphql
 import orjson
 from graphql import language as ast
 
-from gateway.document_keys import condition_variables, document_key
+from gateway.document_keys import document_key
 from gateway.execution.compiled_shaping import ShapeCompiler
 from gateway.execution.executor import ExecutionState, Executor
 from gateway.execution.http_client import SubgraphClient
 from gateway.http.lru import LRUCache
+from gateway.planning.conditions import FieldPruner
 from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
 from gateway.planning.planner import Planner, PlanningError
 from gateway.sizing import estimate_bytes, register_shared
@@ -96,8 +97,10 @@ class Gateway:
         register_shared(*_supergraph_model_classes())
         self._plans: LRUCache[tuple[Any, ...], QueryPlan] = LRUCache(
             _PLAN_CACHE_SIZE, max_bytes=plan_cache_bytes, sizer=_entry_bytes)
-        self._cond_vars: LRUCache[str, tuple[str, ...]] = LRUCache(
+        # Condition variables (with defaults) that plans are made per value of (on @requires fields).
+        self._static: LRUCache[tuple[Any, ...], tuple[tuple[str, Any], ...]] = LRUCache(
             _PLAN_CACHE_SIZE, max_bytes=max(1, plan_cache_bytes // 16), sizer=_entry_bytes)
+        self._pruner = FieldPruner()  # the client's selection per @skip/@include values, for shaping
         # Authentication/authorization/tenant guard (gateway.auth); attached by create_app, None: off.
         self.auth: GatewayAuth | None = None
 
@@ -126,23 +129,26 @@ class Gateway:
         cache_key: str | None = None,
     ) -> QueryPlan:
         """The (cached) plan of an operation; ``cache_key`` replaces the document's own key (auth: the
-        document as filtered for one set of rights)."""
-        dkey = cache_key or document_key(document)
-        cond = self._cond_vars.get(dkey)
-        if cond is None:
-            cond = condition_variables(document)
-            self._cond_vars.put(dkey, cond)
+        document as filtered for one set of rights).  One plan serves every value of the variables:
+        ``@skip``/``@include`` on variables are evaluated at execution (``Condition`` nodes)."""
+        base = (cache_key or document_key(document), operation_name)
         variables = variables or {}
-        key = (dkey, operation_name, tuple(bool(variables.get(v)) for v in cond))
+        static = self._static.get(base)
+        key = base if not static else (*base, *(variables.get(v, d) is True for v, d in static))
         plan = self._plans.get(key)
         if plan is None:
             plan = self.planner.plan(document, operation_name, dict(variables))
+            if plan.static_conditions:  # conditions on @requires fields are decided at planning
+                defaults = dict(plan.condition_defaults)
+                static = tuple((v, defaults.get(v)) for v in plan.static_conditions)
+                self._static.put(base, static)
+                key = (*base, *(variables.get(v, d) is True for v, d in static))
             self._plans.put(key, plan)
         return plan
 
     def cache_stats(self) -> dict[str, dict[str, int]]:
         """Entries and accounted bytes of the engine's caches (plans, condition variables, shaping)."""
-        return {"plans": _stats(self._plans), "condition_variables": _stats(self._cond_vars),
+        return {"plans": _stats(self._plans), "condition_variables": _stats(self._static),
                 "shapes": self.shapes.stats()}
 
     async def execute(
@@ -220,7 +226,8 @@ class Gateway:
                 ]
             }
         dedup_key = identity if plan.operation_kind == "query" else None
-        state = ExecutionState(variables, extra_subgraph_headers, dedup_key)
+        run_variables = plan.condition_variables(variables)
+        state = ExecutionState(run_variables, extra_subgraph_headers, dedup_key)
         if any(f.name in ("__schema", "__type") for f in plan.root_fields):
             self._introspect(request, plan, state)
         try:
@@ -235,6 +242,7 @@ class Gateway:
         if auth is not None and prepared is not None:
             principal = request.principal or _anonymous()
             fields = auth.finish(prepared, fields, state.data, state.errors, principal)
+        fields = self._pruner.get(fields, run_variables)
         data = self.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
         response: dict[str, Any] = {"data": data}
         if state.errors:
@@ -257,7 +265,8 @@ class Gateway:
         ``Subscription`` fetch (``{"data": ..., "errors": ...}``); the rest of the plan (entity fetches)
         runs on it and the result is shaped like ``execute`` does. ``prepared`` (``auth.prepare``'s, for
         ``principal``): the tenant guard and per-field authorization errors apply to this event too."""
-        state = ExecutionState(variables or {}, extra_subgraph_headers)
+        variables = plan.condition_variables(variables or {})
+        state = ExecutionState(variables, extra_subgraph_headers)
         data = event.get("data")
         if isinstance(data, dict):
             state.data.update(data)
@@ -275,7 +284,7 @@ class Gateway:
         fields = plan.root_fields
         if self.auth is not None and prepared is not None:
             fields = self.auth.finish(prepared, fields, state.data, state.errors, principal or _anonymous())
-        shape = self.shapes.get(fields, plan.root_type)
+        shape = self.shapes.get(self._pruner.get(fields, variables), plan.root_type)
         response: dict[str, Any] = {"data": shape.shape(state.data, state.errors)}
         if state.errors:
             response["errors"] = state.errors

@@ -68,7 +68,7 @@ class Executor:
         elif isinstance(node, Fetch):
             await self._root_fetch(node, state)
         elif isinstance(node, Condition):
-            branch = node.if_true if state.variables.get(node.variable) else node.if_false
+            branch = node.if_true if state.variables.get(node.variable) is True else node.if_false
             await self.run(branch, state)
         elif isinstance(node, Subscription):
             await self.run(node.primary, state)

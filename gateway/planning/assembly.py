@@ -11,10 +11,14 @@ from __future__ import annotations
 import graphql
 from graphql import language as ast
 
+from gateway.planning.conditions import TRUE, variables_of
+from gateway.planning.conditions import condition_variables as condition_variables_of
 from gateway.planning.fetch_groups import Group, inputs_clash, same_inputs_parts
 from gateway.planning.merge import Slot, fold_later_fetches
+from gateway.planning.operation import NField, Normalizer
 from gateway.planning.path_finding import PathFinder
 from gateway.planning.plan import (
+    Condition,
     EntityInput,
     Fetch,
     Flatten,
@@ -25,7 +29,7 @@ from gateway.planning.plan import (
     Subscription,
 )
 from gateway.planning.query_graph import PlanningError
-from gateway.planning.selections import OutSel, dealias, to_tree
+from gateway.planning.selections import OutSel, condition_variables, dealias, to_tree, top_condition
 
 
 def print_var_def(v: ast.VariableDefinitionNode) -> str:
@@ -33,6 +37,20 @@ def print_var_def(v: ast.VariableDefinitionNode) -> str:
     if v.default_value is not None:
         text += f" = {graphql.print_ast(v.default_value)}"
     return text
+
+
+def _conditioned(node: PlanNode, groups: list[Group]) -> PlanNode:
+    """A fetch whose every top-level field is under one @skip/@include conjunction runs only when it
+    holds: ``Condition`` nodes, one per variable (the executor evaluates them)."""
+    sel = OutSel()
+    for g in groups:
+        sel.merge(g.sel)
+    cond = top_condition(sel)
+    if cond is None or len(cond) != 1:
+        return node
+    for variable, value in sorted(next(iter(cond)), reverse=True):
+        node = Condition(variable, node, None) if value else Condition(variable, None, node)
+    return node
 
 
 class PlanBuilder(PathFinder):
@@ -50,12 +68,71 @@ class PlanBuilder(PathFinder):
         root_type = self.p.schema.get_type(root_name)
         assert root_type is not None
         fields = self.norm.fields_for(root_type, [self.op.selection_set])
+        static = self._requires_conditions(root_name, fields)
+        if static:
+            # A @requires field's inputs join the representations of its objects: whether it is in the
+            # operation changes what a subgraph is sent, so its condition is decided at planning.
+            self.norm = Normalizer(self.p.schema, self.frags, self.norm.variables, static)
+            fields = self.norm.fields_for(root_type, [self.op.selection_set])
         for i, f in enumerate(fields):
             if f.name.startswith("__"):
                 continue  # __typename / introspection are answered by the gateway itself
             self._plan_root_field(root_name, f, kind, i)
         node = self._assemble(kind)
-        return QueryPlan(node=node, root_type=root_name, root_fields=tuple(fields), operation_kind=kind)
+        defaults = tuple(
+            (v, graphql.value_from_ast_untyped(d.default_value))
+            for v in sorted({*condition_variables_of(fields), *static})
+            if (d := self.var_defs.get(v)) is not None and d.default_value is not None
+        )
+        return QueryPlan(
+            node=node,
+            root_type=root_name,
+            root_fields=tuple(fields),
+            operation_kind=kind,
+            condition_defaults=defaults,
+            static_conditions=tuple(sorted(static)),
+        )
+
+    def _requires_conditions(self, type_name: str, fields: list[NField]) -> frozenset[str]:
+        """Variables of the conditions decided at planning: on fields that have a @requires in some
+        subgraph, and on fields of (or returning) types behind an @interfaceObject."""
+        out: set[str] = set()
+        for f in fields:
+            if f.cond != TRUE and (
+                self._has_requires(type_name, f.name)
+                or self._near_interface_object(type_name)
+                or self._near_interface_object(f.type_name)
+            ):
+                out |= variables_of(f.cond)
+            for t, sub in (f.sub or {}).items():
+                out |= self._requires_conditions(t or f.type_name, sub)
+        return frozenset(out)
+
+    def _near_interface_object(self, type_name: str) -> bool:
+        """An interface some subgraph has as an @interfaceObject, or one of its implementations: their
+        entity fetches go through the interface, where conditions of different types meet."""
+        ti = self.sg.types.get(type_name)
+        if ti is None:
+            return False
+        names = {type_name}
+        for s in ti.implements.values():
+            names |= s
+        return any(
+            (t := self.sg.types.get(n)) is not None and any(jt.is_interface_object for jt in t.join_types)
+            for n in names
+        )
+
+    def _has_requires(self, type_name: str, name: str) -> bool:
+        names = [type_name]
+        named = self.p.schema.get_type(type_name)
+        if isinstance(named, graphql.GraphQLInterfaceType | graphql.GraphQLUnionType):
+            names += [t.name for t in self.p.schema.get_possible_types(named)]
+        for n in names:
+            ti = self.sg.types.get(n)
+            fi = ti.fields.get(name) if ti is not None else None
+            if fi is not None and any(jf.requires for jf in fi.join_fields):
+                return True
+        return False
 
     def _levels(self) -> dict[int, int]:
         level: dict[int, int] = {}
@@ -77,13 +154,13 @@ class PlanBuilder(PathFinder):
         first = groups[0]
         sub = self.sg.subgraphs[first.subgraph]
         variables: set[str] = set()
+        sel = OutSel()
         for g in groups:
             variables |= g.variables
+            sel.merge(g.sel)
+        variables |= condition_variables(sel)
         var_defs = [print_var_def(self.var_defs[v]) for v in sorted(variables) if v in self.var_defs]
         if first.root_kind is not None:
-            sel = OutSel()
-            for g in groups:
-                sel.merge(g.sel)
             head = first.root_kind + (f"({', '.join(var_defs)})" if var_defs else "")
             renames = dealias(sel, [0])
             return Fetch(
@@ -94,11 +171,9 @@ class PlanBuilder(PathFinder):
                 variable_usages=tuple(sorted(variables)),
                 renames=renames,
             )
-        sel = OutSel()
         merged_inputs: dict[tuple[tuple[str, ...], str], tuple[str, OutSel]] = {}
         paths: list[tuple[str, ...]] = []
         for g in groups:
-            sel.merge(g.sel)
             if g.path not in paths:
                 paths.append(g.path)
             for match, (send_as, req) in g.inputs.items():
@@ -158,7 +233,7 @@ class PlanBuilder(PathFinder):
         steps: list[PlanNode] = []
         for lv in sorted(layers):
             nodes = [
-                self._fetch_for(part, kind)
+                _conditioned(self._fetch_for(part, kind), part)
                 for s in layers[lv]
                 for part in same_inputs_parts([self.groups[i] for i in s.members])
             ]

@@ -88,6 +88,7 @@ class PathFinder(Choice):
             print_args(f.args),
             f.sub is not None,
             self.p.field_graph_sig(g.subgraph, type_name, f.name),
+            f.cond,
         )
         g.variables |= f.variables
         if f.sub is None:

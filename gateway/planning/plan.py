@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -87,6 +88,15 @@ class QueryPlan:
     root_type: str
     root_fields: tuple[NField, ...]  # the normalized client selection, for response shaping
     operation_kind: str
+    # Default values of the variables @skip/@include use, for evaluating conditions at execution.
+    condition_defaults: tuple[tuple[str, Any], ...] = ()
+    # Condition variables the plan was made for (on @requires fields): part of its cache key.
+    static_conditions: tuple[str, ...] = ()
+
+    def condition_variables(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``variables`` with the defaults of condition variables the request leaves out."""
+        missing = [(k, v) for k, v in self.condition_defaults if k not in variables]
+        return {**dict(missing), **variables} if missing else variables
 
 
 def _sel_to_json(sel: SelectionTree) -> Any:

@@ -81,8 +81,11 @@ class QueryGraph:
                 continue
             if jf.used_overridden:
                 return False
-            if jf.override_label is not None and jf.override_label not in self.sg.enabled_override_labels:
-                return False
+            if jf.override_label is not None:
+                # Progressive override: the overriding graph (``override:``) resolves while the label is
+                # on, the overridden one (Apollo writes the label on it too) while it is off.
+                on = jf.override_label in self.sg.enabled_override_labels
+                return (on if jf.override is not None else not on) and not jf.external
             return not jf.external
         # Progressive override: the overridden graph keeps resolving while the label is off.
         for jf in fi.join_fields:

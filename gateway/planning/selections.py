@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 
+from gateway.planning.conditions import TRUE, Cond, or_, variables_of, with_directives
 from gateway.planning.operation import NField, print_args
 from gateway.planning.plan import Renames, SelectionTree
 
@@ -22,6 +23,7 @@ class OutField:
     sub: OutSel | None = None
     sig: str = ""  # the field's type in the subgraph: response keys clashing on it get aliased
     alias: str | None = None  # internal alias chosen to avoid a clash (renamed back on merge)
+    cond: Cond = TRUE  # the client's @skip/@include (OR of every use; the planner's own uses are TRUE)
 
 
 @dataclass(slots=True)
@@ -29,13 +31,18 @@ class OutSel:
     fields: dict[str, OutField] = field(default_factory=dict)
     frags: dict[str, OutSel] = field(default_factory=dict)
 
-    def add(self, key: str, name: str, args: str = "", composite: bool = False, sig: str = "") -> OutField:
+    def add(
+        self, key: str, name: str, args: str = "", composite: bool = False, sig: str = "", cond: Cond = TRUE
+    ) -> OutField:
         f = self.fields.get(key)
         if f is None:
-            f = OutField(name, key, args, OutSel() if composite else None, sig)
+            f = OutField(name, key, args, OutSel() if composite else None, sig, cond=cond)
             self.fields[key] = f
-        elif composite and f.sub is None:
-            f.sub = OutSel()
+        else:
+            if composite and f.sub is None:
+                f.sub = OutSel()
+            if f.cond != TRUE:
+                f.cond = or_(f.cond, cond)
         return f
 
     def frag(self, cond: str) -> OutSel:
@@ -46,7 +53,7 @@ class OutSel:
 
     def merge(self, other: OutSel) -> None:
         for k, f in other.fields.items():
-            mine = self.add(k, f.name, f.args, f.sub is not None, f.sig)
+            mine = self.add(k, f.name, f.args, f.sub is not None, f.sig, f.cond)
             if f.sub is not None and mine.sub is not None:
                 mine.sub.merge(f.sub)
         for c, s in other.frags.items():
@@ -59,12 +66,44 @@ class OutSel:
             head = f.name if rkey == f.name else f"{rkey}: {f.name}"
             head += f.args
             if f.sub is not None:
-                head += " { " + f.sub.text() + " }"
-            parts.append(head)
+                body = " { " + f.sub.text() + " }"
+            else:
+                body = ""
+            if f.cond == TRUE:
+                parts.append(head + body)
+            else:  # one copy per alternative: GraphQL merges them, each with its own directives
+                alternatives = sorted(f.cond, key=sorted)
+                parts.extend(with_directives(head + body, len(head), alt) for alt in alternatives)
         for c, s in self.frags.items():
             if s.fields or s.frags:
                 parts.append(f"... on {c} {{ {s.text()} }}")
         return " ".join(parts) if parts else "__typename"
+
+
+def condition_variables(sel: OutSel) -> set[str]:
+    """The variables the printed @skip/@include of ``sel`` use (they must be declared, and only they)."""
+    names: set[str] = set()
+    for f in sel.fields.values():
+        names |= variables_of(f.cond)
+        if f.sub is not None:
+            names |= condition_variables(f.sub)
+    for s in sel.frags.values():
+        names |= condition_variables(s)
+    return names
+
+
+def top_condition(sel: OutSel) -> Cond | None:
+    """When the fields a fetch asks for at its top (inside ``... on T`` for ``_entities``) are all
+    conditional: the OR of their conditions (the fetch is useless otherwise); None when one is not."""
+    cond: Cond | None = None
+    tops = [*sel.fields.values(), *(f for s in sel.frags.values() for f in s.fields.values())]
+    if any(s.frags for s in sel.frags.values()):
+        return None
+    for f in tops:
+        if f.cond == TRUE:
+            return None
+        cond = f.cond if cond is None else or_(cond, f.cond)
+    return cond
 
 
 def names_clash(a: OutSel, b: OutSel) -> bool:

@@ -15,6 +15,13 @@ Cost model (a simple, predictable estimate of the work a query asks for):
   children (a connection's ``edges``/``nodes``) are then not multiplied again;
 - any other field returning a list multiplies its selection by ``default_list_size``.
 
+Demand-control directives of the supergraph (``@cost``/``@listSize``, IBM's GraphQL cost spec as
+Apollo implements it) replace these guesses where the subgraphs annotate their fields (the API schema
+carries them in ``extensions``): ``@cost(weight:)`` on a field (or on its type) is the field's own cost
+instead of 1; ``@listSize`` gives the list size: the largest slicing argument the query passes (its
+schema default when none is), else ``assumedSize``, else ``default_list_size``; with ``sizedFields``
+(a connection's ``edges``/``nodes``) that size multiplies those child fields instead of the field.
+
 The limits run in order: the shape limits first, the cost only for an operation within them (a deep
 list nesting's estimate is exponential). Costs and counts saturate at ``CEILING`` so that every number
 in an error's extensions fits the JSON encoder and a JavaScript client.
@@ -32,6 +39,7 @@ from graphql import language as ast
 from gateway.http.errors import GraphQLRequestError
 from gateway.http.lru import LRUCache
 from gateway.sizing import estimate_bytes
+from gateway.supergraph.api_schema import ListSize
 
 MAX_DEPTH = "MAX_DEPTH_LIMIT"
 MAX_ALIASES = "MAX_ALIASES_LIMIT"
@@ -99,7 +107,7 @@ class _Measure:
         self.variables = variables or {}
         self.size_variables: set[str] = set()
         self._shapes: dict[str, _Shape] = {}
-        self._costs: dict[tuple[str, bool], int] = {}
+        self._costs: dict[tuple[str, bool, tuple[tuple[str, int], ...]], int] = {}
         self._active: set[str] = set()
 
     # ---- shape: depth, aliases, directives, fields (fragments expanded) -----------------------
@@ -154,24 +162,25 @@ class _Measure:
     # ---- cost --------------------------------------------------------------------------------
 
     def cost(self, selection_set: ast.SelectionSetNode | None, parent: graphql.GraphQLNamedType | None,
-             sized_parent: bool) -> int:
+             sized_parent: bool, sized: tuple[tuple[str, int], ...] = ()) -> int:
+        """``sized``: child fields whose list size the parent's ``@listSize(sizedFields:)`` gives."""
         if selection_set is None:
             return 0
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, ast.FieldNode):
-                total += self._field_cost(selection, parent, sized_parent)
+                total += self._field_cost(selection, parent, sized_parent, sized)
             elif isinstance(selection, ast.InlineFragmentNode):
                 condition = selection.type_condition
                 scope = self.schema.get_type(condition.name.value) if condition is not None else parent
-                total += self.cost(selection.selection_set, scope, sized_parent)
+                total += self.cost(selection.selection_set, scope, sized_parent, sized)
             else:
                 assert isinstance(selection, ast.FragmentSpreadNode)
-                total += self._fragment_cost(selection.name.value, sized_parent)
+                total += self._fragment_cost(selection.name.value, sized_parent, sized)
         return min(total, CEILING)
 
-    def _fragment_cost(self, name: str, sized_parent: bool) -> int:
-        key = (name, sized_parent)
+    def _fragment_cost(self, name: str, sized_parent: bool, sized: tuple[tuple[str, int], ...] = ()) -> int:
+        key = (name, sized_parent, sized)
         cached = self._costs.get(key)
         if cached is not None:
             return cached
@@ -180,13 +189,13 @@ class _Measure:
             return 0
         self._active.add(name)
         scope = self.schema.get_type(fragment.type_condition.name.value)
-        value = self.cost(fragment.selection_set, scope, sized_parent)
+        value = self.cost(fragment.selection_set, scope, sized_parent, sized)
         self._active.discard(name)
         self._costs[key] = value
         return value
 
     def _field_cost(self, node: ast.FieldNode, parent: graphql.GraphQLNamedType | None,
-                    sized_parent: bool) -> int:
+                    sized_parent: bool, sized: tuple[tuple[str, int], ...] = ()) -> int:
         name = node.name.value
         if name == "__typename":
             return 0
@@ -194,18 +203,64 @@ class _Measure:
             return 1
         field = parent.fields.get(name) if isinstance(parent, (graphql.GraphQLObjectType,
                                                                 graphql.GraphQLInterfaceType)) else None
-        if field is None or node.selection_set is None:
+        if field is None:
             return 1
-        size = self._size_argument(node, field)
+        weight = _weight(field)
+        if node.selection_set is None:
+            return weight
+        child_type = graphql.get_named_type(field.type)
+        list_size: ListSize | None = (field.extensions or {}).get("listSize")
+        given = next((n for f, n in sized if f == name), None)
+        if list_size is not None:
+            size = self._annotated_size(node, field, list_size)
+            if list_size.sized_fields:
+                children = tuple((f, size) for f in list_size.sized_fields)
+                return min(CEILING, weight + self.cost(node.selection_set, child_type, True, children))
+            return min(CEILING, weight + size * self.cost(node.selection_set, child_type, True))
+        if given is not None:
+            return min(CEILING, weight + given * self.cost(node.selection_set, child_type, True))
+        size_arg = self._size_argument(node, field)
         is_list = graphql.is_list_type(graphql.get_nullable_type(field.type))
-        if size is not None:
-            multiplier = size
+        if size_arg is not None:
+            multiplier = size_arg
         elif is_list and not sized_parent:
             multiplier = self.default_list_size
         else:
             multiplier = 1
-        child_type = graphql.get_named_type(field.type)
-        return min(CEILING, 1 + multiplier * self.cost(node.selection_set, child_type, size is not None))
+        below = self.cost(node.selection_set, child_type, size_arg is not None)
+        return min(CEILING, weight + multiplier * below)
+
+    def _annotated_size(self, node: ast.FieldNode, field: graphql.GraphQLField, list_size: ListSize) -> int:
+        """The list size ``@listSize`` gives for this use of the field."""
+        sizes: list[int] = []
+        for argument in node.arguments or ():
+            if argument.name.value not in list_size.slicing_arguments:
+                continue
+            value: Any = None
+            if isinstance(argument.value, ast.VariableNode):
+                variable = argument.value.name.value
+                self.size_variables.add(variable)
+                value = self.variables.get(variable, self.defaults.get(variable))
+            elif isinstance(argument.value, ast.IntValueNode):
+                value = int(argument.value.value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                sizes.append(min(max(value, 0), CEILING))
+        if not sizes:
+            for name in list_size.slicing_arguments:
+                definition = field.args.get(name)
+                default = definition.default_value if definition is not None else None
+                ast_node = definition.ast_node if definition is not None else None
+                if not isinstance(default, int) and ast_node is not None:
+                    node_default = ast_node.default_value
+                    if isinstance(node_default, ast.IntValueNode):
+                        default = int(node_default.value)
+                if isinstance(default, int) and not isinstance(default, bool):
+                    sizes.append(max(default, 0))
+        if sizes:
+            return max(sizes)
+        if list_size.assumed_size is not None:
+            return max(list_size.assumed_size, 0)
+        return self.default_list_size
 
     def _size_argument(self, node: ast.FieldNode, field: graphql.GraphQLField) -> int | None:
         """The list size a field asks for (else its schema default), or None without a size argument."""
@@ -235,6 +290,14 @@ class _Measure:
             if isinstance(default, int) and not isinstance(default, bool):
                 return max(default, 0)
         return None
+
+
+def _weight(field: graphql.GraphQLField) -> int:
+    """The field's own cost: its ``@cost``, else its type's, else 1."""
+    weight = (field.extensions or {}).get("cost")
+    if weight is None:
+        weight = (graphql.get_named_type(field.type).extensions or {}).get("cost")
+    return weight if isinstance(weight, int) and not isinstance(weight, bool) else 1
 
 
 def measure_operation(schema: graphql.GraphQLSchema, document: ast.DocumentNode,

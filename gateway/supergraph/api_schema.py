@@ -7,7 +7,7 @@ directive, then builds a graphql-core schema from what is left.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import graphql
@@ -122,6 +122,87 @@ _EXECUTABLE_LOCATIONS = {
 
 
 def build_api_schema(doc: ast.DocumentNode) -> graphql.GraphQLSchema:
-    """Build the API schema; types left without fields (all inaccessible) are dropped."""
+    """Build the API schema; types left without fields (all inaccessible) are dropped.
+
+    ``@cost``/``@listSize`` of the supergraph (demand control) are not client-visible directives: they
+    go to the ``extensions`` of the schema's fields and types (``"cost"``: weight, ``"listSize"``:
+    ``ListSize``) for the gateway's cost limit (gateway/safety/limits.py)."""
     api_doc = api_schema_document(doc)
-    return graphql.build_ast_schema(api_doc, assume_valid_sdl=True)
+    schema = graphql.build_ast_schema(api_doc, assume_valid_sdl=True)
+    _attach_costs(doc, schema)
+    return schema
+
+
+_LIST_SIZE_NAMES = ("listSize", "cost__listSize")
+
+
+def _int_arg(d: ast.DirectiveNode, name: str) -> int | None:
+    for a in d.arguments or ():
+        if a.name.value == name and isinstance(a.value, ast.IntValueNode):
+            return int(a.value.value)
+    return None
+
+
+def _strings_arg(d: ast.DirectiveNode, name: str) -> tuple[str, ...]:
+    for a in d.arguments or ():
+        if a.name.value == name and isinstance(a.value, ast.ListValueNode):
+            return tuple(v.value for v in a.value.values if isinstance(v, ast.StringValueNode))
+        if a.name.value == name and isinstance(a.value, ast.StringValueNode):
+            return (a.value.value,)
+    return ()
+
+
+def _cost_extensions(node: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for d in node.directives or ():
+        if d.name.value == "cost":
+            weight = _int_arg(d, "weight")
+            if weight is not None:
+                out["cost"] = weight
+        elif d.name.value in _LIST_SIZE_NAMES:
+            require = next(
+                (a.value for a in d.arguments or () if a.name.value == "requireOneSlicingArgument"), None
+            )
+            out["listSize"] = ListSize(
+                assumed_size=_int_arg(d, "assumedSize"),
+                slicing_arguments=_strings_arg(d, "slicingArguments"),
+                sized_fields=_strings_arg(d, "sizedFields"),
+                require_one_slicing_argument=not isinstance(require, ast.BooleanValueNode) or require.value,
+            )
+    return out
+
+
+def _attach_costs(doc: ast.DocumentNode, schema: graphql.GraphQLSchema) -> None:
+    for d in doc.definitions:
+        if not isinstance(d, ast.TypeDefinitionNode | ast.TypeExtensionNode):
+            continue
+        named = schema.type_map.get(d.name.value)
+        if named is None:
+            continue
+        ext = _cost_extensions(d)
+        if ext:
+            named.extensions = {**(named.extensions or {}), **ext}
+        if not isinstance(named, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType):
+            continue
+        for f in getattr(d, "fields", None) or ():
+            field = named.fields.get(f.name.value)
+            if field is None:
+                continue
+            ext = _cost_extensions(f)
+            if ext:
+                field.extensions = {**(field.extensions or {}), **ext}
+            for a in f.arguments or ():
+                arg = field.args.get(a.name.value)
+                arg_ext = _cost_extensions(a)
+                if arg is not None and arg_ext:
+                    arg.extensions = {**(arg.extensions or {}), **arg_ext}
+
+
+@dataclass(frozen=True, slots=True)
+class ListSize:
+    """``@listSize``: how many items a list field returns, for cost estimates (IBM's cost spec)."""
+
+    assumed_size: int | None
+    slicing_arguments: tuple[str, ...]
+    sized_fields: tuple[str, ...]
+    require_one_slicing_argument: bool

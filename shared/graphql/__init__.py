@@ -3,6 +3,7 @@
 from shared.graphql.money import Money
 from shared.graphql.relay import Connection, Edge, PageArgs, PageInfo, decode_cursor, encode_cursor
 from shared.graphql.types import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Info,
@@ -13,6 +14,7 @@ from shared.graphql.types import (
 )
 
 __all__ = [
+    "CONNECTION_LIST_SIZE",
     "FEDERATION_VERSION",
     "TENANT_ID_DESCRIPTION",
     "Connection",

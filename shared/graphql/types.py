@@ -7,6 +7,7 @@ import uuid
 from typing import Final, TypeAlias
 
 import strawberry
+from strawberry.federation.schema_directives import ListSize
 
 from shared.context import RequestContext
 from shared.errors import UserInputError
@@ -39,6 +40,13 @@ def user_error_at(path: str | None, message: str, code: str) -> UserError:
     return UserError(field=path.split(".") if path else None, message=message, code=code)
 
 
-# The Federation version every subgraph declares (`@link(url: ".../federation/v2.6")`): the oldest
-# with all directives the project uses (@shareable, @key, @authenticated, @requiresScopes, @policy).
-FEDERATION_VERSION: Final = "2.6"
+# The Federation version every subgraph declares (`@link(url: ".../federation/v2.9")`): the oldest
+# with all directives the project uses (@shareable, @key, @authenticated, @requiresScopes, @policy,
+# and @listSize on connections for the gateway's cost limit).
+FEDERATION_VERSION: Final = "2.9"
+
+# A connection's list size for demand control: `first` slices its `edges`; without it a page has
+# the default page size (shared.settings.page_size_default).
+CONNECTION_LIST_SIZE: Final = ListSize(
+    slicing_arguments=["first"], sized_fields=["edges"], assumed_size=20, require_one_slicing_argument=False
+)

@@ -15,7 +15,16 @@ from strawberry.federation import Schema
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from shared.errors import BadUserInputError
-from shared.graphql import FEDERATION_VERSION, Edge, Info, PageArgs, PageInfo, decode_cursor, encode_cursor
+from shared.graphql import (
+    CONNECTION_LIST_SIZE,
+    FEDERATION_VERSION,
+    Edge,
+    Info,
+    PageArgs,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+)
 from subgraphs.catalog import price_filter, repository, service
 from subgraphs.catalog.graphql_types import (
     AttributeFacet,
@@ -96,7 +105,9 @@ class Query:
             rows = await repository.publications(session)
         return [publication_type(*row) for row in rows]
 
-    @strawberry.field(description="Full-text search (prefix match, SKU code prefix) with filters and facets.")
+    @strawberry.field(
+        directives=[CONNECTION_LIST_SIZE],
+        description="Full-text search (prefix match, SKU code prefix) with filters and facets.")
     async def search_products(
         self,
         info: Info,

@@ -22,6 +22,7 @@ from strawberry.federation import Schema
 
 from shared.errors import ForbiddenError, UserInputError
 from shared.graphql import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Connection,
@@ -719,7 +720,7 @@ async def _credit_account(info: Info, org: uuid.UUID, currency: str) -> CreditAc
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(requires_scopes=READ)
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=READ)
     async def invoices(
         self,
         info: Info,
@@ -745,7 +746,7 @@ class Query:
     async def invoice(self, info: Info, id: strawberry.ID) -> Invoice | None:
         return await Invoice.resolve_reference(info, id)
 
-    @strawberry.federation.field(requires_scopes=READ)
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE], requires_scopes=READ)
     async def payments(
         self,
         info: Info,
@@ -766,7 +767,9 @@ class Query:
             has_previous=args.after is not None,
         )
 
-    @strawberry.federation.field(requires_scopes=READ, description="The tenant's journal (finance staff).")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=READ, description="The tenant's journal (finance staff).")
     async def journal_entries(
         self,
         info: Info,

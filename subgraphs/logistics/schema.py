@@ -21,6 +21,7 @@ from strawberry.federation import Schema
 
 from shared.errors import BadUserInputError, UserInputError
 from shared.graphql import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Connection,
@@ -517,7 +518,9 @@ class Query:
         info.context.require_scope(READ)
         return await Shipment.resolve_reference(info, id)
 
-    @strawberry.federation.field(requires_scopes=[[READ]], description="Shipments, oldest first.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Shipments, oldest first.")
     async def shipments(
         self,
         info: Info,
@@ -529,7 +532,7 @@ class Query:
         info.context.require_scope(READ)
         return await _shipment_page(info, first, after, order_id=order_id, status=status)
 
-    @strawberry.federation.field(
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE],
         requires_scopes=[[READ]], description="The exception queue: shipments in EXCEPTION, oldest first."
     )
     async def shipment_exceptions(
@@ -538,7 +541,9 @@ class Query:
         info.context.require_scope(READ)
         return await _shipment_page(info, first, after, exceptions_only=True)
 
-    @strawberry.federation.field(requires_scopes=[[READ]], description="Carrier accounts, by code.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Carrier accounts, by code.")
     async def carriers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Carrier]:
@@ -553,7 +558,9 @@ class Query:
             has_previous=page.after is not None,
         )
 
-    @strawberry.federation.field(requires_scopes=[[READ]], description="Released pick waves, oldest first.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=[[READ]], description="Released pick waves, oldest first.")
     async def pick_waves(
         self,
         info: Info,

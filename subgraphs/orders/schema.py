@@ -24,6 +24,7 @@ from strawberry.federation.types import FieldSet
 
 from shared.errors import FieldError, ForbiddenError, UserInputError
 from shared.graphql import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Connection,
@@ -605,7 +606,7 @@ class Query:
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return await Order.resolve_reference(info, id)
 
-    @strawberry.federation.field(
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE],
         requires_scopes=READ, description="Orders in the caller's data scope, newest first."
     )
     async def orders(
@@ -632,7 +633,7 @@ class Query:
     async def purchase(self, info: Info, id: strawberry.ID) -> Purchase | None:
         return await Purchase.resolve_reference(info, id)
 
-    @strawberry.federation.field(
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE],
         requires_scopes=READ, description="Purchases of the caller's buyer units, newest first."
     )
     async def purchases(
@@ -688,7 +689,7 @@ class Query:
             checkout = await service.preview_cart(session, viewer, cart, _call(info))
         return CheckoutPreview.of(cart, checkout, [])
 
-    @strawberry.federation.field(
+    @strawberry.federation.field(directives=[CONNECTION_LIST_SIZE],
         requires_scopes=APPROVE,
         description="Orders waiting for a decision of one of the caller's roles, in its data scope.",
     )

@@ -21,7 +21,15 @@ from strawberry.federation import Schema
 
 from shared.context import RequestContext
 from shared.errors import FieldError, UnauthenticatedError, UserInputError
-from shared.graphql import FEDERATION_VERSION, Connection, Info, PageArgs, UserError, user_errors
+from shared.graphql import (
+    CONNECTION_LIST_SIZE,
+    FEDERATION_VERSION,
+    Connection,
+    Info,
+    PageArgs,
+    UserError,
+    user_errors,
+)
 from subgraphs.orgs import access, api_keys, audit, auth, gateway_sync, invitations, loaders, models, service
 from subgraphs.orgs.access import Actor, Scope
 from subgraphs.orgs.gql_types import ApiKey, AuditEntry, BusinessUnitSettings, Invitation, Role
@@ -278,7 +286,9 @@ class Query(WebhookQuery):
             return None
         return found
 
-    @strawberry.field(description="Organizations of the caller's tenant, by name.")
+    @strawberry.field(
+        directives=[CONNECTION_LIST_SIZE],
+        description="Organizations of the caller's tenant, by name.")
     async def organizations(
         self,
         info: Info,
@@ -331,7 +341,9 @@ class Query(WebhookQuery):
     def permission_scopes(self) -> list[str]:
         return list(SCOPES)
 
-    @strawberry.federation.field(requires_scopes=ADMIN, description="Role, membership, key and user changes.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        requires_scopes=ADMIN, description="Role, membership, key and user changes.")
     async def audit_log(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AuditEntry]:

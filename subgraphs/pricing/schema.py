@@ -19,6 +19,7 @@ import strawberry
 from strawberry.federation import Schema
 
 from shared.graphql import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Connection,
@@ -446,7 +447,9 @@ class CartPrices:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Price lists visible to the caller, by name.")
+    @strawberry.field(
+        directives=[CONNECTION_LIST_SIZE],
+        description="Price lists visible to the caller, by name.")
     async def price_lists(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[PriceList]:
@@ -475,7 +478,9 @@ class Query:
     async def quote(self, info: Info, id: strawberry.ID) -> Quote | None:
         return await Quote.resolve_reference(info, id)
 
-    @strawberry.federation.field(authenticated=True, description="The caller's quotes, newest first.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        authenticated=True, description="The caller's quotes, newest first.")
     async def quotes(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Quote]:

@@ -21,6 +21,7 @@ from strawberry.federation import Schema
 
 from shared.errors import ConflictError, FieldError, UserInputError
 from shared.graphql import (
+    CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
     TENANT_ID_DESCRIPTION,
     Connection,
@@ -332,7 +333,9 @@ class StockSettings:
 
 @strawberry.type
 class Query:
-    @strawberry.federation.field(authenticated=True, description="Locations of the tenant, by code.")
+    @strawberry.federation.field(
+        directives=[CONNECTION_LIST_SIZE],
+        authenticated=True, description="Locations of the tenant, by code.")
     async def locations(
         self,
         info: Info,

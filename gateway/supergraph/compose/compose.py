@@ -15,6 +15,7 @@ from .metadata import Metadata
 from .model import Subgraph, SubgraphSource
 from .parse import read_subgraph
 from .references import check_references
+from .satisfiability import check_satisfiability
 from .upgrade import upgrade_subgraphs
 from .validate import validate_subgraph
 
@@ -66,6 +67,8 @@ def compose(subgraphs: Sequence[SubgraphSource]) -> CompositionResult:
     issues.raise_if_any()
     sdl = print_supergraph(supergraph)
     _check_valid_schema(sdl, issues)
+    issues.raise_if_any()
+    check_satisfiability(sdl, issues)
     issues.raise_if_any()
     return CompositionResult(sdl, tuple(issues.hints))
 

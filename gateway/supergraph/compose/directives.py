@@ -9,7 +9,7 @@ from graphql import language as ast
 REPEATABLE = frozenset({"tag"})
 ACCESS_CONTROL = {"requiresScopes": "scopes", "policy": "policies"}
 ACCESS_CONTROL_DIRECTIVES = frozenset({"authenticated", *ACCESS_CONTROL})
-FEATURES = frozenset({"inaccessible", "tag", "authenticated", "requiresScopes", "policy"})
+FEATURES = frozenset({"inaccessible", "tag", "authenticated", "requiresScopes", "policy", "cost", "listSize"})
 
 
 def _key(d: ast.ConstDirectiveNode) -> str:

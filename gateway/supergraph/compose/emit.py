@@ -218,22 +218,48 @@ def _type(t: MType) -> str:
     return "\n".join(lines)
 
 
+# @cost and @listSize share one spec (demand control); Apollo imports @listSize only when used, and
+# defines both directives (the other one namespaced) whenever either is.
+_COST_DIRECTIVE = (
+    "directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION "
+    "| OBJECT | SCALAR"
+)
+_LIST_SIZE_ARGS = (
+    "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], "
+    "requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
+)
+
+
+def _cost_feature(used: Sequence[str]) -> tuple[str, list[str]]:
+    if "listSize" in used:
+        link = '@link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])'
+        return link, [_COST_DIRECTIVE, "directive @listSize" + _LIST_SIZE_ARGS]
+    link = '@link(url: "https://specs.apollo.dev/cost/v0.1")'
+    return link, [_COST_DIRECTIVE, "directive @cost__listSize" + _LIST_SIZE_ARGS]
+
+
 def print_supergraph(sg: Supergraph) -> str:
-    features = [name for name in sg.features if name in _FEATURE_LINKS]
+    features = []
+    for name in sg.features:
+        if name in ("cost", "listSize"):
+            name = "cost"
+        if (name in _FEATURE_LINKS or name == "cost") and name not in features:
+            features.append(name)
+    cost_link, cost_definitions = _cost_feature(sg.features)
     join_version = sg.join_version
     schema_lines = [
         "schema",
         f"  {_LINK}",
         f'  @link(url: "https://specs.apollo.dev/join/{join_version}", for: EXECUTION)',
     ]
-    schema_lines += [f"  {_FEATURE_LINKS[name]}" for name in features]
+    schema_lines += [f"  {cost_link if name == 'cost' else _FEATURE_LINKS[name]}" for name in features]
     schema_lines.append("{")
     schema_lines += [f"  {op}: {name}" for op, name in sg.roots.items()]
     schema_lines.append("}")
 
     blocks: list[str] = list(_JOIN_COMMON) + _JOIN_VERSIONS[join_version]
     for name in features:
-        blocks.extend(_FEATURE_DEFINITIONS[name])
+        blocks.extend(cost_definitions if name == "cost" else _FEATURE_DEFINITIONS[name])
     blocks.extend(ast.print_ast(d) for d in sg.directive_definitions)
     graph_lines = ["enum join__Graph {"]
     graph_lines += [

@@ -78,6 +78,8 @@ API_DIRECTIVES = frozenset(
         "authenticated",
         "requiresScopes",
         "policy",
+        "cost",
+        "listSize",
     }
 )
 # Types and fields that a subgraph exposes for the federation protocol itself.

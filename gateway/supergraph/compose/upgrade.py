@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import graphql
+from graphql import language as ast
 
 from .errors import IssueCollector
 from .fieldset import parse_field_set, target_fields
@@ -117,23 +118,85 @@ class _Upgrader:
                         own.external = False
 
     def _remove_inactive_provides_and_requires(self) -> None:
-        """A @requires/@provides selecting no external field at all does nothing: drop it."""
-        meta = Metadata(self.sub)
+        """A @requires/@provides selecting non-external leaves does nothing for them: as Apollo's
+        upgrader, keep only its external part, or drop it when nothing external is left."""
         for t in self.sub.types.values():
             for f in t.fields.values():
-                if f.requires is not None and not self._selects_external(meta, t, f.requires):
-                    f.requires = None
+                if f.requires is not None:
+                    f.requires = self._external_part(t, f.requires)
                 if f.provides is not None:
                     target = self.sub.types.get(named_type(f.type))
-                    if target is None or not self._selects_external(meta, target, f.provides):
-                        f.provides = None
+                    f.provides = None if target is None else self._external_part(target, f.provides)
 
-    def _selects_external(self, meta: Metadata, parent: TypeDef, text: str) -> bool:
+    def _external_part(self, parent: TypeDef, text: str) -> str | None:
         try:
-            parse_field_set(text)
+            selection = parse_field_set(text)
         except graphql.GraphQLError:
-            return True  # leave it: validation reports the syntax error
-        return any(meta.is_external(*c) for c in target_fields(self.sub, parent, text, True))
+            return text  # leave it: validation reports the syntax error
+        if not self._selects_non_external_leaf(parent, selection):
+            return text
+        kept = self._without_non_external_leaves(parent, selection)
+        if kept is None:
+            return None
+        return " ".join(graphql.print_ast(kept).split())[1:-1].strip()
+
+    def _marked_external(self, parent: TypeDef, name: str) -> bool:
+        f = parent.fields.get(name)
+        if f is not None and f.external:
+            return True
+        if parent.kind is Kind.INTERFACE:
+            return any(
+                (g := impl.fields.get(name)) is not None and g.external
+                for impl in self.sub.implementations(parent.name)
+            )
+        return False
+
+    def _child(self, parent: TypeDef, sel: ast.SelectionNode) -> TypeDef | None:
+        if isinstance(sel, ast.FieldNode):
+            f = parent.fields.get(sel.name.value)
+            return self.sub.types.get(named_type(f.type)) if f is not None else None
+        assert isinstance(sel, ast.InlineFragmentNode)
+        if sel.type_condition is None:
+            return parent
+        return self.sub.types.get(sel.type_condition.name.value)
+
+    def _selects_non_external_leaf(self, parent: TypeDef, selection: ast.SelectionSetNode) -> bool:
+        for sel in selection.selections:
+            if isinstance(sel, ast.FieldNode):
+                if sel.name.value not in parent.fields or self._marked_external(parent, sel.name.value):
+                    continue
+                if sel.selection_set is None:
+                    return True
+            elif not isinstance(sel, ast.InlineFragmentNode):
+                continue
+            child = self._child(parent, sel)
+            if (
+                sel.selection_set is not None
+                and child is not None
+                and self._selects_non_external_leaf(child, sel.selection_set)
+            ):
+                return True
+        return False
+
+    def _without_non_external_leaves(
+        self, parent: TypeDef, selection: ast.SelectionSetNode
+    ) -> ast.SelectionSetNode | None:
+        kept: list[ast.SelectionNode] = []
+        for sel in selection.selections:
+            if isinstance(sel, ast.FieldNode) and (
+                sel.name.value not in parent.fields or self._marked_external(parent, sel.name.value)
+            ):
+                kept.append(sel)
+                continue
+            composite = isinstance(sel, ast.FieldNode | ast.InlineFragmentNode)
+            child = self._child(parent, sel) if composite else None
+            if sel.selection_set is not None and child is not None:  # type: ignore[attr-defined]
+                inner = self._without_non_external_leaves(child, sel.selection_set)  # type: ignore[attr-defined]
+                if inner is not None:
+                    kw = {k: getattr(sel, k) for k in sel.keys if k != "loc"}
+                    kw["selection_set"] = inner
+                    kept.append(type(sel)(**kw))
+        return ast.SelectionSetNode(selections=tuple(kept)) if kept else None
 
     def _remove_unused_externals(self) -> None:
         meta = Metadata(self.sub)

@@ -7,10 +7,25 @@ import graphql
 from .errors import IssueCollector, SourceLocation
 from .fieldset import FieldSetError, Visit, parse_field_set, walk
 from .metadata import Metadata
-from .model import Field, Kind, Subgraph, TypeDef, named_type
+from .model import Field, Key, Kind, Subgraph, TypeDef, named_type
+
+# A @provides on a field that cannot carry one ends Apollo's validation of the subgraph at once (it
+# throws): that error is then the subgraph's only one, and so it is here.
+_FATAL = frozenset({"PROVIDES_ON_NON_OBJECT_FIELD", "EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE"})
 
 
 def validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> None:
+    start = len(issues.issues)
+    _validate_subgraph(sub, meta, issues)
+    fatal = next((i for i in issues.issues[start:] if i.code in _FATAL), None)
+    if fatal is not None:
+        del issues.issues[start:]
+        issues.issues.append(fatal)
+
+
+def _validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> None:
+    if sub.fed2:
+        validate_interface_keys(sub, issues)
     for t in sub.types.values():
         if t.kind not in (Kind.OBJECT, Kind.INTERFACE):
             continue
@@ -35,6 +50,67 @@ def validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> 
                     "federation directive (@key, @provides, @requires) or to satisfy an interface; the field "
                     "declaration has no use and should be removed (or the field should not be @external).",
                     f.location,
+                )
+
+
+def _normalized_field_set(text: str) -> str:
+    try:
+        return " ".join(graphql.print_ast(parse_field_set(text)).split())
+    except graphql.GraphQLError:
+        return text
+
+
+def _key_text(key: Key) -> str:
+    extra = "" if key.resolvable is None else f", resolvable: {'true' if key.resolvable else 'false'}"
+    return f'@key(fields: "{key.fields}"{extra})'
+
+
+def _quoted(types: list[TypeDef]) -> str:
+    names = [f'"{t.name}"' for t in types]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return ("type " if len(names) == 1 else "types ") + listed
+
+
+def _valid_key(sub: Subgraph, t: TypeDef, text: str) -> bool:
+    try:
+        walk(sub, t, parse_field_set(text), lambda _: None)
+    except (graphql.GraphQLError, FieldSetError):
+        return False
+    return True
+
+
+def validate_interface_keys(sub: Subgraph, issues: IssueCollector) -> None:
+    """Every implementation of an interface with a @key has that key (resolvable when the interface's
+    is): an entity call through the interface may land on any of them (Apollo's rule)."""
+    for t in sub.types.values():
+        if t.kind is not Kind.INTERFACE or not t.keys:
+            continue
+        impls = sub.implementations(t.name)
+        if not all(_valid_key(sub, x, k.fields) for x in (t, *impls) for k in x.keys):
+            continue  # an invalid key is reported as such (Apollo stops there too)
+        for key in t.keys:
+            want = _normalized_field_set(key.fields)
+            missing: list[TypeDef] = []
+            unresolvable: list[TypeDef] = []
+            for impl in impls:
+                match = next((k for k in impl.keys if _normalized_field_set(k.fields) == want), None)
+                if match is None:
+                    missing.append(impl)
+                elif key.resolvable is not False and match.resolvable is False:
+                    unresolvable.append(impl)
+            head = f'[{sub.name}] Key {_key_text(key)} on interface type "{t.name}"'
+            if missing:
+                issues.add(
+                    "INTERFACE_KEY_NOT_ON_IMPLEMENTATION",
+                    f"{head} is missing on implementation {_quoted(missing)}.",
+                    *(i.location for i in missing),
+                )
+            elif unresolvable:
+                issues.add(
+                    "INTERFACE_KEY_NOT_ON_IMPLEMENTATION",
+                    f'{head} should be resolvable on all implementation types, but is declared with argument '
+                    f'"@key(resolvable:)" set to false in {_quoted(unresolvable)}.',
+                    *(i.location for i in unresolvable),
                 )
 
 
