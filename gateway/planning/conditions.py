@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from gateway.http.lru import LRUCache
+from gateway.sizing import estimate_bytes
+
 if TYPE_CHECKING:
     from gateway.planning.operation import NField
 
@@ -109,20 +112,27 @@ def prune(fields: Iterable[NField], variables: Mapping[str, Any]) -> tuple[NFiel
 _PRUNED_CACHE = 4096
 
 
+def _entry_bytes(key: Any, value: Any) -> int:
+    return estimate_bytes(value)
+
+
 class FieldPruner:
     """Prunes a plan's (or authorization's) field tuple per combination of condition values, cached by
     identity so that the pruned tuple is stable and its compiled shaping is reused."""
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[int, tuple[bool, ...]], tuple[tuple[NField, ...], tuple[NField, ...]]] = {}
-        self._conditions: dict[int, tuple[tuple[NField, ...], tuple[str, ...]]] = {}
+    def __init__(self, max_bytes: int = 16 << 20) -> None:
+        # Entries hold the plan's own field tuple (the identity check below), so they would keep an
+        # evicted plan's fields alive: both caches are bounded by estimated bytes, like the plan cache.
+        self._cache: LRUCache[tuple[int, tuple[bool, ...]], tuple[tuple[NField, ...], tuple[NField, ...]]] = (
+            LRUCache(_PRUNED_CACHE, max_bytes=max_bytes, sizer=_entry_bytes))
+        self._conditions: LRUCache[int, tuple[tuple[NField, ...], tuple[str, ...]]] = LRUCache(
+            _PRUNED_CACHE, max_bytes=max_bytes, sizer=_entry_bytes)
 
     def get(self, fields: tuple[NField, ...], variables: Mapping[str, Any]) -> tuple[NField, ...]:
         known = self._conditions.get(id(fields))
         if known is None or known[0] is not fields:
-            if len(self._conditions) >= _PRUNED_CACHE:
-                self._conditions.clear()
-            known = self._conditions[id(fields)] = (fields, condition_variables(fields))
+            known = (fields, condition_variables(fields))
+            self._conditions.put(id(fields), known)
         conditions = known[1]
         if not conditions:
             return fields
@@ -131,7 +141,5 @@ class FieldPruner:
         if hit is not None and hit[0] is fields:
             return hit[1]
         pruned = prune(fields, variables)
-        if len(self._cache) >= _PRUNED_CACHE:
-            self._cache.clear()
-        self._cache[key] = (fields, pruned)
+        self._cache.put(key, (fields, pruned))
         return pruned
