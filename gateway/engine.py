@@ -23,7 +23,7 @@ from gateway.execution.http_client import SubgraphClient
 from gateway.http.lru import LRUCache
 from gateway.planning.conditions import FieldPruner
 from gateway.planning.plan import QueryPlan, Subscription, plan_to_json
-from gateway.planning.planner import Planner, PlanningError
+from gateway.planning.planner import Planner, PlanningError, with_variable_defaults
 from gateway.sizing import estimate_bytes, register_shared
 from gateway.supergraph.api_schema import build_api_schema
 from gateway.supergraph.model import Supergraph, parse_supergraph
@@ -242,6 +242,9 @@ class Gateway:
         if auth is not None and prepared is not None:
             principal = request.principal or _anonymous()
             fields = auth.finish(prepared, fields, state.data, state.errors, principal)
+            # The prepared document may have lost the conditions (and so the defaults) of fields the
+            # principal may not see; their nulls are pruned by the client's own operation's defaults.
+            run_variables = _with_operation_defaults(request.document, request.operation_name, run_variables)
         fields = self._pruner.get(fields, run_variables)
         data = self.shapes.get(fields, plan.root_type).shape(state.data, state.errors)
         response: dict[str, Any] = {"data": data}
@@ -349,3 +352,15 @@ def _anonymous() -> Principal:
     from gateway.auth.principal import ANONYMOUS
 
     return ANONYMOUS
+
+
+def _with_operation_defaults(
+    document: graphql.DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    for definition in document.definitions:
+        named = definition.name.value if getattr(definition, "name", None) is not None else None
+        if isinstance(definition, graphql.OperationDefinitionNode) and operation_name in (None, named):
+            if any(v.default_value is not None for v in definition.variable_definitions or ()):
+                return with_variable_defaults(definition, dict(variables))
+            return variables
+    return variables
