@@ -358,8 +358,10 @@ def _with_operation_defaults(
     document: graphql.DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
 ) -> Mapping[str, Any]:
     for definition in document.definitions:
-        named = definition.name.value if getattr(definition, "name", None) is not None else None
-        if isinstance(definition, graphql.OperationDefinitionNode) and operation_name in (None, named):
+        if not isinstance(definition, graphql.OperationDefinitionNode):
+            continue
+        named = definition.name.value if definition.name is not None else None
+        if operation_name in (None, named):
             if any(v.default_value is not None for v in definition.variable_definitions or ()):
                 return with_variable_defaults(definition, dict(variables))
             return variables
