@@ -6,6 +6,7 @@ import graphql
 
 from .errors import IssueCollector, SourceLocation
 from .fieldset import FieldSetError, Visit, parse_field_set, walk
+from .list_size import validate_list_sizes
 from .metadata import Metadata
 from .model import Field, Key, Kind, Subgraph, TypeDef, named_type
 
@@ -26,6 +27,7 @@ def validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> 
 def _validate_subgraph(sub: Subgraph, meta: Metadata, issues: IssueCollector) -> None:
     if sub.fed2:
         validate_interface_keys(sub, issues)
+    validate_list_sizes(sub, issues)
     for t in sub.types.values():
         if t.kind not in (Kind.OBJECT, Kind.INTERFACE):
             continue
