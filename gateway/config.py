@@ -100,6 +100,10 @@ class GatewayConfig(BaseSettings):
     subscription_init_timeout: float = Field(default=3.0, gt=0)  # connection_init deadline (close 4408)
     # Open connections re-check their credentials this often (expired token, revoked key: closed); 0: off
     subscription_reauth_interval: float = Field(default=5.0, ge=0)
+    # Identical live subscriptions share one upstream (docs/integration.md, "Sharing"); a subscriber more
+    # than `subscription_subscriber_queue` events behind is cut off with SUBSCRIBER_TOO_SLOW and its cursor
+    subscription_share_upstreams: bool = True
+    subscription_subscriber_queue: int = Field(default=1000, ge=1)
     shutdown_timeout: int = Field(default=10, gt=0)  # SIGTERM: seconds for running requests/streams
 
     # Safety layer (gateway/safety/, docs/safety.md). Operation limits: 0 disables one.

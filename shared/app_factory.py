@@ -2,7 +2,8 @@
 
     app = create_subgraph_app(schema, name="orgs")
 
-Routes: `/graphql` (POST JSON, GET for queries), `/healthz`. Each request must carry the
+Routes: `/graphql` (POST JSON, GET for queries; graphql-transport-ws WebSockets for subscriptions,
+see shared.ws_endpoint), `/healthz`. Each request must carry the
 gateway's signed `x-gateway-context` (401 otherwise), except a query that only asks for
 `_service { sdl }` (composition needs it) and except when `settings.require_gateway_context` is
 off for local debugging. Resolvers get a `RequestContext` (principal, tenant, tenant-scoped
@@ -38,7 +39,7 @@ from nats.js import JetStreamContext
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -58,6 +59,7 @@ from shared.observability.server import observed_request
 from shared.observability.tracing import configure_tracing, instrument_engine
 from shared.rpc import RpcHandler, RpcService
 from shared.settings import Settings, get_settings
+from shared.ws_endpoint import SubscriptionEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,11 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def log_errors(errors: list[GraphQLError], execution_context: Any = None) -> None:
-    """Strawberry logs every error with its traceback; only unexpected ones deserve that."""
+    """Strawberry logs every error with its traceback; only unexpected ones deserve that.
+
+    Then each error takes the shape `format_error` gives it (message, `extensions.code`), in place:
+    Strawberry's WebSocket handler sends `error.formatted` as is, so subscriptions get the same
+    coded, sanitized errors as HTTP (which formats them again, to the same result)."""
     for error in errors:
         if error_code(error) == "INTERNAL_SERVER_ERROR":
             original = error.original_error
@@ -123,6 +129,9 @@ def log_errors(errors: list[GraphQLError], execution_context: Any = None) -> Non
                 error.message,
                 exc_info=(type(original), original, original.__traceback__) if original else None,
             )
+        shaped = format_error(error)
+        error.message = shaped["message"]
+        error.extensions = shaped["extensions"]
 
 
 def _json(body: Any, status: int = 200, media_type: str = "application/json") -> Response:
@@ -483,6 +492,7 @@ def create_subgraph_app(
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, name, settings)),
             Route("/healthz", healthz, methods=["GET"]),
             *health_routes(name, lambda request: readiness_checks(request.app.state.runtime)),
         ],

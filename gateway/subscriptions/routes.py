@@ -48,6 +48,8 @@ def operation_runner(gateway: Gateway, config: GatewayConfig) -> OperationRunner
     settings = SubscriptionSettings(
         upstream_heartbeat=config.subscription_keepalive or None,
         reauth_interval=config.subscription_reauth_interval,
+        share_upstreams=config.subscription_share_upstreams,
+        subscriber_queue=config.subscription_subscriber_queue,
     )
     # The same operation limits as over HTTP (gateway/safety): depth, aliases, root fields, cost, tokens.
     limits = OperationLimits(

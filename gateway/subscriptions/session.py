@@ -53,6 +53,7 @@ from gateway.subscriptions.cursor import (
     rewrite_for_cursor,
     take_event_cursor,
 )
+from gateway.subscriptions.fanout import FanOut
 from gateway.subscriptions.upstream import (
     UPSTREAM_CLOSED,
     UPSTREAM_UNAVAILABLE,
@@ -98,6 +99,10 @@ class SubscriptionSettings:
     upstream_retry_delay: float = 0.5  # doubled on each attempt
     max_operations_per_connection: int = 100  # WebSocket: concurrent operations of one connection
     reauth_interval: float = 5.0  # open connections re-check their credentials this often; 0: never
+    # Identical live subscriptions share one upstream and one set of entity fetches per event
+    # (fanout.py); a member more than `subscriber_queue` events behind is cut off with its cursor.
+    share_upstreams: bool = True
+    subscriber_queue: int = 1000
 
 
 class OperationRunner:
@@ -118,6 +123,7 @@ class OperationRunner:
         self._upstream_ops: LRUCache[str, UpstreamOperation] = LRUCache(
             1024, max_bytes=16 << 20, sizer=lambda k, v: estimate_bytes(k) + estimate_bytes(v))
         self.active_upstreams = 0  # open subgraph subscriptions (tests, diagnostics)
+        self.fanout = FanOut(self.settings.subscriber_queue)
 
     def attach(self, scope: Mapping[str, Any]) -> None:
         """Use the HTTP endpoint's safety layer (rate limits, persisted queries, limits) once it exists."""
@@ -277,7 +283,9 @@ class PreparedRun:
         if not self.is_subscription:
             yield await self._single()
             return
-        async with contextlib.aclosing(self._events()) as events:
+        shared = self.runner.settings.share_upstreams and self.cursor is None
+        source = self.runner.fanout.join(self) if shared else self._events()
+        async with contextlib.aclosing(source) as events:
             async for result in events:
                 yield result
 

@@ -11,7 +11,7 @@ the gateway); the data scope (access.py) is applied here on every read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -19,10 +19,11 @@ from typing import Any
 
 import strawberry
 from strawberry.federation import Schema
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Key, RequiresScopes
 from strawberry.federation.types import FieldSet
 
 from shared.errors import FieldError, ForbiddenError, UserInputError
+from shared.events.follow import StreamEvent
 from shared.graphql import (
     CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
@@ -38,12 +39,14 @@ from shared.graphql import (
 from shared.graphql.ids import graphql_id as _id
 from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.graphql.ids import parse_input_id as _parse_id
+from shared.graphql.streams import parse_ids
 from shared.idempotency import run_once
 from subgraphs.orders import loaders, models, service
 from subgraphs.orders import states as st
 from subgraphs.orders import sync as order_sync
 from subgraphs.orders.access import PLATFORM_ADMIN
 from subgraphs.orders.checkout import Call, Checkout, price_cart
+from subgraphs.orders.event_feed import ORDER_STREAM
 from subgraphs.orders.models import SCHEMA
 
 READ = [["orders:read"]]
@@ -1249,9 +1252,99 @@ class Mutation:
         )
 
 
+# --------------------------------------------------------------------------- subscriptions (partner ERPs)
+
+
+@strawberry.enum(description="What happened to an order: its new state, its payment, or a return's step.")
+class OrderEventType(Enum):
+    PLACED = "placed"
+    PENDING_APPROVAL = "pending_approval"
+    RESERVED = "reserved"
+    CONFIRMED = "confirmed"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    RESERVATION_FAILED = "reservation_failed"
+    PAYMENT_APPROVED = "payment_approved"
+    RETURN_REQUESTED = "return_requested"
+    RETURN_APPROVED = "return_approved"
+    RETURN_REJECTED = "return_rejected"
+    RETURN_RECEIVED = "return_received"
+    RETURN_REFUND_REQUESTED = "return_refund_requested"
+
+
+_ORDER_EVENT_TYPES = {t.value: t for t in OrderEventType}
+
+
+@strawberry.type(
+    description="One event of the ORDERS stream. `order` is the order as it is now (null outside "
+    "the caller's data scope); the event's own fields say what changed."
+)
+class OrderEvent:
+    cursor: str = strawberry.field(description="This event's stream position: resume after it.")
+    id: strawberry.ID = strawberry.field(description="The event's id (idempotency key for the ERP).")
+    type: OrderEventType
+    occurred_at: datetime
+    order_id: strawberry.ID
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order | None:
+        return await Order.resolve_reference(info, self.order_id)
+
+
+def _order_event(event: StreamEvent) -> OrderEvent | None:
+    envelope = event.envelope
+    kind = _ORDER_EVENT_TYPES.get(envelope.event)
+    if kind is None:
+        return None  # an event this API does not describe yet
+    data = envelope.data
+    return OrderEvent(
+        cursor=event.cursor,
+        id=_id(envelope.id),
+        type=kind,
+        occurred_at=envelope.occurred_at,
+        order_id=strawberry.ID(str(data.get("order_id") or envelope.subject_id)),
+        from_state=data.get("from"),
+        to_state=data.get("to") or ("placed" if kind is OrderEventType.PLACED else None),
+        reason=data.get("reason"),
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        directives=[RequiresScopes(scopes=READ)],
+        description="Live order events of the caller's tenant and data scope, from `cursor` on "
+        "(docs/integration.md). `types`: only these; `businessUnitId`: only orders bought or sold "
+        "by this organization.",
+    )
+    async def order_events(
+        self,
+        info: Info,
+        cursor: str | None = None,
+        types: list[OrderEventType] | None = None,
+        business_unit_id: strawberry.ID | None = None,
+    ) -> AsyncGenerator[OrderEvent, None]:
+        units = parse_ids([business_unit_id] if business_unit_id is not None else None)
+        async for event in ORDER_STREAM.follow(
+            info, cursor=cursor, events={t.value for t in types or ()}, only_orgs=units
+        ):
+            item = _order_event(event)
+            if item is not None:
+                yield item
+
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[Order, Purchase, Cart, Sku, Organization],
     federation_version=FEDERATION_VERSION,
 )

@@ -11,6 +11,7 @@ Mutations take one `input` and return a payload with `userErrors { field message
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 import strawberry
 from sqlalchemy import select
 from strawberry.federation import Schema
+from strawberry.federation.schema_directives import RequiresScopes
 
 from shared.errors import ConflictError, FieldError, UserInputError
+from shared.events.follow import StreamEvent
 from shared.graphql import (
     CONNECTION_LIST_SIZE,
     FEDERATION_VERSION,
@@ -36,6 +39,7 @@ from shared.graphql.ids import optional_graphql_id as _opt_id
 from shared.idempotency import run_once
 from subgraphs.stock import loaders, models, service
 from subgraphs.stock import sync as stock_sync
+from subgraphs.stock.event_feed import LEVEL_EVENTS, STOCK_STREAM
 from subgraphs.stock.quantities import status_of
 
 READ = [["stock:read"]]
@@ -787,9 +791,95 @@ class Mutation:
         return StockSettingsPayload(settings=StockSettings(reservation_ttl_seconds=ttl), user_errors=[])
 
 
+# --------------------------------------------------------------------------- subscriptions (partner ERPs)
+
+
+@strawberry.enum(description="Why a stock level changed: an adjustment (receipt, count, transfer...) or "
+                 "its available quantity falling to its low threshold.")
+class StockEventType(Enum):
+    ADJUSTED = "adjusted"
+    LOW = "low"
+
+
+@strawberry.type(
+    description="One stock-level event of the STOCK stream. `level` is the level as it is now; "
+    "the event's own fields are the numbers of the change."
+)
+class StockLevelChange:
+    cursor: str = strawberry.field(description="This event's stream position: resume after it.")
+    id: strawberry.ID = strawberry.field(description="The event's id (idempotency key for the ERP).")
+    type: StockEventType
+    occurred_at: datetime
+    level_id: strawberry.ID
+    sku: Sku
+    location_id: strawberry.ID
+    delta: int | None
+    on_hand: int | None
+    available: int | None
+    low_threshold: int | None
+    reason: str | None
+
+    @strawberry.field
+    async def level(self, info: Info) -> StockLevel | None:
+        return await StockLevel.resolve_reference(info, self.level_id)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _level_change(event: StreamEvent) -> StockLevelChange | None:
+    envelope = event.envelope
+    if envelope.event not in LEVEL_EVENTS:
+        return None
+    data = envelope.data
+    return StockLevelChange(
+        cursor=event.cursor,
+        id=_id(envelope.id),
+        type=StockEventType(envelope.event),
+        occurred_at=envelope.occurred_at,
+        level_id=strawberry.ID(str(data.get("level_id") or envelope.subject_id)),
+        sku=Sku(id=strawberry.ID(str(data.get("sku_id")))),
+        location_id=strawberry.ID(str(data.get("location_id"))),
+        delta=_int_or_none(data.get("delta")),
+        on_hand=_int_or_none(data.get("on_hand")),
+        available=_int_or_none(data.get("available")),
+        low_threshold=_int_or_none(data.get("low_threshold")),
+        reason=data.get("reason") if isinstance(data.get("reason"), str) else None,
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        directives=[RequiresScopes(scopes=READ)],
+        description="Live stock-level changes at the caller's own locations (platform admins: all), "
+        "from `cursor` on (docs/integration.md); filter by type, location or SKU.",
+    )
+    async def stock_level_changed(
+        self,
+        info: Info,
+        cursor: str | None = None,
+        types: list[StockEventType] | None = None,
+        location_id: strawberry.ID | None = None,
+        sku_id: strawberry.ID | None = None,
+    ) -> AsyncGenerator[StockLevelChange, None]:
+        wanted = {t.value for t in types or ()} or set(LEVEL_EVENTS)
+        async for event in STOCK_STREAM.follow(info, cursor=cursor, events=wanted):
+            item = _level_change(event)
+            if item is None:
+                continue
+            if location_id is not None and item.location_id != location_id:
+                continue
+            if sku_id is not None and item.sku.id != sku_id:
+                continue
+            yield item
+
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[Location, StockLevel, Reservation, Sku],
     federation_version=FEDERATION_VERSION,
 )

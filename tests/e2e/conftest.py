@@ -250,6 +250,7 @@ async def _serve_stack(service_urls: ServiceUrls, secret: str) -> AsyncIterator[
     from gateway.config import GatewayConfig
     from gateway.engine import Gateway
     from gateway.http.app import create_app
+    from gateway.subscriptions.routes import subscription_routes
     from gateway.supergraph.compose import SubgraphSource, compose_supergraph
     from subgraphs.orgs.config import get_orgs_settings
 
@@ -287,7 +288,9 @@ async def _serve_stack(service_urls: ServiceUrls, secret: str) -> AsyncIterator[
             trusted_proxies=["127.0.0.1/32"],  # the tests play the load balancer (test_e2e_identity.py)
         )
         gateway = Gateway.from_supergraph_sdl(supergraph, subgraph_timeout=config.subgraph_timeout)
-        gateway_base = await stack.enter_async_context(serve_asgi(create_app(gateway, config)))
+        # With the subscription routes, as `python -m gateway` mounts them (partner ERP tests).
+        app = create_app(gateway, config, extra_routes=subscription_routes(gateway, config))
+        gateway_base = await stack.enter_async_context(serve_asgi(app))
         http = await stack.enter_async_context(aiohttp.ClientSession())
         yield Stack(
             gateway_url=f"{gateway_base}/graphql",

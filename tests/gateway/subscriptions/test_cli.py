@@ -136,8 +136,10 @@ async def test_sigterm_ends_open_streams(env: Env, tmp_path: Path) -> None:
             async with asyncio.timeout(WAIT):
                 await ws.receive()
             await ws.send_str(orjson.dumps({"id": "1", "type": "subscribe", "payload": query}).decode())
+            # Another document, so the two streams do not share one upstream (fanout.py).
+            sse_query = {"query": "subscription Sse { orderEvents { kind } }"}
             async with session.post(
-                f"{url}/graphql", json=query, headers={"accept": "text/event-stream"}
+                f"{url}/graphql", json=sse_query, headers={"accept": "text/event-stream"}
             ) as sse:
                 await eventually(lambda: env.feed.opened == 2)
                 process.send_signal(signal.SIGTERM)

@@ -204,7 +204,8 @@ async def test_client_complete_and_disconnect_close_the_subgraph_generator(env: 
     async with gw.ws() as ws:
         await ws.init({"Authorization": f"Bearer {env.token()}"})
         await ws.subscribe("s1", EVENTS)
-        await ws.subscribe("s2", EVENTS)
+        # Another document: identical live subscriptions would share one upstream (test_fanout.py).
+        await ws.subscribe("s2", EVENTS.replace("subscription", "subscription Second", 1))
         await eventually(lambda: env.feed.opened == 2)
         await ws.send({"id": "s1", "type": "complete"})
         await eventually(lambda: env.feed.closed == 1)
