@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 $(NODE_STAMP): package-lock.json $(STAMP)
 	$(PY) -m devstack.node_tools
 
+# The buyer portal (web/buyer): npm ci + codegen + uni-app H5 build, each step only when stale.
 install: $(STAMP) $(NODE_STAMP)
+	$(PY) -m devstack.web
 ifeq ($(HAVE_CHROMIUM),)
 	@echo "note: chromium is missing (the GraphiQL browser tests need it): sudo apt-get update && sudo apt-get install -y chromium"
 endif
@@ -45,4 +47,4 @@ schema: install
 	$(PY) -m devstack.schema_export
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache node_modules web/buyer/node_modules web/buyer/dist web/buyer/src/gql

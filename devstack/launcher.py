@@ -385,6 +385,18 @@ def gateway_auth_env(subgraphs: Sequence[RunningSubgraph], environ: Mapping[str,
     return {key: value for key, value in wanted.items() if not environ.get(key)}
 
 
+def portal_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The buyer portal's H5 build served by the gateway under /app/, and its trusted documents
+    loaded (docs/frontend.md); `make install` builds it. A variable already set wins."""
+    from devstack import web
+
+    if not web.built():
+        say("the buyer portal is not built (make install builds web/buyer): not served")
+        return {}
+    wanted = {"GATEWAY_APP_DIR": str(web.APP_DIR), "GATEWAY_PERSISTED_MANIFEST": str(web.MANIFEST)}
+    return {key: value for key, value in wanted.items() if not environ.get(key)}
+
+
 def login_hint() -> list[str]:
     """How to get a token from the demo data, printed next to the GraphiQL address."""
     try:
@@ -456,7 +468,7 @@ def up(options: LaunchOptions) -> int:
         subgraphs = start_subgraphs(env)
         children.extend(s.process for s in subgraphs)
         supergraph = build_supergraph(subgraphs, secret, data_dir / "supergraph.graphql")
-        gateway_env = {**env, **gateway_auth_env(subgraphs, env)}
+        gateway_env = {**env, **gateway_auth_env(subgraphs, env), **portal_env(env)}
         gateway = start_gateway(supergraph, gateway_port, gateway_env) if supergraph is not None else None
         if gateway is not None:
             children.append(gateway)
@@ -469,6 +481,10 @@ def up(options: LaunchOptions) -> int:
             if gateway_env.get("GATEWAY_JWKS_URL"):
                 for line in login_hint():
                     say(line)
+            if gateway_env.get("GATEWAY_APP_DIR"):
+                say("the buyer portal (web/buyer, H5 build):")
+                with _print_lock:
+                    print(f"http://{LOOPBACK}:{gateway_port}/app/", flush=True)
         else:
             say("running without a gateway; subgraphs: " + (", ".join(s.url for s in subgraphs) or "none"))
         say("press Ctrl-C to stop everything")

@@ -119,6 +119,10 @@ class GatewayConfig(BaseSettings):
     apq_ttl: int = Field(default=7 * 24 * 3600, ge=0)  # seconds a registered query stays in Redis; 0: forever
     persisted_only: bool = False  # trusted documents only: the manifest's documents, nothing else
     persisted_manifest: FilePath | None = None  # JSON manifest (Apollo format or {"<sha256>": "<query>"})
+    # With persisted_only: requests authenticated by an API key (partner ERPs, scripts) may still send
+    # any document; browsers (bearer tokens, anonymous) are held to the manifest.
+    persisted_only_api_keys_free: bool = True
+    app_dir: Path | None = None  # a built front end (web/buyer/dist) served under /app/; None: none
     csrf_prevention: bool = True  # refuse requests a browser would send cross-site without a preflight
     csrf_required_headers: list[str] = Field(
         default_factory=lambda: ["x-apollo-operation-name", "apollo-require-preflight"])

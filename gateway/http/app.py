@@ -276,7 +276,8 @@ class GraphQLEndpoint:
             await self.safety.check_rate(None, client_ip)  # refused credentials count against the IP
             raise
         await self.safety.check_rate(principal, client_ip)
-        params, persisted = await self.safety.resolve_persisted(params)
+        api_key = principal is not None and bool(headers.get("x-api-key"))
+        params, persisted = await self.safety.resolve_persisted(params, api_key=api_key)
         with _stage("graphql.parse"):
             parsed = self.documents.parse(params.query)
         if parsed.error is not None:
@@ -421,6 +422,9 @@ def create_app(gateway: Gateway, config: GatewayConfig | None = None, *,
     if config.graphiql:
         assets = GZipMiddleware(StaticFiles(directory=ASSETS_DIR), minimum_size=1024)
         routes.append(Mount(ASSETS_PATH, app=assets))
+    if config.app_dir is not None:  # a front end's build on the API's origin: no CORS needed
+        front_end = GZipMiddleware(StaticFiles(directory=config.app_dir, html=True), minimum_size=1024)
+        routes.append(Mount("/app", app=front_end))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

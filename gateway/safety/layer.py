@@ -60,6 +60,7 @@ class SafetyLayer:
                              if config.rate_limit_per_minute else None)
         self._persisted_only = config.persisted_only
         self.proxies = TrustedProxies(config.trusted_proxies)
+        self._api_keys_free = config.persisted_only_api_keys_free
         self.flow = FlowControl(FlowSettings(tenant_concurrency=config.tenant_concurrency,
                                              operation_concurrency=config.operation_concurrency,
                                              shed_loop_lag=config.shed_loop_lag_ms / 1000))
@@ -86,9 +87,14 @@ class SafetyLayer:
         raise HTTPRequestError(429, f"Too many requests: the limit is {self.rate_limiter.per_minute} per "
                                     "minute.", RATE_LIMITED, headers=headers)
 
-    async def resolve_persisted(self, params: GraphQLParams) -> tuple[GraphQLParams, PersistedQuery | None]:
-        """The parameters with the query text a persisted-query hash stands for (unchanged otherwise)."""
+    async def resolve_persisted(self, params: GraphQLParams, *,
+                                api_key: bool = False) -> tuple[GraphQLParams, PersistedQuery | None]:
+        """The parameters with the query text a persisted-query hash stands for (unchanged otherwise).
+        ``api_key``: the caller authenticated with an API key, which trusted-documents mode lets send
+        its own documents (``persisted_only_api_keys_free``)."""
         if self.persisted is None or (not params.extensions and not self._persisted_only):
+            return params, None
+        if api_key and self._persisted_only and self._api_keys_free and params.query:
             return params, None
         persisted = await self.persisted.resolve(params.query, params.extensions)
         if persisted.query is not params.query:
