@@ -94,7 +94,10 @@ def judge(answers: dict[str, Any], suite: str = "") -> Verdict:
     if o == h == a:
         kind = ALL_AGREE
     elif h == a:
-        failed = all(answers[n].get("errors") for n in (HIVE, APOLLO) if isinstance(answers[n], dict))
+        # An answer with neither `data` nor `errors` is no GraphQL response at all (Hive answers `{}` when
+        # every root field is skipped): a failure of that reference, like an error.
+        failed = all(answers[n].get("errors") or "data" not in answers[n]
+                     for n in (HIVE, APOLLO) if isinstance(answers[n], dict))
         clean = not answers[OURS].get("errors")
         kind = REFS_FAILED if failed and clean else OURS_WRONG
         if kind == OURS_WRONG and all(_hit_guard(x) for x in answers.values()):

@@ -30,3 +30,15 @@ def test_operations_cover_the_features() -> None:
     )
     for feature in ("... on ", "__typename", "@include(if: $", "@skip(if: $", "a1: ", '(id: "'):
         assert feature in text
+
+
+def test_a_reference_answer_with_neither_data_nor_errors_counts_as_its_failure() -> None:
+    # Seed 20261205, non-resolvable-interface-object: `{ b @include(if: false) { ... } }`. The spec's
+    # answer is `{"data": {}}` (ours); Hive answers `{}`, Apollo an error: not a failure of ours.
+    from tools.differential.compare import OURS_WRONG, REFS_FAILED, judge
+
+    answers = {"ours": {"data": {}}, "hive": {}, "apollo": {"errors": [{"message": "x"}]}}
+    assert judge(answers).kind == REFS_FAILED
+    assert judge({**answers, "ours": {"data": {"b": None}}}).kind == REFS_FAILED
+    assert judge({"ours": {"data": {"b": 1}}, "hive": {"data": {"b": 2}},
+                  "apollo": {"data": {"b": 2}}}).kind == OURS_WRONG
